@@ -1,0 +1,278 @@
+//! Datasets by name: where their files live, and loading them with splits and preprocessing.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use highway_rng::SplitMix64;
+
+use crate::cifar::{self, Labels};
+use crate::preprocess::{self, Normalization, Preprocess};
+use crate::synthetic::{self, SyntheticSpec};
+use crate::{idx, DataError, Result, Split};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DatasetName {
+    Mnist,
+    FashionMnist,
+    Cifar10,
+    Cifar100,
+    Synthetic,
+}
+
+impl DatasetName {
+    pub const ALL: [DatasetName; 5] = [
+        DatasetName::Mnist,
+        DatasetName::FashionMnist,
+        DatasetName::Cifar10,
+        DatasetName::Cifar100,
+        DatasetName::Synthetic,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetName::Mnist => "mnist",
+            DatasetName::FashionMnist => "fashion-mnist",
+            DatasetName::Cifar10 => "cifar10",
+            DatasetName::Cifar100 => "cifar100",
+            DatasetName::Synthetic => "synthetic",
+        }
+    }
+
+    /// The folder under the data directory, in the official unpacked layout.
+    pub fn folder(self) -> &'static str {
+        match self {
+            DatasetName::Mnist => "mnist",
+            DatasetName::FashionMnist => "fashion-mnist",
+            DatasetName::Cifar10 => "cifar-10-batches-bin",
+            DatasetName::Cifar100 => "cifar-100-binary",
+            DatasetName::Synthetic => "",
+        }
+    }
+
+    /// The files that must be on disk (IDX names without `.gz`; either form is accepted).
+    pub fn files(self) -> &'static [&'static str] {
+        match self {
+            DatasetName::Mnist | DatasetName::FashionMnist => &[
+                "train-images-idx3-ubyte",
+                "train-labels-idx1-ubyte",
+                "t10k-images-idx3-ubyte",
+                "t10k-labels-idx1-ubyte",
+            ],
+            DatasetName::Cifar10 => &[
+                "data_batch_1.bin",
+                "data_batch_2.bin",
+                "data_batch_3.bin",
+                "data_batch_4.bin",
+                "data_batch_5.bin",
+                "test_batch.bin",
+                "batches.meta.txt",
+            ],
+            DatasetName::Cifar100 => &[
+                "train.bin",
+                "test.bin",
+                "fine_label_names.txt",
+                "coarse_label_names.txt",
+            ],
+            DatasetName::Synthetic => &[],
+        }
+    }
+}
+
+impl fmt::Display for DatasetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DatasetName {
+    type Err = DataError;
+    fn from_str(s: &str) -> Result<Self> {
+        DatasetName::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| DataError::UnknownDataset(s.to_string()))
+    }
+}
+
+/// The data directory: the one given (a flag), else `$HIGHWAY_DATA`, else `./data`.
+pub fn data_dir(given: Option<&Path>) -> PathBuf {
+    given
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("HIGHWAY_DATA").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("data"))
+}
+
+/// How to turn files into training and evaluation splits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadOptions {
+    pub preprocess: Preprocess,
+    /// Carve this fraction of the training set off as the evaluation split (instead of the
+    /// test set), chosen by a generator seeded with `validation_seed`.
+    pub validation: Option<f64>,
+    pub validation_seed: u64,
+    /// Keep only the first N training (and evaluation) examples.
+    pub limit: Option<usize>,
+    /// CIFAR-100: fine (100 classes) or coarse (20) labels.
+    pub cifar100_coarse: bool,
+    /// The generator of the synthetic dataset.
+    pub synthetic: SyntheticSpec,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            preprocess: Preprocess::Scale,
+            validation: None,
+            validation_seed: 0,
+            limit: None,
+            cifar100_coarse: false,
+            synthetic: SyntheticSpec {
+                train: 2_000,
+                test: 500,
+                dim: 32,
+                classes: 4,
+                clusters: 3,
+                noise: 0.6,
+                seed: 0,
+            },
+        }
+    }
+}
+
+/// A dataset in memory, ready for training.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub name: DatasetName,
+    pub train: Split,
+    /// The test split, or the validation split when one was carved off.
+    pub eval: Split,
+    /// "test" or "validation".
+    pub eval_kind: &'static str,
+    pub classes: usize,
+    pub class_names: Vec<String>,
+    pub normalization: Normalization,
+}
+
+/// Loads `name` from its folder under `dir` (ignored for synthetic data).
+pub fn load(name: DatasetName, dir: &Path, opts: &LoadOptions) -> Result<Dataset> {
+    let folder = dir.join(name.folder());
+    let (mut train, mut test, classes, class_names, channels) = match name {
+        DatasetName::Mnist | DatasetName::FashionMnist => {
+            let files = name.files();
+            let path = |i: usize| idx::locate(&folder, files[i]);
+            let train = idx::read_pair(&path(0)?, &path(1)?, 10)?;
+            let test = idx::read_pair(&path(2)?, &path(3)?, 10)?;
+            let names = if name == DatasetName::Mnist {
+                (0..10).map(|d| d.to_string()).collect()
+            } else {
+                [
+                    "T-shirt/top",
+                    "Trouser",
+                    "Pullover",
+                    "Dress",
+                    "Coat",
+                    "Sandal",
+                    "Shirt",
+                    "Sneaker",
+                    "Bag",
+                    "Ankle boot",
+                ]
+                .map(String::from)
+                .to_vec()
+            };
+            (train, test, 10, names, 1)
+        }
+        DatasetName::Cifar10 => {
+            let files = name.files();
+            let train = cifar::read_batches(
+                &files[..5]
+                    .iter()
+                    .map(|f| folder.join(f))
+                    .collect::<Vec<_>>(),
+                Labels::Cifar10,
+            )?;
+            let test = cifar::read_batches(&[folder.join(files[5])], Labels::Cifar10)?;
+            (
+                train,
+                test,
+                10,
+                cifar::read_names(&folder.join(files[6]))?,
+                3,
+            )
+        }
+        DatasetName::Cifar100 => {
+            let labels = if opts.cifar100_coarse {
+                Labels::Coarse
+            } else {
+                Labels::Fine
+            };
+            let train = cifar::read_batches(&[folder.join("train.bin")], labels)?;
+            let test = cifar::read_batches(&[folder.join("test.bin")], labels)?;
+            let names_file = if opts.cifar100_coarse {
+                "coarse_label_names.txt"
+            } else {
+                "fine_label_names.txt"
+            };
+            (
+                train,
+                test,
+                labels.classes(),
+                cifar::read_names(&folder.join(names_file))?,
+                3,
+            )
+        }
+        DatasetName::Synthetic => {
+            let (train, test) = synthetic::generate(&opts.synthetic);
+            let names = (0..opts.synthetic.classes)
+                .map(|c| format!("class {c}"))
+                .collect();
+            (train, test, opts.synthetic.classes, names, 1)
+        }
+    };
+    let eval_kind = match opts.validation {
+        Some(fraction) => {
+            let (t, v) = carve(&train, fraction, opts.validation_seed);
+            train = t;
+            test = v;
+            "validation"
+        }
+        None => "test",
+    };
+    if let Some(n) = opts.limit {
+        train.truncate(n);
+        test.truncate(n);
+    }
+    // Synthetic data is already centred and scaled; only an explicit standardize changes it.
+    let method = match (name, opts.preprocess) {
+        (DatasetName::Synthetic, Preprocess::Scale) => Preprocess::None,
+        (_, m) => m,
+    };
+    let dim = train.dim;
+    let normalization = preprocess::apply(
+        method,
+        channels,
+        &mut train.features,
+        dim,
+        &mut [&mut test.features],
+    );
+    Ok(Dataset {
+        name,
+        train,
+        eval: test,
+        eval_kind,
+        classes,
+        class_names,
+        normalization,
+    })
+}
+
+/// Splits off a seeded random `fraction` of `split` as validation data.
+fn carve(split: &Split, fraction: f64, seed: u64) -> (Split, Split) {
+    let mut order: Vec<usize> = (0..split.len()).collect();
+    SplitMix64::new(seed).shuffle(&mut order);
+    let n_val = ((split.len() as f64 * fraction).round() as usize)
+        .clamp(1, split.len().saturating_sub(1).max(1));
+    let (val, train) = order.split_at(n_val);
+    (split.select(train), split.select(val))
+}

@@ -1,0 +1,60 @@
+//! Every way reading or fetching data can fail, each naming the file (or address) at fault.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{path}: file not found{hint}")]
+    Missing { path: PathBuf, hint: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: truncated: {detail}")]
+    Truncated { path: PathBuf, detail: String },
+    #[error("{path}: bad IDX magic number 0x{found:08x} (expected 0x{expected:08x}): not an IDX {what} file")]
+    BadMagic {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+        what: &'static str,
+    },
+    #[error("{path}: record {index} has label {label}, outside 0..{classes}")]
+    LabelOutOfRange {
+        path: PathBuf,
+        index: usize,
+        label: u32,
+        classes: usize,
+    },
+    #[error("{path}: MD5 mismatch: expected {expected}, got {actual}")]
+    Checksum {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    #[error("{path}: cannot read archive: {detail}")]
+    Archive { path: PathBuf, detail: String },
+    #[error("{path}: {detail}")]
+    Invalid { path: PathBuf, detail: String },
+    #[error("{url}: download failed: {detail}")]
+    Download { url: String, detail: String },
+    #[error("unknown dataset '{0}' (known: mnist, fashion-mnist, cifar10, cifar100, synthetic)")]
+    UnknownDataset(String),
+}
+
+impl DataError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        let path = path.into();
+        if source.kind() == std::io::ErrorKind::NotFound {
+            DataError::Missing {
+                path,
+                hint: String::new(),
+            }
+        } else {
+            DataError::Io { path, source }
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, DataError>;

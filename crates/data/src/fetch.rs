@@ -1,0 +1,268 @@
+//! Downloading, checking and unpacking datasets.
+//!
+//! A download goes to a temporary `.part` name, its MD5 is checked, and only then is it renamed
+//! (or unpacked into a temporary folder that is renamed): an interrupted or corrupted transfer
+//! never leaves something that looks complete.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use md5::{Digest, Md5};
+
+use crate::sources::{self, Source};
+use crate::{idx, read_maybe_gz, DataError, DatasetName, Result};
+
+/// Called with (bytes so far, total bytes if known) as a download proceeds.
+pub type Progress<'a> = &'a mut dyn FnMut(&str, u64, Option<u64>);
+
+/// Downloads every file of `name` from `base` (the official address, or a mirror with the same
+/// file names) into its folder under `data_dir`. Files already present and intact are kept.
+pub fn fetch(name: DatasetName, data_dir: &Path, base: &str, progress: Progress) -> Result<()> {
+    let (_, files) = sources::official(name);
+    fetch_sources(name.folder(), data_dir, base, &files, progress)
+}
+
+/// [`fetch`] for an explicit list of files (tests use their own archives and checksums).
+pub fn fetch_sources(
+    folder: &str,
+    data_dir: &Path,
+    base: &str,
+    files: &[Source],
+    progress: Progress,
+) -> Result<()> {
+    fs::create_dir_all(data_dir).map_err(|e| DataError::io(data_dir, e))?;
+    for src in files {
+        let url = format!("{}/{}", base.trim_end_matches('/'), src.file);
+        if src.archive {
+            let target = data_dir.join(folder);
+            if target.is_dir() {
+                continue;
+            }
+            let archive = data_dir.join(&src.file);
+            download(&url, &archive, &src.md5, progress)?;
+            let unpacked = unpack_tar_gz(&archive, data_dir, folder);
+            let _ = fs::remove_file(&archive);
+            unpacked?;
+        } else {
+            let dir = data_dir.join(folder);
+            fs::create_dir_all(&dir).map_err(|e| DataError::io(&dir, e))?;
+            let dest = dir.join(&src.file);
+            if dest.is_file() && file_md5(&dest)? == src.md5 {
+                continue;
+            }
+            download(&url, &dest, &src.md5, progress)?;
+        }
+    }
+    Ok(())
+}
+
+/// Streams `url` into `dest`, through `dest.part`, checking the MD5 before the rename.
+pub fn download(url: &str, dest: &Path, md5: &str, progress: Progress) -> Result<()> {
+    let part = dest.with_file_name(format!(
+        "{}.part",
+        dest.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let result = stream_to(url, &part, progress).and_then(|actual| {
+        if actual == md5 {
+            fs::rename(&part, dest).map_err(|e| DataError::io(dest, e))
+        } else {
+            Err(DataError::Checksum {
+                path: dest.to_path_buf(),
+                expected: md5.into(),
+                actual,
+            })
+        }
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&part);
+    }
+    result
+}
+
+fn stream_to(url: &str, part: &Path, progress: Progress) -> Result<String> {
+    let fail = |detail: String| DataError::Download {
+        url: url.into(),
+        detail,
+    };
+    let response = ureq::get(url).call().map_err(|e| fail(e.to_string()))?;
+    let total = response.body().content_length();
+    let mut reader = response.into_body().into_reader();
+    let mut out = File::create(part).map_err(|e| DataError::io(part, e))?;
+    let mut hasher = Md5::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut done = 0u64;
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| fail(format!("transfer interrupted after {done} bytes: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])
+            .map_err(|e| DataError::io(part, e))?;
+        done += n as u64;
+        progress(url, done, total);
+    }
+    if let Some(t) = total {
+        if done != t {
+            return Err(fail(format!("transfer ended after {done} of {t} bytes")));
+        }
+    }
+    out.sync_all().map_err(|e| DataError::io(part, e))?;
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Unpacks `archive` into `data_dir`, which must end up holding `folder`. Entries are unpacked
+/// into a temporary folder first; any entry that would land outside it (absolute paths, `..`,
+/// links) is refused.
+pub fn unpack_tar_gz(archive: &Path, data_dir: &Path, folder: &str) -> Result<()> {
+    let bad = |detail: String| DataError::Archive {
+        path: archive.to_path_buf(),
+        detail,
+    };
+    let staging = data_dir.join(format!(".{folder}.unpacking-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging).map_err(|e| DataError::io(&staging, e))?;
+    let result = (|| {
+        let file = File::open(archive).map_err(|e| DataError::io(archive, e))?;
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        for entry in tar.entries().map_err(|e| bad(e.to_string()))? {
+            let mut entry = entry.map_err(|e| bad(e.to_string()))?;
+            let path = entry.path().map_err(|e| bad(e.to_string()))?.into_owned();
+            let kind = entry.header().entry_type();
+            if !(kind.is_file() || kind.is_dir()) {
+                return Err(bad(format!(
+                    "entry {} is not a plain file or folder",
+                    path.display()
+                )));
+            }
+            if path
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+            {
+                return Err(bad(format!(
+                    "entry {} would escape the data directory",
+                    path.display()
+                )));
+            }
+            let out = staging.join(&path);
+            if kind.is_dir() {
+                fs::create_dir_all(&out).map_err(|e| DataError::io(&out, e))?;
+            } else {
+                if let Some(parent) = out.parent() {
+                    fs::create_dir_all(parent).map_err(|e| DataError::io(parent, e))?;
+                }
+                let mut f = File::create(&out).map_err(|e| DataError::io(&out, e))?;
+                std::io::copy(&mut entry, &mut f)
+                    .map_err(|e| bad(format!("entry {}: {e}", path.display())))?;
+            }
+        }
+        let inner = staging.join(folder);
+        if !inner.is_dir() {
+            return Err(bad(format!("no folder {folder}/ inside")));
+        }
+        let target = data_dir.join(folder);
+        fs::rename(&inner, &target).map_err(|e| DataError::io(&target, e))
+    })();
+    let _ = fs::remove_dir_all(&staging);
+    result
+}
+
+/// What `verify` concluded about one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCheck {
+    pub path: PathBuf,
+    pub verdict: String,
+}
+
+/// Checks what is on disk for `name`: every file present, IDX files against the official MD5
+/// (of the archive or of the uncompressed bytes), CIFAR files by their exact sizes and records.
+pub fn verify(name: DatasetName, data_dir: &Path) -> Result<Vec<FileCheck>> {
+    let folder = data_dir.join(name.folder());
+    let (_, files) = sources::official(name);
+    let mut checks = Vec::new();
+    match name {
+        DatasetName::Mnist | DatasetName::FashionMnist => {
+            for src in &files {
+                let stem = src.file.trim_end_matches(".gz");
+                let path = idx::locate(&folder, stem)?;
+                let verdict =
+                    if path.extension().is_some_and(|e| e == "gz") && file_md5(&path)? == src.md5 {
+                        "MD5 matches the official archive".to_string()
+                    } else {
+                        let raw = read_maybe_gz(&path)?;
+                        let actual = hex(&Md5::digest(&raw));
+                        let expected = src.raw_md5.clone().unwrap_or_default();
+                        if actual != expected {
+                            return Err(DataError::Checksum {
+                                path,
+                                expected,
+                                actual,
+                            });
+                        }
+                        "MD5 of the uncompressed bytes matches".to_string()
+                    };
+                checks.push(FileCheck { path, verdict });
+            }
+            // And the contents parse, with the expected counts.
+            crate::load(
+                name,
+                data_dir,
+                &crate::LoadOptions {
+                    preprocess: crate::Preprocess::None,
+                    ..Default::default()
+                },
+            )?;
+        }
+        DatasetName::Cifar10 | DatasetName::Cifar100 => {
+            for file in name.files() {
+                let path = folder.join(file);
+                let meta = fs::metadata(&path).map_err(|e| DataError::io(&path, e))?;
+                if let Some(size) = sources::cifar_file_size(file) {
+                    if meta.len() != size {
+                        return Err(DataError::Truncated {
+                            path,
+                            detail: format!("{} bytes, the official file has {size}", meta.len()),
+                        });
+                    }
+                }
+                checks.push(FileCheck {
+                    path,
+                    verdict: "present, official size".into(),
+                });
+            }
+            crate::load(
+                name,
+                data_dir,
+                &crate::LoadOptions {
+                    preprocess: crate::Preprocess::None,
+                    ..Default::default()
+                },
+            )?;
+        }
+        DatasetName::Synthetic => {}
+    }
+    Ok(checks)
+}
+
+/// MD5 of a file, as lowercase hex.
+pub fn file_md5(path: &Path) -> Result<String> {
+    let mut f = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut hasher = Md5::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| DataError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Lowercase hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,290 @@
+//! The networks of the paper's Figure 1: a plain input layer, `depth − 1` plain or highway
+//! layers, and a linear output layer to class logits.
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::{Activation, HighwayLayer, PlainLayer, SplitMix64, WeightInit};
+
+/// Which kind of hidden layer the net stacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Plain,
+    Highway,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Plain => "plain",
+            Kind::Highway => "highway",
+        }
+    }
+}
+
+/// Everything that fixes a network's shape and initial weights (with a seed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    pub kind: Kind,
+    /// Hidden layers, counted as the paper does: depth 10 = 1 plain input layer + 9 layers of
+    /// the kind.
+    pub depth: usize,
+    pub width: usize,
+    pub input_size: usize,
+    pub classes: usize,
+    pub activation: Activation,
+    /// The constant `b_T` starts at (highway nets only).
+    pub gate_bias: f32,
+    pub init: WeightInit,
+}
+
+/// A plain or highway MLP. Exactly one of `plain` and `highway` is non-empty.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    pub input: PlainLayer,
+    pub plain: Vec<PlainLayer>,
+    pub highway: Vec<HighwayLayer>,
+    pub output: PlainLayer,
+}
+
+/// What a probing forward pass saw: the logits and, per highway layer, the transform-gate
+/// outputs `T(x)` and the layer outputs `y` (each `[batch, width]`).
+pub struct Probe {
+    pub logits: Tensor<2>,
+    pub gates: Vec<Tensor<2>>,
+    pub outputs: Vec<Tensor<2>>,
+}
+
+impl ModelConfig {
+    /// Builds the net on `device`; the same seed gives the same weights on every backend.
+    pub fn init(&self, seed: u64, device: &Device) -> Mlp {
+        assert!(self.depth >= 1 && self.width >= 1 && self.input_size >= 1 && self.classes >= 1);
+        let mut rng = SplitMix64::new(seed);
+        let act = self.activation;
+        let input = PlainLayer::new(
+            self.input_size,
+            self.width,
+            Some(act),
+            act,
+            self.init,
+            &mut rng,
+            device,
+        );
+        let hidden = self.depth - 1;
+        let (plain, highway) = match self.kind {
+            Kind::Plain => (
+                (0..hidden)
+                    .map(|_| {
+                        PlainLayer::new(
+                            self.width,
+                            self.width,
+                            Some(act),
+                            act,
+                            self.init,
+                            &mut rng,
+                            device,
+                        )
+                    })
+                    .collect(),
+                Vec::new(),
+            ),
+            Kind::Highway => (
+                Vec::new(),
+                (0..hidden)
+                    .map(|_| {
+                        HighwayLayer::new(
+                            self.width,
+                            act,
+                            self.gate_bias,
+                            self.init,
+                            &mut rng,
+                            device,
+                        )
+                    })
+                    .collect(),
+            ),
+        };
+        // The output layer feeds a softmax: Glorot scale whatever the hidden activation.
+        let output = PlainLayer::new(
+            self.width,
+            self.classes,
+            None,
+            Activation::Tanh,
+            self.init,
+            &mut rng,
+            device,
+        );
+        Mlp {
+            input,
+            plain,
+            highway,
+            output,
+        }
+    }
+}
+
+impl Mlp {
+    /// Class logits for a `[batch, input_size]` batch.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.forward_lesioned(x, None)
+    }
+
+    /// The forward pass with highway layer `lesion` (0-based among the highway layers) forced
+    /// shut: `T = 0`, so that layer copies its input exactly. Every other layer is untouched.
+    pub fn forward_lesioned(&self, x: Tensor<2>, lesion: Option<usize>) -> Tensor<2> {
+        let mut h = self.input.forward(x);
+        for layer in &self.plain {
+            h = layer.forward(h);
+        }
+        for (i, layer) in self.highway.iter().enumerate() {
+            if lesion != Some(i) {
+                h = layer.forward(h);
+            }
+        }
+        self.output.forward(h)
+    }
+
+    /// The forward pass that also returns every highway layer's gate and output.
+    pub fn probe(&self, x: Tensor<2>) -> Probe {
+        let mut h = self.input.forward(x);
+        for layer in &self.plain {
+            h = layer.forward(h);
+        }
+        let mut gates = Vec::with_capacity(self.highway.len());
+        let mut outputs = Vec::with_capacity(self.highway.len());
+        for layer in &self.highway {
+            let out = layer.forward_gated(h);
+            gates.push(out.gate);
+            outputs.push(out.y.clone());
+            h = out.y;
+        }
+        Probe {
+            logits: self.output.forward(h),
+            gates,
+            outputs,
+        }
+    }
+
+    /// Hidden layers, counted as in [`ModelConfig::depth`].
+    pub fn depth(&self) -> usize {
+        1 + self.plain.len() + self.highway.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loss::cross_entropy;
+    use burn::tensor::{Int, TensorData};
+
+    fn config(kind: Kind, depth: usize, width: usize) -> ModelConfig {
+        ModelConfig {
+            kind,
+            depth,
+            width,
+            input_size: 784,
+            classes: 10,
+            activation: Activation::Relu,
+            gate_bias: -2.0,
+            init: WeightInit::Normalized,
+        }
+    }
+
+    #[test]
+    fn paper_widths_give_about_5000_parameters_per_layer() {
+        let d = Device::flex();
+        let plain = config(Kind::Plain, 3, 71).init(0, &d);
+        assert_eq!(plain.plain[0].param_count(), 5_112);
+        assert_eq!(plain.plain[0].num_params(), 5_112);
+        let highway = config(Kind::Highway, 3, 50).init(0, &d);
+        assert_eq!(highway.highway[0].num_params(), 5_100);
+        // depth counts hidden layers: 1 plain input layer + depth − 1 of the kind.
+        assert_eq!(highway.depth(), 3);
+        assert_eq!(highway.highway.len(), 2);
+        assert_eq!(
+            highway.num_params(),
+            784 * 50 + 50 + 2 * 5_100 + 50 * 10 + 10
+        );
+    }
+
+    #[test]
+    fn same_seed_same_weights_other_seed_other_weights() {
+        let d = Device::flex();
+        let w = |seed| {
+            config(Kind::Highway, 2, 8).init(seed, &d).highway[0]
+                .w_h
+                .val()
+                .into_data()
+        };
+        assert_eq!(w(5), w(5));
+        assert_ne!(w(5), w(6));
+    }
+
+    #[test]
+    fn lesioned_layer_is_an_exact_identity() {
+        let d = Device::flex();
+        let net = config(Kind::Highway, 5, 6).init(1, &d);
+        let x = Tensor::<2>::from_data(
+            TensorData::new(
+                (0..784 * 2)
+                    .map(|i| (i % 7) as f32 / 7.0)
+                    .collect::<Vec<_>>(),
+                [2, 784],
+            ),
+            &d,
+        );
+        let probe = net.probe(x.clone());
+        // Lesion layer 2: the output must be what layers 3.. make of layer 1's output.
+        let mut h = probe.outputs[1].clone();
+        h = net.highway[3].forward(h);
+        let want = net.output.forward(h).into_data();
+        assert_eq!(net.forward_lesioned(x.clone(), Some(2)).into_data(), want);
+        assert_ne!(net.forward(x).into_data(), want);
+    }
+
+    /// The deepest nets of the paper's story must run forward and backward without overflowing
+    /// the stack, and the highway net must pass a usable gradient to its first layer.
+    #[test]
+    fn nine_hundred_layers_forward_and_backward() {
+        let d = Device::flex().autodiff();
+        let x = Tensor::<2>::from_data(
+            TensorData::new(
+                (0..16 * 784)
+                    .map(|i| ((i * 37) % 255) as f32 / 255.0)
+                    .collect::<Vec<_>>(),
+                [16, 784],
+            ),
+            &d,
+        );
+        let y = Tensor::<1, Int>::from_data(
+            TensorData::new((0..16).map(|i| (i % 10) as i64).collect::<Vec<_>>(), [16]),
+            &d,
+        );
+        for (kind, width) in [(Kind::Highway, 50), (Kind::Plain, 71)] {
+            let net = config(kind, 900, width).init(2, &d);
+            let loss = cross_entropy(net.forward(x.clone()), y.clone());
+            let grads = loss.backward();
+            let g = net
+                .input
+                .weight
+                .val()
+                .grad(&grads)
+                .expect("input-layer gradient")
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            assert!(
+                g.iter().all(|v| v.is_finite()),
+                "{kind:?}: non-finite gradient"
+            );
+            if kind == Kind::Highway {
+                assert!(
+                    g.iter().any(|v| *v != 0.0),
+                    "highway: first-layer gradient is all zero"
+                );
+            }
+        }
+    }
+}

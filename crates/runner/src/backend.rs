@@ -1,0 +1,186 @@
+//! The `--backend` flag: a name to a Burn [`Device`], and whether that device can start here.
+
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::{bail, Result};
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+/// Every backend the harness knows, compiled in or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum BackendName {
+    /// Burn's pure-Rust CPU backend (SIMD, multi-threaded): the fastest CPU backend measured here.
+    #[default]
+    Flex,
+    /// The deprecated NdArray CPU backend.
+    Ndarray,
+    /// wgpu: Vulkan, Metal or DX12 GPUs, or a software Vulkan device such as lavapipe.
+    Wgpu,
+    /// CUDA GPUs (cargo feature `cuda`).
+    Cuda,
+    /// CubeCL's CPU backend (cargo feature `cpu`; its build fetches LLVM).
+    Cpu,
+}
+
+impl BackendName {
+    pub const ALL: [BackendName; 5] = [
+        BackendName::Flex,
+        BackendName::Ndarray,
+        BackendName::Wgpu,
+        BackendName::Cuda,
+        BackendName::Cpu,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendName::Flex => "flex",
+            BackendName::Ndarray => "ndarray",
+            BackendName::Wgpu => "wgpu",
+            BackendName::Cuda => "cuda",
+            BackendName::Cpu => "cpu",
+        }
+    }
+
+    /// Whether this build has the backend.
+    pub fn compiled(self) -> bool {
+        match self {
+            BackendName::Flex | BackendName::Ndarray | BackendName::Wgpu => true,
+            BackendName::Cuda => cfg!(feature = "cuda"),
+            BackendName::Cpu => cfg!(feature = "cpu"),
+        }
+    }
+
+    fn available_list() -> String {
+        let on: Vec<_> = Self::ALL
+            .iter()
+            .filter(|b| b.compiled())
+            .map(|b| b.as_str())
+            .collect();
+        let off: Vec<_> = Self::ALL
+            .iter()
+            .filter(|b| !b.compiled())
+            .map(|b| b.as_str())
+            .collect();
+        let mut s = format!("available: {}", on.join(", "));
+        if !off.is_empty() {
+            s += &format!(
+                "; {} need a rebuild with `cargo build --release --features {}`",
+                off.join(", "),
+                off.join(",")
+            );
+        }
+        s
+    }
+
+    /// The device for evaluation (no autodiff). Training wraps it with `.autodiff()`.
+    #[allow(deprecated)] // NdArray is deprecated upstream; users asked for it.
+    pub fn device(self) -> Result<Device> {
+        Ok(match self {
+            BackendName::Flex => Device::flex(),
+            BackendName::Ndarray => Device::ndarray(),
+            BackendName::Wgpu => Device::wgpu(Default::default()),
+            #[cfg(feature = "cuda")]
+            BackendName::Cuda => Device::cuda(0),
+            #[cfg(feature = "cpu")]
+            BackendName::Cpu => Device::cpu(),
+            #[allow(unreachable_patterns)]
+            other => bail!(
+                "backend '{other}' is not in this build ({})",
+                Self::available_list()
+            ),
+        })
+    }
+
+    /// Tries to start the device and run one small operation on it. Devices that cannot start
+    /// (no GPU adapter, no driver) panic inside Burn; that panic becomes the reason.
+    pub fn probe(self) -> Result<String> {
+        let device = self.device()?;
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let outcome = std::panic::catch_unwind(move || {
+            let x = Tensor::<2>::from_data(
+                TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0], [2, 2]),
+                &device,
+            );
+            let sum: f32 = x.clone().matmul(x).sum().into_scalar();
+            (sum, format!("{device:?}"))
+        });
+        std::panic::set_hook(previous);
+        match outcome {
+            Ok((sum, name)) if (sum - 54.0).abs() < 1e-3 => Ok(name),
+            Ok((sum, _)) => bail!("a 2×2 matmul gave {sum}, expected 54"),
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "the device panicked while starting".into());
+                bail!("{}", msg.lines().next().unwrap_or_default())
+            }
+        }
+    }
+}
+
+impl fmt::Display for BackendName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BackendName {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match Self::ALL
+            .into_iter()
+            .find(|b| b.as_str() == s.to_ascii_lowercase())
+        {
+            Some(b) => Ok(b),
+            None => bail!("unknown backend '{s}' ({})", Self::available_list()),
+        }
+    }
+}
+
+impl TryFrom<String> for BackendName {
+    type Error = anyhow::Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<BackendName> for String {
+    fn from(b: BackendName) -> String {
+        b.as_str().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_map_to_devices_and_unknown_names_are_clear() {
+        assert_eq!("flex".parse::<BackendName>().unwrap(), BackendName::Flex);
+        assert_eq!(
+            "NdArray".parse::<BackendName>().unwrap(),
+            BackendName::Ndarray
+        );
+        assert_eq!("wgpu".parse::<BackendName>().unwrap(), BackendName::Wgpu);
+        assert_eq!(
+            format!("{:?}", BackendName::Flex.device().unwrap()),
+            format!("{:?}", Device::flex())
+        );
+        let err = "tpu".parse::<BackendName>().unwrap_err().to_string();
+        assert!(
+            err.contains("unknown backend 'tpu'") && err.contains("flex, ndarray, wgpu"),
+            "{err}"
+        );
+        if !BackendName::Cuda.compiled() {
+            let err = BackendName::Cuda.device().unwrap_err().to_string();
+            assert!(err.contains("--features cuda"), "{err}");
+        }
+        assert!(BackendName::Flex.probe().is_ok());
+        assert!(BackendName::Ndarray.probe().is_ok());
+    }
+}

@@ -1,0 +1,124 @@
+//! `highway bench`: training-step throughput of one net on random data.
+//!
+//! The same nets as `scripts/bench_torch.py` (input → plain input layer → depth − 1 plain or
+//! highway layers → 10 logits, SGD with momentum 0.9), so the two can be run side by side.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{GradientsParams, SgdConfig};
+use burn::tensor::{Int, Tensor, TensorData};
+use highway_model::loss::cross_entropy;
+use highway_model::{Activation, Kind, ModelConfig, SplitMix64, WeightInit};
+use serde::Serialize;
+
+use crate::backend::BackendName;
+use crate::sys;
+
+#[derive(Debug, Clone)]
+pub struct BenchSpec {
+    pub kind: Kind,
+    pub depth: usize,
+    pub width: usize,
+    pub input: usize,
+    pub classes: usize,
+    pub batch: usize,
+    pub steps: usize,
+    pub warmup: usize,
+    pub backend: BackendName,
+    pub gradient_checkpointing: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    pub kind: &'static str,
+    pub depth: usize,
+    pub width: usize,
+    pub input: usize,
+    pub batch: usize,
+    pub steps: usize,
+    pub backend: String,
+    pub gradient_checkpointing: bool,
+    /// From the median step time.
+    pub steps_per_s: f64,
+    pub ms_per_step: f64,
+    pub mean_ms_per_step: f64,
+    pub peak_rss_mib: f64,
+    pub final_loss: f64,
+}
+
+/// Trains `warmup + steps` steps; each step ends with the loss read back, so that its time
+/// includes all of its work on every backend.
+pub fn run(spec: &BenchSpec) -> Result<BenchResult> {
+    let device = spec.backend.device()?;
+    let mut device = device.autodiff();
+    if spec.gradient_checkpointing {
+        device = device.gradient_checkpointing();
+    }
+    let config = ModelConfig {
+        kind: spec.kind,
+        depth: spec.depth,
+        width: spec.width,
+        input_size: spec.input,
+        classes: spec.classes,
+        activation: Activation::Relu,
+        gate_bias: -2.0,
+        init: WeightInit::Normalized,
+    };
+    let mut model = config.init(0, &device);
+    let mut rng = SplitMix64::new(1);
+    let x = Tensor::<2>::from_data(
+        TensorData::new(
+            (0..spec.batch * spec.input)
+                .map(|_| rng.normal() as f32)
+                .collect::<Vec<_>>(),
+            [spec.batch, spec.input],
+        ),
+        &device,
+    );
+    let y = Tensor::<1, Int>::from_data(
+        TensorData::new(
+            (0..spec.batch)
+                .map(|_| rng.below(spec.classes) as i64)
+                .collect::<Vec<_>>(),
+            [spec.batch],
+        ),
+        &device,
+    );
+    let mut optim = SgdConfig::new()
+        .with_momentum(Some(
+            MomentumConfig::new().with_momentum(0.9).with_dampening(0.0),
+        ))
+        .init();
+    let mut times = Vec::with_capacity(spec.steps);
+    let mut last = f64::NAN;
+    for i in 0..spec.warmup + spec.steps {
+        let t = Instant::now();
+        let loss = cross_entropy(model.forward(x.clone()), y.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(0.01, model, grads);
+        last = loss.into_scalar::<f32>() as f64;
+        if i >= spec.warmup {
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    times.sort_by(|a, b| a.total_cmp(b));
+    let median = times.get(times.len() / 2).copied().unwrap_or(f64::NAN);
+    Ok(BenchResult {
+        kind: spec.kind.name(),
+        depth: spec.depth,
+        width: spec.width,
+        input: spec.input,
+        batch: spec.batch,
+        steps: spec.steps,
+        backend: spec.backend.to_string(),
+        gradient_checkpointing: spec.gradient_checkpointing,
+        steps_per_s: 1e3 / median,
+        ms_per_step: median,
+        mean_ms_per_step: mean,
+        peak_rss_mib: sys::peak_rss_mib(),
+        final_loss: last,
+    })
+}

@@ -1,0 +1,459 @@
+//! The sweep config: a strict JSON schema. Unknown fields, wrong types and impossible values are
+//! errors that name their JSON path; `--set a.b=value` overrides any field before validation.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use highway_model::{Activation, Kind, WeightInit};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::backend::BackendName;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub name: String,
+    /// Free text: the choices the paper leaves open, and why these were made.
+    #[serde(default)]
+    pub notes: String,
+    pub dataset: DatasetConfig,
+    pub model: ModelSection,
+    pub training: TrainingConfig,
+    #[serde(default)]
+    pub backend: BackendName,
+    /// Where sweep folders go; the sweep writes `<output>/<name>/`.
+    #[serde(default = "default_output")]
+    pub output: PathBuf,
+}
+
+fn default_output() -> PathBuf {
+    PathBuf::from("results")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// mnist, fashion-mnist, cifar10, cifar100 or synthetic.
+    pub name: String,
+    /// The data directory; else `--data-dir`, `$HIGHWAY_DATA`, `./data`.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    #[serde(default)]
+    pub preprocess: PreprocessName,
+    /// Fraction of the training set held out for evaluation instead of the test set.
+    #[serde(default)]
+    pub validation: Option<f64>,
+    /// Keep only the first N training (and evaluation) examples.
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// CIFAR-100 labels: fine (100 classes) or coarse (20).
+    #[serde(default)]
+    pub labels: LabelSet,
+    #[serde(default)]
+    pub synthetic: SyntheticConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PreprocessName {
+    None,
+    #[default]
+    Scale,
+    Standardize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelSet {
+    #[default]
+    Fine,
+    Coarse,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyntheticConfig {
+    pub train: usize,
+    pub test: usize,
+    pub dim: usize,
+    pub classes: usize,
+    pub clusters: usize,
+    pub noise: f32,
+    pub seed: u64,
+}
+
+impl Default for SyntheticConfig {
+    fn default() -> Self {
+        Self {
+            train: 2_000,
+            test: 500,
+            dim: 32,
+            classes: 4,
+            clusters: 3,
+            noise: 0.6,
+            seed: 0,
+        }
+    }
+}
+
+/// A value given once for both kinds, or per kind: `0.01` or `{"plain": 0.01, "highway": 0.05}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PerKind<T> {
+    Both(T),
+    Each { plain: T, highway: T },
+}
+
+impl<T: Clone> PerKind<T> {
+    pub fn get(&self, kind: Kind) -> T {
+        match (self, kind) {
+            (PerKind::Both(v), _) => v.clone(),
+            (PerKind::Each { plain, .. }, Kind::Plain) => plain.clone(),
+            (PerKind::Each { highway, .. }, Kind::Highway) => highway.clone(),
+        }
+    }
+
+    fn values(&self) -> Vec<T> {
+        match self {
+            PerKind::Both(v) => vec![v.clone()],
+            PerKind::Each { plain, highway } => vec![plain.clone(), highway.clone()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    pub kinds: Vec<Kind>,
+    pub depths: Vec<usize>,
+    /// The paper: 71 for plain nets, 50 for highway nets (≈5,000 parameters per layer each).
+    #[serde(default = "default_width")]
+    pub width: PerKind<usize>,
+    #[serde(default = "default_activation")]
+    pub activation: PerKind<Activation>,
+    /// The constant the transform-gate bias `b_T` starts at (highway nets).
+    #[serde(default = "default_gate_bias")]
+    pub gate_bias: f32,
+    #[serde(default)]
+    pub init: WeightInit,
+}
+
+fn default_width() -> PerKind<usize> {
+    PerKind::Each {
+        plain: 71,
+        highway: 50,
+    }
+}
+fn default_activation() -> PerKind<Activation> {
+    PerKind::Both(Activation::Relu)
+}
+fn default_gate_bias() -> f32 {
+    -2.0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecayEvery {
+    #[default]
+    Epoch,
+    Step,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    pub epochs: usize,
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Initial SGD learning rate.
+    pub lr: PerKind<f64>,
+    /// Classical momentum (dampening 0, as in the paper and PyTorch).
+    #[serde(default = "default_momentum")]
+    pub momentum: PerKind<f64>,
+    #[serde(default)]
+    pub nesterov: bool,
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Exponential decay: `lr = lr0 · lr_decay^t`, t counted in epochs or steps.
+    #[serde(default = "default_decay")]
+    pub lr_decay: PerKind<f64>,
+    #[serde(default)]
+    pub decay_every: DecayEvery,
+    pub seeds: Vec<u64>,
+    /// A run whose loss exceeds this multiple of its first loss has diverged.
+    #[serde(default = "default_divergence")]
+    pub divergence_factor: f64,
+    /// Recompute activations in the backward pass instead of storing them (saves memory).
+    #[serde(default)]
+    pub gradient_checkpointing: bool,
+}
+
+fn default_batch() -> usize {
+    128
+}
+fn default_momentum() -> PerKind<f64> {
+    PerKind::Both(0.9)
+}
+fn default_decay() -> PerKind<f64> {
+    PerKind::Both(1.0)
+}
+fn default_divergence() -> f64 {
+    10.0
+}
+
+impl Config {
+    /// Reads, overrides and validates a config file.
+    pub fn load(path: &Path, sets: &[String]) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read config", path.display()))?;
+        let mut value: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not valid JSON", path.display()))?;
+        for set in sets {
+            apply_set(&mut value, set).with_context(|| format!("--set {set}"))?;
+        }
+        Self::from_value(value).with_context(|| format!("{}: invalid config", path.display()))
+    }
+
+    /// Deserializes and validates; errors name the JSON path.
+    pub fn from_value(value: Value) -> Result<Config> {
+        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            anyhow::anyhow!(
+                "{}: {}",
+                if path == "." {
+                    "(top level)".into()
+                } else {
+                    path
+                },
+                e.into_inner()
+            )
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let m = &self.model;
+        let t = &self.training;
+        let d = &self.dataset;
+        check(!self.name.trim().is_empty(), "name", "must not be empty")?;
+        check(
+            self.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+            "name",
+            "use letters, digits, '-', '_' and '.' only (it names a folder)",
+        )?;
+        check(!m.kinds.is_empty(), "model.kinds", "must not be empty")?;
+        check(!m.depths.is_empty(), "model.depths", "must not be empty")?;
+        for (i, &depth) in m.depths.iter().enumerate() {
+            check(
+                depth >= 1,
+                &format!("model.depths[{i}]"),
+                "depth must be at least 1 (the plain input layer)",
+            )?;
+        }
+        check(
+            m.width.values().iter().all(|&w| w >= 1),
+            "model.width",
+            "must be at least 1",
+        )?;
+        check(
+            m.gate_bias.is_finite(),
+            "model.gate_bias",
+            "must be a finite number",
+        )?;
+        check(t.epochs >= 1, "training.epochs", "must be at least 1")?;
+        check(
+            t.batch_size >= 1,
+            "training.batch_size",
+            "must be at least 1",
+        )?;
+        check(
+            t.lr.values().iter().all(|&v| v > 0.0 && v.is_finite()),
+            "training.lr",
+            "must be a positive number",
+        )?;
+        check(
+            t.momentum.values().iter().all(|&v| (0.0..1.0).contains(&v)),
+            "training.momentum",
+            "must be in [0, 1)",
+        )?;
+        check(
+            t.weight_decay >= 0.0,
+            "training.weight_decay",
+            "must not be negative",
+        )?;
+        check(
+            t.lr_decay.values().iter().all(|&v| v > 0.0 && v <= 1.0),
+            "training.lr_decay",
+            "must be in (0, 1] (1 = no decay)",
+        )?;
+        check(!t.seeds.is_empty(), "training.seeds", "must not be empty")?;
+        check(
+            t.divergence_factor > 1.0,
+            "training.divergence_factor",
+            "must be above 1",
+        )?;
+        let name: Result<highway_data::DatasetName, _> = d.name.parse();
+        check(
+            name.is_ok(),
+            "dataset.name",
+            &format!(
+                "unknown dataset '{}' (mnist, fashion-mnist, cifar10, cifar100, synthetic)",
+                d.name
+            ),
+        )?;
+        if let Some(v) = d.validation {
+            check(
+                v > 0.0 && v < 1.0,
+                "dataset.validation",
+                "must be a fraction in (0, 1)",
+            )?;
+        }
+        if let Some(l) = d.limit {
+            check(l >= 1, "dataset.limit", "must be at least 1")?;
+        }
+        let s = &d.synthetic;
+        check(
+            s.train >= 1 && s.test >= 1 && s.dim >= 1 && s.classes >= 2 && s.clusters >= 1,
+            "dataset.synthetic",
+            "needs train, test, dim ≥ 1, classes ≥ 2, clusters ≥ 1",
+        )?;
+        Ok(())
+    }
+}
+
+fn check(ok: bool, path: &str, why: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        bail!("{path}: {why}")
+    }
+}
+
+/// Applies `a.b.c=value`: the value is parsed as JSON when it can be (`0.05`, `[10,20]`, `true`),
+/// else taken as a string (`flex`).
+pub fn apply_set(root: &mut Value, set: &str) -> Result<()> {
+    let (key, raw) = set
+        .split_once('=')
+        .context("expected key=value, e.g. training.lr=0.05")?;
+    let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+    let mut node = root;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let Value::Object(map) = node else {
+            bail!("{} is not an object", parts[..i].join("."));
+        };
+        if i + 1 == parts.len() {
+            map.insert(part.to_string(), value);
+            return Ok(());
+        }
+        node = map
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    unreachable!("split always yields one part")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn base() -> Value {
+        json!({
+            "name": "t",
+            "dataset": {"name": "synthetic"},
+            "model": {"kinds": ["plain", "highway"], "depths": [2, 5]},
+            "training": {"epochs": 2, "lr": 0.1, "seeds": [0]}
+        })
+    }
+
+    fn err(v: Value) -> String {
+        format!("{:#}", Config::from_value(v).unwrap_err())
+    }
+
+    #[test]
+    fn defaults_are_the_papers() {
+        let c = Config::from_value(base()).unwrap();
+        assert_eq!(c.model.width.get(Kind::Plain), 71);
+        assert_eq!(c.model.width.get(Kind::Highway), 50);
+        assert_eq!(c.model.gate_bias, -2.0);
+        assert_eq!(c.training.momentum.get(Kind::Plain), 0.9);
+        assert_eq!(c.backend, BackendName::Flex);
+    }
+
+    #[test]
+    fn errors_name_the_json_path() {
+        let mut v = base();
+        v["model"]["depthz"] = json!([1]);
+        assert!(
+            err(v).contains("model")
+                && err_contains(&base(), "model.depthz", json!([1]), "unknown field")
+        );
+        assert!(err_contains(
+            &base(),
+            "training.lr",
+            json!("fast"),
+            "training.lr"
+        ));
+        assert!(err_contains(
+            &base(),
+            "model.depths",
+            json!([10, 0]),
+            "model.depths[1]"
+        ));
+        assert!(err_contains(
+            &base(),
+            "training.lr",
+            json!(-0.1),
+            "training.lr: must be a positive"
+        ));
+        assert!(err_contains(
+            &base(),
+            "training.seeds",
+            json!([]),
+            "training.seeds: must not be empty"
+        ));
+        assert!(err_contains(
+            &base(),
+            "dataset.name",
+            json!("imagenet"),
+            "dataset.name: unknown dataset 'imagenet'"
+        ));
+        assert!(err_contains(
+            &base(),
+            "training.epochs",
+            json!(1.5),
+            "training.epochs"
+        ));
+    }
+
+    fn err_contains(v: &Value, key: &str, value: Value, want: &str) -> bool {
+        let mut v = v.clone();
+        apply_set(&mut v, &format!("{key}={value}")).unwrap();
+        let e = err(v);
+        assert!(e.contains(want), "{key}: {e}");
+        true
+    }
+
+    #[test]
+    fn set_overrides_any_field_and_per_kind_values() {
+        let mut v = base();
+        apply_set(&mut v, "training.lr={\"plain\":0.01,\"highway\":0.05}").unwrap();
+        apply_set(&mut v, "backend=ndarray").unwrap();
+        apply_set(&mut v, "model.depths=[3]").unwrap();
+        let c = Config::from_value(v).unwrap();
+        assert_eq!(
+            (
+                c.training.lr.get(Kind::Plain),
+                c.training.lr.get(Kind::Highway)
+            ),
+            (0.01, 0.05)
+        );
+        assert_eq!(c.backend, BackendName::Ndarray);
+        assert_eq!(c.model.depths, vec![3]);
+    }
+}

@@ -1,0 +1,170 @@
+//! A config expanded into its ordered list of runs: kinds × depths × seeds.
+//!
+//! Each run gets a stable id: a readable prefix and a short hash of its resolved settings, so the
+//! same run keeps the same folder across restarts and machines, and a changed setting gets a new
+//! one.
+
+use highway_model::{Kind, ModelConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, DecayEvery};
+
+/// Everything needed to train one run, and nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub index: usize,
+    pub id: String,
+    pub kind: Kind,
+    pub depth: usize,
+    pub seed: u64,
+    /// The network, except `input_size` and `classes`, which the dataset fixes at run time.
+    pub model: ModelConfig,
+    pub training: RunTraining,
+}
+
+/// The training settings of one run, each resolved for its kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunTraining {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub momentum: f64,
+    pub nesterov: bool,
+    pub weight_decay: f64,
+    pub lr_decay: f64,
+    pub decay_every: DecayEvery,
+    pub divergence_factor: f64,
+    pub gradient_checkpointing: bool,
+}
+
+impl RunTraining {
+    /// The learning rate after `epoch` epochs and `step` steps.
+    pub fn lr_at(&self, epoch: usize, step: usize) -> f64 {
+        let t = match self.decay_every {
+            DecayEvery::Epoch => epoch,
+            DecayEvery::Step => step,
+        };
+        self.lr * self.lr_decay.powi(t as i32)
+    }
+}
+
+/// The ordered runs of a config.
+pub fn plan(config: &Config) -> Vec<RunSpec> {
+    let m = &config.model;
+    let t = &config.training;
+    let mut runs = Vec::new();
+    for &kind in &m.kinds {
+        for &depth in &m.depths {
+            for &seed in &t.seeds {
+                let model = ModelConfig {
+                    kind,
+                    depth,
+                    width: m.width.get(kind),
+                    input_size: 0,
+                    classes: 0,
+                    activation: m.activation.get(kind),
+                    gate_bias: if kind == Kind::Highway {
+                        m.gate_bias
+                    } else {
+                        0.0
+                    },
+                    init: m.init,
+                };
+                let training = RunTraining {
+                    epochs: t.epochs,
+                    batch_size: t.batch_size,
+                    lr: t.lr.get(kind),
+                    momentum: t.momentum.get(kind),
+                    nesterov: t.nesterov,
+                    weight_decay: t.weight_decay,
+                    lr_decay: t.lr_decay.get(kind),
+                    decay_every: t.decay_every,
+                    divergence_factor: t.divergence_factor,
+                    gradient_checkpointing: t.gradient_checkpointing,
+                };
+                let mut run = RunSpec {
+                    index: runs.len(),
+                    id: String::new(),
+                    kind,
+                    depth,
+                    seed,
+                    model,
+                    training,
+                };
+                run.id = run_id(&run, &config.dataset);
+                runs.push(run);
+            }
+        }
+    }
+    runs
+}
+
+/// `highway-d50-s0-1a2b3c4d`: kind, depth and seed to read, and a hash of every setting
+/// (dataset included) so that two different runs never share a folder.
+fn run_id(run: &RunSpec, dataset: &crate::config::DatasetConfig) -> String {
+    let settings = serde_json::to_string(&(&run.model, &run.training, run.seed, dataset))
+        .expect("serializable");
+    format!(
+        "{}-d{}-s{}-{:08x}",
+        run.kind.name(),
+        run.depth,
+        run.seed,
+        fnv1a(settings.as_bytes()) as u32
+    )
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::apply_set;
+    use serde_json::json;
+
+    fn config(sets: &[&str]) -> Config {
+        let mut v = json!({
+            "name": "t",
+            "dataset": {"name": "synthetic"},
+            "model": {"kinds": ["plain", "highway"], "depths": [2, 5]},
+            "training": {"epochs": 2, "lr": {"plain": 0.1, "highway": 0.3}, "seeds": [0, 1]}
+        });
+        for s in sets {
+            apply_set(&mut v, s).unwrap();
+        }
+        Config::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn order_ids_and_per_kind_settings() {
+        let runs = plan(&config(&[]));
+        assert_eq!(runs.len(), 8);
+        let keys: Vec<_> = runs.iter().map(|r| (r.kind, r.depth, r.seed)).collect();
+        assert_eq!(keys[0], (Kind::Plain, 2, 0));
+        assert_eq!(keys[1], (Kind::Plain, 2, 1));
+        assert_eq!(keys[2], (Kind::Plain, 5, 0));
+        assert_eq!(keys[7], (Kind::Highway, 5, 1));
+        assert!(runs.iter().enumerate().all(|(i, r)| r.index == i));
+        assert_eq!((runs[0].training.lr, runs[7].training.lr), (0.1, 0.3));
+        assert_eq!((runs[0].model.width, runs[7].model.width), (71, 50));
+        assert!(runs[7].id.starts_with("highway-d5-s1-"));
+        let ids: std::collections::HashSet<_> = runs.iter().map(|r| &r.id).collect();
+        assert_eq!(ids.len(), 8);
+        // Stable across calls, changed by any setting.
+        assert_eq!(plan(&config(&[]))[3].id, runs[3].id);
+        assert_ne!(plan(&config(&["training.epochs=3"]))[3].id, runs[3].id);
+    }
+
+    #[test]
+    fn lr_decays_per_epoch_or_per_step() {
+        let mut t = plan(&config(&["training.lr_decay=0.5"]))[0]
+            .training
+            .clone();
+        assert_eq!(t.lr_at(2, 100), 0.1 * 0.25);
+        t.decay_every = DecayEvery::Step;
+        assert!((t.lr_at(2, 3) - 0.1 * 0.125).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# A SLURM job array that trains one run of a sweep's plan per task, all into one shared folder.
+#
+#   n=$(highway plan configs/fig1-mnist.json --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["runs"]))')
+#   sbatch --array=0-$((n-1))%50 scripts/slurm-array.sh configs/fig1-mnist.json
+#   # when the array is done (or at any time, for what has finished so far):
+#   highway report results/fig1-mnist
+#
+# Each task runs `highway run CONFIG`, which reads its index from $SLURM_ARRAY_TASK_ID. A task
+# whose run is already done exits at once, so resubmitting the whole array after failures or
+# preemption only redoes what is missing. Give every task the same --out on a shared filesystem.
+#SBATCH --job-name=highway
+#SBATCH --cpus-per-task=2
+#SBATCH --mem=4G
+#SBATCH --time=04:00:00
+#SBATCH --output=logs/highway-%A_%a.log
+set -euo pipefail
+config=${1:?usage: sbatch --array=0-N scripts/slurm-array.sh CONFIG [extra highway run flags]}
+shift
+mkdir -p logs
+# Keep BLAS/rayon pools to the cores SLURM gave us.
+export RAYON_NUM_THREADS=${SLURM_CPUS_PER_TASK:-2}
+exec "${HIGHWAY_BIN:-highway}" run "$config" "$@"
