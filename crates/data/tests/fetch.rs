@@ -200,7 +200,14 @@ fn cut_transfer_fails_cleanly_then_a_second_fetch_succeeds() {
         "{err}"
     );
     nothing_looks_valid(&dir.join("mnist"));
-    fetch_sources("mnist", &dir, &base, &[src.clone()], &mut |_, _, _| {}).unwrap();
+    fetch_sources(
+        "mnist",
+        &dir,
+        &base,
+        std::slice::from_ref(&src),
+        &mut |_, _, _| {},
+    )
+    .unwrap();
     assert_eq!(
         file_md5(&dir.join("mnist/train-images-idx3-ubyte.gz")).unwrap(),
         src.md5

@@ -26,7 +26,7 @@ fn batch(path: PathBuf, n: usize, labels: impl Fn(usize) -> Vec<u8>) {
     fs::write(path, out).unwrap();
 }
 
-fn cifar10(dir: &PathBuf) {
+fn cifar10(dir: &std::path::Path) {
     let folder = dir.join("cifar-10-batches-bin");
     fs::create_dir_all(&folder).unwrap();
     for b in 1..=5 {

@@ -1,6 +1,7 @@
 //! The sweep config: a strict JSON schema. Unknown fields, wrong types and impossible values are
 //! errors that name their JSON path; `--set a.b=value` overrides any field before validation.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -132,9 +133,10 @@ pub struct ModelSection {
     pub width: PerKind<usize>,
     #[serde(default = "default_activation")]
     pub activation: PerKind<Activation>,
-    /// The constant the transform-gate bias `b_T` starts at (highway nets).
+    /// The constant the transform-gate bias `b_T` starts at (highway nets): one number, or one
+    /// per depth (`{"10": -2, "900": -8}`), since deeper nets need more negative biases.
     #[serde(default = "default_gate_bias")]
-    pub gate_bias: f32,
+    pub gate_bias: GateBias,
     #[serde(default)]
     pub init: WeightInit,
 }
@@ -148,8 +150,26 @@ fn default_width() -> PerKind<usize> {
 fn default_activation() -> PerKind<Activation> {
     PerKind::Both(Activation::Relu)
 }
-fn default_gate_bias() -> f32 {
-    -2.0
+fn default_gate_bias() -> GateBias {
+    GateBias::All(-2.0)
+}
+
+/// `b_T`'s starting value for every depth, or per depth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GateBias {
+    All(f32),
+    ByDepth(BTreeMap<String, f32>),
+}
+
+impl GateBias {
+    /// The bias for `depth`; `None` when a per-depth map has no entry for it.
+    pub fn get(&self, depth: usize) -> Option<f32> {
+        match self {
+            GateBias::All(b) => Some(*b),
+            GateBias::ByDepth(map) => map.get(&depth.to_string()).copied(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -380,7 +400,7 @@ mod tests {
         let c = Config::from_value(base()).unwrap();
         assert_eq!(c.model.width.get(Kind::Plain), 71);
         assert_eq!(c.model.width.get(Kind::Highway), 50);
-        assert_eq!(c.model.gate_bias, -2.0);
+        assert_eq!(c.model.gate_bias.get(100), Some(-2.0));
         assert_eq!(c.training.momentum.get(Kind::Plain), 0.9);
         assert_eq!(c.backend, BackendName::Flex);
     }
@@ -455,5 +475,18 @@ mod tests {
         );
         assert_eq!(c.backend, BackendName::Ndarray);
         assert_eq!(c.model.depths, vec![3]);
+    }
+
+    #[test]
+    fn gate_bias_per_depth() {
+        let mut v = base();
+        apply_set(&mut v, r#"model.gate_bias={"2": -1, "5": -3}"#).unwrap();
+        let c = Config::from_value(v.clone()).unwrap();
+        assert_eq!(
+            (c.model.gate_bias.get(2), c.model.gate_bias.get(5)),
+            (Some(-1.0), Some(-3.0))
+        );
+        apply_set(&mut v, "model.depths=[2, 9]").unwrap();
+        assert!(err(v).contains("model.gate_bias: no entry for depth 9"));
     }
 }

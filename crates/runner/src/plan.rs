@@ -65,6 +65,8 @@ pub fn plan(config: &Config) -> Vec<RunSpec> {
                     activation: m.activation.get(kind),
                     gate_bias: if kind == Kind::Highway {
                         m.gate_bias
+                            .get(depth)
+                            .expect("validated: every depth has a bias")
                     } else {
                         0.0
                     },

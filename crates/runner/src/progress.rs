@@ -72,9 +72,8 @@ impl RunProgress {
     }
 
     pub fn finish(&self, message: &str) {
-        match &self.bar {
-            Some(bar) => bar.finish_and_clear(),
-            None => {}
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
         eprintln!("{} {message}", self.label);
     }

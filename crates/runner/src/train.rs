@@ -216,8 +216,8 @@ pub fn evaluate(model: &Mlp, x: &Tensor<2>, y: &Tensor<1, Int>) -> (f64, f64) {
     let mut hits = 0i64;
     for start in (0..n).step_by(EVAL_BATCH) {
         let end = (start + EVAL_BATCH).min(n);
-        let xb = x.clone().slice([start..end]);
-        let yb = y.clone().slice([start..end]);
+        let xb = x.clone().narrow(0, start, end - start);
+        let yb = y.clone().narrow(0, start, end - start);
         let logits = model.forward(xb);
         loss += cross_entropy(logits.clone(), yb.clone()).into_scalar::<f32>() as f64
             * (end - start) as f64;
@@ -230,7 +230,7 @@ pub fn evaluate(model: &Mlp, x: &Tensor<2>, y: &Tensor<1, Int>) -> (f64, f64) {
 /// and the mean gate bias `b_T`.
 fn gate_rows(model: &Mlp, x: &Tensor<2>, epoch: usize, out: &mut String) {
     let [n, _] = x.dims();
-    let probe = model.probe(x.clone().slice([0..n.min(GATE_SAMPLES)]));
+    let probe = model.probe(x.clone().narrow(0, 0, n.min(GATE_SAMPLES)));
     for (layer, (gate, hw)) in probe.gates.into_iter().zip(&model.highway).enumerate() {
         let mean_gate = gate.mean().into_scalar::<f32>();
         let mean_bias = hw.b_t.val().mean().into_scalar::<f32>();

@@ -1,0 +1,96 @@
+//! `cargo bench -p highway-data`: decoding speed of the real MNIST training set (gzipped IDX) and
+//! of a full-size CIFAR-10 training set (50,000 generated records in the official layout) into
+//! tensor-ready `f32` buffers. Targets: under 2 s and under 3 s on a 2-core machine.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use highway_data::cifar::{encode_record, PIXELS};
+use highway_data::{idx, load, DatasetName, LoadOptions, Preprocess};
+
+fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    let mut best = f64::INFINITY;
+    let mut out = None;
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = f();
+        best = best.min(t.elapsed().as_secs_f64());
+        out = Some(r);
+    }
+    (best, out.expect("n > 0"))
+}
+
+fn main() {
+    let shared = std::env::var_os("HIGHWAY_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    let mnist = shared.join("mnist");
+    if mnist.is_dir() {
+        let (secs, split) = best_of(3, || {
+            idx::read_pair(
+                &idx::locate(&mnist, "train-images-idx3-ubyte").unwrap(),
+                &idx::locate(&mnist, "train-labels-idx1-ubyte").unwrap(),
+                10,
+            )
+            .unwrap()
+        });
+        println!(
+            "mnist train (.gz) -> f32: {} images in {secs:.3} s (target < 2 s)",
+            split.len()
+        );
+        let opts = LoadOptions {
+            preprocess: Preprocess::Scale,
+            ..Default::default()
+        };
+        let (secs, d) = best_of(3, || load(DatasetName::Mnist, &shared, &opts).unwrap());
+        println!(
+            "mnist train + test, scaled: {} + {} images in {secs:.3} s",
+            d.train.len(),
+            d.eval.len()
+        );
+    } else {
+        println!(
+            "mnist: skipped, no data at {} (set HIGHWAY_TEST_DATA)",
+            mnist.display()
+        );
+    }
+
+    let dir = std::env::temp_dir().join(format!("highway-bench-cifar-{}", std::process::id()));
+    let folder = dir.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&folder).unwrap();
+    let mut px = [0u8; PIXELS];
+    for (i, p) in px.iter_mut().enumerate() {
+        *p = (i * 31 % 251) as u8;
+    }
+    let batch: Vec<u8> = (0..10_000)
+        .flat_map(|i| encode_record(&[(i % 10) as u8], &px))
+        .collect();
+    for f in [
+        "data_batch_1.bin",
+        "data_batch_2.bin",
+        "data_batch_3.bin",
+        "data_batch_4.bin",
+        "data_batch_5.bin",
+        "test_batch.bin",
+    ] {
+        std::fs::write(folder.join(f), &batch).unwrap();
+    }
+    std::fs::write(
+        folder.join("batches.meta.txt"),
+        "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n",
+    )
+    .unwrap();
+    let opts = LoadOptions {
+        preprocess: Preprocess::None,
+        ..Default::default()
+    };
+    let (secs, d) = best_of(3, || load(DatasetName::Cifar10, &dir, &opts).unwrap());
+    println!("cifar-10 train + test -> f32: {} + {} records in {secs:.3} s (target < 3 s for the 50,000)", d.train.len(), d.eval.len());
+    let opts = LoadOptions {
+        preprocess: Preprocess::Standardize,
+        ..Default::default()
+    };
+    let (secs, _) = best_of(3, || load(DatasetName::Cifar10, &dir, &opts).unwrap());
+    println!("cifar-10 train + test, standardized per channel: {secs:.3} s");
+    let _ = std::fs::remove_dir_all(&dir);
+}
