@@ -279,11 +279,14 @@ impl Config {
             "model.width",
             "must be at least 1",
         )?;
-        check(
-            m.gate_bias.is_finite(),
-            "model.gate_bias",
-            "must be a finite number",
-        )?;
+        for &depth in &m.depths {
+            match m.gate_bias.get(depth) {
+                Some(b) => check(b.is_finite(), "model.gate_bias", "must be a finite number")?,
+                None => bail!(
+                    "model.gate_bias: no entry for depth {depth} (give one number, or one per depth)"
+                ),
+            }
+        }
         check(t.epochs >= 1, "training.epochs", "must be at least 1")?;
         check(
             t.batch_size >= 1,

@@ -494,16 +494,44 @@ fn shipped_cifar_configs_run_end_to_end_on_generated_files() {
     let c10 = data.join("cifar-10-batches-bin");
     fs::create_dir_all(&c10).unwrap();
     for b in 1..=5 {
-        fs::write(c10.join(format!("data_batch_{b}.bin")), records(60, &|i| vec![(i % 10) as u8])).unwrap();
+        fs::write(
+            c10.join(format!("data_batch_{b}.bin")),
+            records(60, &|i| vec![(i % 10) as u8]),
+        )
+        .unwrap();
     }
-    fs::write(c10.join("test_batch.bin"), records(50, &|i| vec![(i % 10) as u8])).unwrap();
-    fs::write(c10.join("batches.meta.txt"), "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n").unwrap();
+    fs::write(
+        c10.join("test_batch.bin"),
+        records(50, &|i| vec![(i % 10) as u8]),
+    )
+    .unwrap();
+    fs::write(
+        c10.join("batches.meta.txt"),
+        "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n",
+    )
+    .unwrap();
     let c100 = data.join("cifar-100-binary");
     fs::create_dir_all(&c100).unwrap();
-    fs::write(c100.join("train.bin"), records(300, &|i| vec![(i % 20) as u8, (i % 100) as u8])).unwrap();
-    fs::write(c100.join("test.bin"), records(50, &|i| vec![(i % 20) as u8, (i % 100) as u8])).unwrap();
-    fs::write(c100.join("fine_label_names.txt"), (0..100).map(|i| format!("f{i}\n")).collect::<String>()).unwrap();
-    fs::write(c100.join("coarse_label_names.txt"), (0..20).map(|i| format!("c{i}\n")).collect::<String>()).unwrap();
+    fs::write(
+        c100.join("train.bin"),
+        records(300, &|i| vec![(i % 20) as u8, (i % 100) as u8]),
+    )
+    .unwrap();
+    fs::write(
+        c100.join("test.bin"),
+        records(50, &|i| vec![(i % 20) as u8, (i % 100) as u8]),
+    )
+    .unwrap();
+    fs::write(
+        c100.join("fine_label_names.txt"),
+        (0..100).map(|i| format!("f{i}\n")).collect::<String>(),
+    )
+    .unwrap();
+    fs::write(
+        c100.join("coarse_label_names.txt"),
+        (0..20).map(|i| format!("c{i}\n")).collect::<String>(),
+    )
+    .unwrap();
     let configs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs");
     for (name, runs) in [("cifar10-depth", 10), ("cifar100-900", 2)] {
         let o = run(&[
@@ -521,7 +549,15 @@ fn shipped_cifar_configs_run_end_to_end_on_generated_files() {
         assert!(o.status.success(), "{name}: {}", text(&o));
         let rows = summary_rows(&dir.join("results").join(name));
         assert_eq!(rows.len(), runs, "{name}");
-        assert!(rows.iter().all(|r| r[col("state")] == "done" || r[col("state")] == "diverged"), "{name}: {rows:?}");
-        assert!(rows.iter().any(|r| r[col("depth")] == "900" && r[col("state")] == "done"), "{name}: {rows:?}");
+        assert!(
+            rows.iter()
+                .all(|r| r[col("state")] == "done" || r[col("state")] == "diverged"),
+            "{name}: {rows:?}"
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r[col("depth")] == "900" && r[col("state")] == "done"),
+            "{name}: {rows:?}"
+        );
     }
 }
