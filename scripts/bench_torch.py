@@ -51,8 +51,11 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--flush-denormal", action="store_true", help="torch.set_flush_denormal(True), as `highway` does")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    if a.flush_denormal:
+        torch.set_flush_denormal(True)
     torch.manual_seed(0)
     width = a.width or (50 if a.kind == "highway" else 71)
     model = net(a.kind, a.depth, width, a.input, 10).to(a.device)
@@ -74,7 +77,7 @@ def main():
     median = times[len(times) // 2]
     print(json.dumps({
         "kind": a.kind, "depth": a.depth, "width": width, "input": a.input, "batch": a.batch,
-        "steps": a.steps, "backend": f"torch-{a.device}", "threads": a.threads,
+        "steps": a.steps, "backend": f"torch-{a.device}", "threads": a.threads, "flush_denormal": a.flush_denormal,
         "steps_per_s": 1e3 / median, "ms_per_step": median, "mean_ms_per_step": sum(times) / len(times),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "final_loss": loss,
     }))

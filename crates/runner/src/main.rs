@@ -236,6 +236,7 @@ fn run(cli: Cli) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    sys::flush_denormals();
     // Very deep nets build long autodiff graphs; give the work a roomy stack.
     let worker = std::thread::Builder::new()
         .stack_size(1 << 29)

@@ -57,3 +57,50 @@ pub fn now() -> f64 {
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
 }
+
+/// Makes this thread, and the threads it starts from now on, flush denormal floats to zero.
+///
+/// Deep nets push activations and gradients below `f32`'s smallest normal number (a 900-layer
+/// highway net with `b_T = −2` keeps about 0.79 of its signal's variance per layer); denormal
+/// arithmetic is up to 100× slower on x86, which made a 900-layer step six times slower than a
+/// 600-layer one. Values that small carry nothing a loss can see. New threads inherit the
+/// floating-point environment of the thread that creates them, so call this first in `main`.
+pub fn flush_denormals() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: reads and writes this thread's MXCSR register only; FTZ (bit 15) and DAZ (bit 6)
+    // change how denormals round, nothing else.
+    unsafe {
+        let mut csr: u32 = 0;
+        std::arch::asm!("stmxcsr [{}]", in(reg) &mut csr, options(nostack));
+        csr |= (1 << 15) | (1 << 6);
+        std::arch::asm!("ldmxcsr [{}]", in(reg) &csr, options(nostack, readonly));
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: sets the FZ bit (24) of this thread's FPCR only.
+    unsafe {
+        let mut fpcr: u64;
+        std::arch::asm!("mrs {}, fpcr", out(reg) fpcr, options(nomem, nostack));
+        fpcr |= 1 << 24;
+        std::arch::asm!("msr fpcr, {}", in(reg) fpcr, options(nomem, nostack));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn denormals_flush_to_zero_after_the_call() {
+        std::thread::spawn(|| {
+            let tiny = std::hint::black_box(1e-30f32);
+            assert!(tiny * 1e-10 > 0.0, "denormals are kept by default");
+            super::flush_denormals();
+            assert_eq!(std::hint::black_box(tiny) * 1e-10, 0.0);
+            // Threads started afterwards inherit the setting.
+            let child = std::thread::spawn(move || std::hint::black_box(tiny) * 1e-10)
+                .join()
+                .unwrap();
+            assert_eq!(child, 0.0);
+        })
+        .join()
+        .unwrap();
+    }
+}
