@@ -127,15 +127,7 @@ impl Default for LoadOptions {
             validation_seed: 0,
             limit: None,
             cifar100_coarse: false,
-            synthetic: SyntheticSpec {
-                train: 2_000,
-                test: 500,
-                dim: 32,
-                classes: 4,
-                clusters: 3,
-                noise: 0.6,
-                seed: 0,
-            },
+            synthetic: SyntheticSpec::default(),
         }
     }
 }

@@ -8,7 +8,9 @@ use highway_rng::SplitMix64;
 
 use crate::Split;
 
-#[derive(Debug, Clone, PartialEq)]
+/// The generator's settings; in a sweep config, `dataset.synthetic` (every field optional).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct SyntheticSpec {
     pub train: usize,
     pub test: usize,
@@ -19,6 +21,20 @@ pub struct SyntheticSpec {
     /// Standard deviation of each cluster around its centre (centres are standard normal).
     pub noise: f32,
     pub seed: u64,
+}
+
+impl Default for SyntheticSpec {
+    fn default() -> Self {
+        Self {
+            train: 2_000,
+            test: 500,
+            dim: 32,
+            classes: 4,
+            clusters: 3,
+            noise: 0.6,
+            seed: 0,
+        }
+    }
 }
 
 /// The training and test splits, drawn from the same mixture.

@@ -85,14 +85,7 @@ fn cifar10_archive() -> Vec<u8> {
     for i in 0..3u8 {
         rec.extend(cifar::encode_record(&[i], &[i; cifar::PIXELS]));
     }
-    for f in [
-        "data_batch_1.bin",
-        "data_batch_2.bin",
-        "data_batch_3.bin",
-        "data_batch_4.bin",
-        "data_batch_5.bin",
-        "test_batch.bin",
-    ] {
+    for f in &DatasetName::Cifar10.files()[..6] {
         add(f, &rec);
     }
     add(

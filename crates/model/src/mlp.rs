@@ -134,10 +134,7 @@ impl Mlp {
     /// The forward pass with highway layer `lesion` (0-based among the highway layers) forced
     /// shut: `T = 0`, so that layer copies its input exactly. Every other layer is untouched.
     pub fn forward_lesioned(&self, x: Tensor<2>, lesion: Option<usize>) -> Tensor<2> {
-        let mut h = self.input.forward(x);
-        for layer in &self.plain {
-            h = layer.forward(h);
-        }
+        let mut h = self.stem(x);
         for (i, layer) in self.highway.iter().enumerate() {
             if lesion != Some(i) {
                 h = layer.forward(h);
@@ -148,10 +145,7 @@ impl Mlp {
 
     /// The forward pass that also returns every highway layer's gate and output.
     pub fn probe(&self, x: Tensor<2>) -> Probe {
-        let mut h = self.input.forward(x);
-        for layer in &self.plain {
-            h = layer.forward(h);
-        }
+        let mut h = self.stem(x);
         let mut gates = Vec::with_capacity(self.highway.len());
         let mut outputs = Vec::with_capacity(self.highway.len());
         for layer in &self.highway {
@@ -165,6 +159,13 @@ impl Mlp {
             gates,
             outputs,
         }
+    }
+
+    /// The plain input layer and any plain hidden layers.
+    fn stem(&self, x: Tensor<2>) -> Tensor<2> {
+        self.plain
+            .iter()
+            .fold(self.input.forward(x), |h, layer| layer.forward(h))
     }
 
     /// Hidden layers, counted as in [`ModelConfig::depth`].

@@ -52,7 +52,7 @@ pub struct DatasetConfig {
     #[serde(default)]
     pub labels: LabelSet,
     #[serde(default)]
-    pub synthetic: SyntheticConfig,
+    pub synthetic: highway_data::SyntheticSpec,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -70,32 +70,6 @@ pub enum LabelSet {
     #[default]
     Fine,
     Coarse,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SyntheticConfig {
-    pub train: usize,
-    pub test: usize,
-    pub dim: usize,
-    pub classes: usize,
-    pub clusters: usize,
-    pub noise: f32,
-    pub seed: u64,
-}
-
-impl Default for SyntheticConfig {
-    fn default() -> Self {
-        Self {
-            train: 2_000,
-            test: 500,
-            dim: 32,
-            classes: 4,
-            clusters: 3,
-            noise: 0.6,
-            seed: 0,
-        }
-    }
 }
 
 /// A value given once for both kinds, or per kind: `0.01` or `{"plain": 0.01, "highway": 0.05}`.

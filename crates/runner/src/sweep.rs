@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use highway_data::{DataError, Dataset, DatasetName, LoadOptions, Preprocess, SyntheticSpec};
+use highway_data::{DataError, Dataset, DatasetName, LoadOptions, Preprocess};
 
 use crate::backend::BackendName;
 use crate::config::{Config, LabelSet, PreprocessName};
@@ -66,7 +66,6 @@ pub fn load_dataset(config: &Config, data_dir: Option<&Path>) -> Result<Dataset>
     let d = &config.dataset;
     let name: DatasetName = d.name.parse()?;
     let dir = highway_data::data_dir(d.dir.as_deref().or(data_dir));
-    let s = &d.synthetic;
     let opts = LoadOptions {
         preprocess: match d.preprocess {
             PreprocessName::None => Preprocess::None,
@@ -77,15 +76,7 @@ pub fn load_dataset(config: &Config, data_dir: Option<&Path>) -> Result<Dataset>
         validation_seed: 0,
         limit: d.limit,
         cifar100_coarse: d.labels == LabelSet::Coarse,
-        synthetic: SyntheticSpec {
-            train: s.train,
-            test: s.test,
-            dim: s.dim,
-            classes: s.classes,
-            clusters: s.clusters,
-            noise: s.noise,
-            seed: s.seed,
-        },
+        synthetic: d.synthetic.clone(),
     };
     highway_data::load(name, &dir, &opts).map_err(|e| match e {
         DataError::Missing { .. } => anyhow::anyhow!(

@@ -48,7 +48,7 @@ pub fn train_run(
     model_config.classes = data.classes;
     store::write_json(
         &dir.join("spec.json"),
-        &(spec, &model_config, &data.normalization_record()),
+        &serde_json::json!({ "run": spec, "model": model_config, "data": data_record(data) }),
     )?;
     store::write_json(&dir.join("status.json"), &status)?;
 
@@ -59,13 +59,10 @@ pub fn train_run(
     }
     let mut model: Mlp = model_config.init(spec.seed, &train_device);
     let t = &spec.training;
-    let mut momentum = MomentumConfig::new()
+    let momentum = MomentumConfig::new()
         .with_momentum(t.momentum)
         .with_dampening(0.0)
         .with_nesterov(t.nesterov);
-    if t.momentum == 0.0 {
-        momentum = momentum.with_nesterov(false);
-    }
     let mut sgd = SgdConfig::new().with_momentum((t.momentum > 0.0).then_some(momentum));
     if t.weight_decay > 0.0 {
         sgd = sgd.with_weight_decay(Some(WeightDecayConfig::new(t.weight_decay as f32)));
@@ -241,21 +238,15 @@ fn gate_rows(model: &Mlp, x: &Tensor<2>, epoch: usize, out: &mut String) {
     }
 }
 
-/// What a dataset's preprocessing recorded, for `spec.json`.
-trait NormalizationRecord {
-    fn normalization_record(&self) -> serde_json::Value;
-}
-
-impl NormalizationRecord for Dataset {
-    fn normalization_record(&self) -> serde_json::Value {
-        serde_json::json!({
-            "dataset": self.name.as_str(),
-            "train_examples": self.train.len(),
-            "eval_split": self.eval_kind,
-            "eval_examples": self.eval.len(),
-            "preprocess": format!("{:?}", self.normalization.method).to_lowercase(),
-            "mean": self.normalization.mean,
-            "std": self.normalization.std,
-        })
-    }
+/// What the run saw of its data, for `spec.json`.
+fn data_record(data: &Dataset) -> serde_json::Value {
+    serde_json::json!({
+        "dataset": data.name.as_str(),
+        "train_examples": data.train.len(),
+        "eval_split": data.eval_kind,
+        "eval_examples": data.eval.len(),
+        "preprocess": format!("{:?}", data.normalization.method).to_lowercase(),
+        "mean": data.normalization.mean,
+        "std": data.normalization.std,
+    })
 }

@@ -561,3 +561,42 @@ fn shipped_cifar_configs_run_end_to_end_on_generated_files() {
         );
     }
 }
+
+#[test]
+fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
+    let dir = tmp("sigint");
+    let cfg = config(&dir, "sigint", "[40]", "[0]", 200);
+    let child = bin()
+        .args(["sweep", cfg.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sweep = dir.join("results/sigint");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    // Wait until the first run has finished an epoch, then press Ctrl-C.
+    let curve_exists = || {
+        fs::read_dir(sweep.join("runs"))
+            .map(|mut rd| rd.any(|e| e.unwrap().path().join("curve.csv").is_file()))
+            .unwrap_or(false)
+    };
+    while !curve_exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output().unwrap();
+    let t = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{t}");
+    assert!(
+        t.contains("resume with") && t.contains("highway sweep"),
+        "{t}"
+    );
+    assert!(!t.contains("panicked"), "{t}");
+    let rows = summary_rows(&sweep);
+    assert_eq!(rows[0][col("state")], "interrupted", "{rows:?}");
+    assert!(rows[1][col("state")] == "pending", "{rows:?}");
+}
