@@ -281,6 +281,26 @@ impl Chart {
     }
 }
 
+/// Charts side by side in one SVG, `columns` to a row, each panel a nested `<svg>`.
+pub fn side_by_side(charts: &[Chart], columns: usize) -> String {
+    let columns = columns.clamp(1, charts.len().max(1));
+    let rows = charts.len().div_ceil(columns);
+    let (w, h) = (W * columns as f64, H * rows as f64);
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">"#
+    );
+    s.push('\n');
+    for (i, chart) in charts.iter().enumerate() {
+        let (x, y) = ((i % columns) as f64 * W, (i / columns) as f64 * H);
+        let panel = chart
+            .to_svg()
+            .replacen("<svg ", &format!(r#"<svg x="{x}" y="{y}" "#), 1);
+        s.push_str(&panel);
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
 fn range(v: &[f64]) -> (f64, f64) {
     let lo = v.iter().cloned().fold(f64::INFINITY, f64::min);
     let hi = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
@@ -370,6 +390,26 @@ mod tests {
         assert_eq!(paths[0].attribute("d").unwrap().matches('M').count(), 2);
         assert_eq!(paths[1].attribute("d").unwrap().matches('M').count(), 1);
         assert!(svg.contains(">1e-3<") || svg.contains(">1e-2<"));
+    }
+
+    #[test]
+    fn panels_nest_as_valid_svg() {
+        let chart = |label: &str| Chart {
+            title: label.into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            log_y: false,
+            series: vec![Series::line(label, "red", vec![(0.0, 1.0), (1.0, 2.0)])],
+        };
+        let svg = side_by_side(&[chart("a"), chart("b"), chart("c")], 3);
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        assert_eq!(
+            doc.descendants()
+                .filter(|n| n.attribute("class") == Some("series"))
+                .count(),
+            3
+        );
+        assert_eq!(doc.root_element().attribute("width"), Some("2160"));
     }
 
     #[test]

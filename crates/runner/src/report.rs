@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use highway_model::Kind;
 
 use crate::plan::RunSpec;
-use crate::plot::{shades, Chart, Series};
+use crate::plot::{shades, side_by_side, Chart, Series};
 use crate::store::{self, CurveRow, Status, SweepDir, SweepFile};
 
 /// One run of the plan and what it has written so far.
@@ -83,9 +83,17 @@ pub fn write(root: &Path) -> Result<Vec<PathBuf>> {
     };
     put("summary.csv", summary_csv(&runs))?;
     put("summary.md", summary_md(&sweep, &runs))?;
-    for (name, chart) in figures(&runs) {
+    let charts = figures(&runs);
+    let panels: Vec<Chart> = charts
+        .iter()
+        .filter(|(name, _)| name.starts_with("loss-depth-"))
+        .map(|(_, c)| c.clone())
+        .collect();
+    for (name, chart) in charts {
         put(&format!("figures/{name}.svg"), chart.to_svg())?;
     }
+    // The per-depth panels side by side, the shallowest first.
+    put("figures/loss-by-depth.svg", side_by_side(&panels, 3))?;
     Ok(written)
 }
 

@@ -134,7 +134,11 @@ fn sweep_writes_the_layout_report_and_learns() {
             .descendants()
             .filter(|n| n.attribute("class") == Some("series"))
             .count();
-        let want = if f == "loss-all-depths" { 4 } else { 2 };
+        let want = if f == "loss-all-depths" || f == "loss-by-depth" {
+            4
+        } else {
+            2
+        };
         assert_eq!(lines, want, "{f}.svg");
     }
     let md = fs::read_to_string(sweep.join("summary.md")).unwrap();
