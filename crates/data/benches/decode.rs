@@ -65,14 +65,7 @@ fn main() {
     let batch: Vec<u8> = (0..10_000)
         .flat_map(|i| encode_record(&[(i % 10) as u8], &px))
         .collect();
-    for f in [
-        "data_batch_1.bin",
-        "data_batch_2.bin",
-        "data_batch_3.bin",
-        "data_batch_4.bin",
-        "data_batch_5.bin",
-        "test_batch.bin",
-    ] {
+    for f in &DatasetName::Cifar10.files()[..6] {
         std::fs::write(folder.join(f), &batch).unwrap();
     }
     std::fs::write(

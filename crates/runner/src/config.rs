@@ -21,6 +21,9 @@ pub struct Config {
     pub dataset: DatasetConfig,
     pub model: ModelSection,
     pub training: TrainingConfig,
+    /// The paper's random hyperparameter search; without it, one run per (kind, depth, seed).
+    #[serde(default)]
+    pub search: Option<crate::search::SearchConfig>,
     #[serde(default)]
     pub backend: BackendName,
     /// Where sweep folders go; the sweep writes `<output>/<name>/`.
@@ -288,6 +291,9 @@ impl Config {
             "must be in (0, 1] (1 = no decay)",
         )?;
         check(!t.seeds.is_empty(), "training.seeds", "must not be empty")?;
+        if let Some((path, why)) = self.search.iter().flat_map(|s| s.problems()).next() {
+            bail!("{path}: {why}");
+        }
         check(
             t.divergence_factor > 1.0,
             "training.divergence_factor",

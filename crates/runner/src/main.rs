@@ -8,6 +8,7 @@ mod plan;
 mod plot;
 mod progress;
 mod report;
+mod search;
 mod store;
 mod sweep;
 mod sys;
@@ -156,8 +157,16 @@ fn run(cli: Cli) -> Result<()> {
                 println!("\n{} runs:", runs.len());
                 for r in &runs {
                     println!(
-                        "{:>4}  {:<32} {:<7} depth {:>4}  width {:>3}  seed {:>3}  lr {}  {} epochs",
-                        r.index, r.id, r.kind.name(), r.depth, r.model.width, r.seed, r.training.lr, r.training.epochs
+                        "{:>4}  {:<36} {:<7} depth {:>4}  width {:>3}  seed {:>3}{}  lr {:.4}  {} epochs",
+                        r.index,
+                        r.id,
+                        r.kind.name(),
+                        r.depth,
+                        r.model.width,
+                        r.seed,
+                        r.trial.map(|t| format!("  trial {t:>3}")).unwrap_or_default(),
+                        r.training.lr,
+                        r.training.epochs
                     );
                 }
             }

@@ -17,6 +17,9 @@ pub struct RunSpec {
     pub kind: Kind,
     pub depth: usize,
     pub seed: u64,
+    /// The random-search trial this run belongs to, when the config has a `search` section.
+    #[serde(default)]
+    pub trial: Option<usize>,
     /// The network, except `input_size` and `classes`, which the dataset fixes at run time.
     pub model: ModelConfig,
     pub training: RunTraining,
@@ -48,53 +51,68 @@ impl RunTraining {
     }
 }
 
-/// The ordered runs of a config.
+/// The ordered runs of a config: kinds × depths × (search trials) × seeds.
 pub fn plan(config: &Config) -> Vec<RunSpec> {
     let m = &config.model;
     let t = &config.training;
+    let trials: Vec<Option<usize>> = match &config.search {
+        Some(search) => (0..search.trials).map(Some).collect(),
+        None => vec![None],
+    };
     let mut runs = Vec::new();
     for &kind in &m.kinds {
         for &depth in &m.depths {
-            for &seed in &t.seeds {
-                let model = ModelConfig {
-                    kind,
-                    depth,
-                    width: m.width.get(kind),
-                    input_size: 0,
-                    classes: 0,
-                    activation: m.activation.get(kind),
-                    gate_bias: if kind == Kind::Highway {
-                        m.gate_bias
+            for &trial in &trials {
+                for &seed in &t.seeds {
+                    let mut model = ModelConfig {
+                        kind,
+                        depth,
+                        width: m.width.get(kind),
+                        input_size: 0,
+                        classes: 0,
+                        activation: m.activation.get(kind),
+                        gate_bias: m
+                            .gate_bias
                             .get(depth)
-                            .expect("validated: every depth has a bias")
-                    } else {
-                        0.0
-                    },
-                    init: m.init,
-                };
-                let training = RunTraining {
-                    epochs: t.epochs,
-                    batch_size: t.batch_size,
-                    lr: t.lr.get(kind),
-                    momentum: t.momentum.get(kind),
-                    nesterov: t.nesterov,
-                    weight_decay: t.weight_decay,
-                    lr_decay: t.lr_decay.get(kind),
-                    decay_every: t.decay_every,
-                    divergence_factor: t.divergence_factor,
-                    gradient_checkpointing: t.gradient_checkpointing,
-                };
-                let mut run = RunSpec {
-                    index: runs.len(),
-                    id: String::new(),
-                    kind,
-                    depth,
-                    seed,
-                    model,
-                    training,
-                };
-                run.id = run_id(&run, &config.dataset);
-                runs.push(run);
+                            .expect("validated: every depth has a bias"),
+                        init: m.init,
+                    };
+                    let mut training = RunTraining {
+                        epochs: t.epochs,
+                        batch_size: t.batch_size,
+                        lr: t.lr.get(kind),
+                        momentum: t.momentum.get(kind),
+                        nesterov: t.nesterov,
+                        weight_decay: t.weight_decay,
+                        lr_decay: t.lr_decay.get(kind),
+                        decay_every: t.decay_every,
+                        divergence_factor: t.divergence_factor,
+                        gradient_checkpointing: t.gradient_checkpointing,
+                    };
+                    if let (Some(search), Some(trial)) = (&config.search, trial) {
+                        let drawn = search.draw(kind, depth, trial);
+                        model.activation = drawn.activation;
+                        model.gate_bias = drawn.gate_bias;
+                        training.lr = drawn.lr;
+                        training.momentum = drawn.momentum;
+                        training.lr_decay = drawn.lr_decay;
+                    }
+                    if kind == Kind::Plain {
+                        model.gate_bias = 0.0;
+                    }
+                    let mut run = RunSpec {
+                        index: runs.len(),
+                        id: String::new(),
+                        kind,
+                        depth,
+                        seed,
+                        trial,
+                        model,
+                        training,
+                    };
+                    run.id = run_id(&run, &config.dataset);
+                    runs.push(run);
+                }
             }
         }
     }
@@ -106,8 +124,9 @@ pub fn plan(config: &Config) -> Vec<RunSpec> {
 fn run_id(run: &RunSpec, dataset: &crate::config::DatasetConfig) -> String {
     let settings = serde_json::to_string(&(&run.model, &run.training, run.seed, dataset))
         .expect("serializable");
+    let trial = run.trial.map(|t| format!("-t{t:03}")).unwrap_or_default();
     format!(
-        "{}-d{}-s{}-{:08x}",
+        "{}-d{}{trial}-s{}-{:08x}",
         run.kind.name(),
         run.depth,
         run.seed,
@@ -115,7 +134,8 @@ fn run_id(run: &RunSpec, dataset: &crate::config::DatasetConfig) -> String {
     )
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// FNV-1a, 64 bits: a stable hash for ids and seeds (std's hasher may change between releases).
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     })
@@ -158,6 +178,30 @@ mod tests {
         // Stable across calls, changed by any setting.
         assert_eq!(plan(&config(&[]))[3].id, runs[3].id);
         assert_ne!(plan(&config(&["training.epochs=3"]))[3].id, runs[3].id);
+    }
+
+    #[test]
+    fn search_trials_are_planned_and_extending_keeps_earlier_runs() {
+        let small = plan(&config(&[r#"search={"trials": 2, "seed": 1}"#]));
+        assert_eq!(small.len(), 2 * 2 * 2 * 2);
+        assert!(
+            small[2].id.starts_with("plain-d2-t001-s0-"),
+            "{}",
+            small[2].id
+        );
+        let t = &small[2];
+        assert_eq!(t.trial, Some(1));
+        assert!(
+            (1e-3..=1e-1).contains(&t.training.lr)
+                && (-10.0..=-1.0).contains(&small[12].model.gate_bias)
+        );
+        assert_eq!(t.model.gate_bias, 0.0, "plain nets have no gate");
+        let big = plan(&config(&[r#"search={"trials": 5, "seed": 1}"#]));
+        let ids: std::collections::HashSet<_> = big.iter().map(|r| &r.id).collect();
+        assert!(
+            small.iter().all(|r| ids.contains(&r.id)),
+            "the first trials keep their runs"
+        );
     }
 
     #[test]

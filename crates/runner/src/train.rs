@@ -223,7 +223,8 @@ pub fn evaluate(model: &Mlp, x: &Tensor<2>, y: &Tensor<1, Int>) -> (f64, f64) {
     (loss / n as f64, hits as f64 / n as f64)
 }
 
-/// Appends, per highway layer, the mean transform-gate output over the first examples of `x`
+/// Appends, per highway layer, the mean transform-gate output over the first `GATE_SAMPLES`
+/// examples of `x` (the evaluation split: the same examples every epoch)
 /// and the mean gate bias `b_T`.
 fn gate_rows(model: &Mlp, x: &Tensor<2>, epoch: usize, out: &mut String) {
     let [n, _] = x.dims();

@@ -57,7 +57,7 @@ fn summary_rows(sweep: &Path) -> Vec<Vec<String>> {
 }
 
 fn col(name: &str) -> usize {
-    let header = "index,id,kind,depth,seed,width,activation,gate_bias,lr,momentum,lr_decay,batch_size,state,epochs,final_train_loss,best_train_loss,final_eval_loss,final_eval_acc,wall_seconds,backend,message";
+    let header = "index,id,kind,depth,seed,trial,width,activation,gate_bias,lr,momentum,lr_decay,batch_size,state,epochs,final_train_loss,best_train_loss,final_eval_loss,final_eval_acc,wall_seconds,backend,message";
     header.split(',').position(|c| c == name).unwrap()
 }
 
@@ -603,4 +603,59 @@ fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
     let rows = summary_rows(&sweep);
     assert_eq!(rows[0][col("state")], "interrupted", "{rows:?}");
     assert!(rows[1][col("state")] == "pending", "{rows:?}");
+}
+
+#[test]
+fn random_search_sweep_reports_best_and_top_trials() {
+    let dir = tmp("search");
+    let cfg = config(&dir, "search", "[2]", "[0]", 2);
+    let set = r#"search={"trials": 3, "seed": 5, "lr": [0.01, 0.1]}"#;
+    let o = run(&["sweep", cfg.to_str().unwrap(), "--set", set]);
+    assert!(o.status.success(), "{}", text(&o));
+    let sweep = dir.join("results/search");
+    let rows = summary_rows(&sweep);
+    assert_eq!(rows.len(), 6);
+    assert_eq!(
+        rows.iter()
+            .map(|r| r[col("trial")].as_str())
+            .collect::<Vec<_>>(),
+        vec!["0", "1", "2", "0", "1", "2"]
+    );
+    // The winners table names, per kind, the trial with the lowest loss reached.
+    let md = fs::read_to_string(sweep.join("summary.md")).unwrap();
+    for kind in ["plain", "highway"] {
+        let best = rows
+            .iter()
+            .filter(|r| r[col("kind")] == kind && r[col("state")] == "done")
+            .min_by(|a, b| {
+                a[col("best_train_loss")]
+                    .parse::<f64>()
+                    .unwrap()
+                    .total_cmp(&b[col("best_train_loss")].parse::<f64>().unwrap())
+            })
+            .unwrap();
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| {kind} | 2 | ")) && l.matches('|').count() > 12)
+            .unwrap();
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        assert_eq!(cells[5], best[col("trial")], "{line}");
+        let lr: f64 = cells[7].parse().unwrap();
+        assert!((0.01..=0.1).contains(&lr), "{line}");
+    }
+    for f in ["search-best", "search-top10", "search"] {
+        let svg = fs::read_to_string(sweep.join(format!("figures/{f}.svg"))).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let lines = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("series"))
+            .count();
+        assert_eq!(lines, if f == "search" { 4 } else { 2 }, "{f}");
+    }
+    // Raising the trial count keeps the finished trials.
+    let more = r#"search={"trials": 4, "seed": 5, "lr": [0.01, 0.1]}"#;
+    let o = run(&["sweep", cfg.to_str().unwrap(), "--set", more]);
+    assert!(o.status.success());
+    assert_eq!(text(&o).matches("skipped").count(), 6, "{}", text(&o));
+    assert_eq!(summary_rows(&sweep).len(), 8);
 }
