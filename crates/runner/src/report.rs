@@ -272,20 +272,26 @@ fn loss_by_epoch(rs: &[&RunResult]) -> Vec<(f64, f64, f64, f64)> {
         .collect()
 }
 
+/// The distinct kinds and depths of a sweep, in order.
+fn axes(g: &BTreeMap<(Kind, usize), Vec<&RunResult>>) -> (Vec<Kind>, Vec<usize>) {
+    let mut kinds: Vec<Kind> = g.keys().map(|k| k.0).collect();
+    let mut depths: Vec<usize> = g.keys().map(|k| k.1).collect();
+    kinds.sort();
+    kinds.dedup();
+    depths.sort();
+    depths.dedup();
+    (kinds, depths)
+}
+
+/// One hue per kind, darker for deeper nets: the look of the paper's Figure 1.
+fn depth_color(kind: Kind, depth: usize, depths: &[usize]) -> String {
+    let i = depths.iter().position(|&d| d == depth).unwrap_or(0);
+    shades(kind_hue(kind), depths.len())[i].clone()
+}
+
 fn figures(runs: &[RunResult]) -> Vec<(String, Chart)> {
     let g = groups(runs);
-    let kinds: Vec<Kind> = g
-        .keys()
-        .map(|k| k.0)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let depths: Vec<usize> = g
-        .keys()
-        .map(|k| k.1)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let (kinds, depths) = axes(&g);
     let mut out = Vec::new();
     let band_series = |label: String, color: String, rs: &[&RunResult]| {
         let stats = loss_by_epoch(rs);
@@ -296,10 +302,10 @@ fn figures(runs: &[RunResult]) -> Vec<(String, Chart)> {
     // Figure 1's look: every (kind, depth), colours per kind, darker for deeper.
     let mut all = Vec::new();
     for &kind in &kinds {
-        let colors = shades(kind_hue(kind), depths.len());
-        for (i, &depth) in depths.iter().enumerate() {
+        for &depth in &depths {
             if let Some(rs) = g.get(&(kind, depth)) {
-                let mut s = band_series(format!("{} {depth}", kind.name()), colors[i].clone(), rs);
+                let color = depth_color(kind, depth, &depths);
+                let mut s = band_series(format!("{} {depth}", kind.name()), color, rs);
                 s.band.clear();
                 all.push(s);
             }
@@ -461,17 +467,10 @@ fn search_md(runs: &[RunResult]) -> String {
 /// per (kind, depth).
 fn search_charts(runs: &[RunResult]) -> (Chart, Chart) {
     let g = groups(runs);
-    let depths: Vec<usize> = g
-        .keys()
-        .map(|k| k.1)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let (_, depths) = axes(&g);
     let (mut best, mut top) = (Vec::new(), Vec::new());
     for ((kind, depth), rs) in &g {
-        let color = shades(kind_hue(*kind), depths.len())
-            [depths.iter().position(|d| d == depth).unwrap_or(0)]
-        .clone();
+        let color = depth_color(*kind, *depth, &depths);
         let ranked = ranked(rs);
         let label = format!("{} {depth}", kind.name());
         let curve = |r: &RunResult| {
