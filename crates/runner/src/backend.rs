@@ -112,11 +112,7 @@ impl BackendName {
             Ok((sum, name)) if (sum - 54.0).abs() < 1e-3 => Ok(name),
             Ok((sum, _)) => bail!("a 2×2 matmul gave {sum}, expected 54"),
             Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "the device panicked while starting".into());
+                let msg = crate::sys::panic_message(panic.as_ref());
                 bail!("{}", msg.lines().next().unwrap_or_default())
             }
         }

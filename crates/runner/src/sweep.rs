@@ -156,7 +156,15 @@ fn run_selected(opts: &SweepOptions, runs: &[RunSpec], selected: &[usize]) -> Re
                 run.training.epochs
             );
             let run_dir = dir.run_dir(&run.id);
-            let result = train::train_run(run, &data, opts.backend, &run_dir, &stop);
+            // A panic inside the backend (a GPU that fails mid-run, say) fails this run, not
+            // the sweep.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                train::train_run(run, &data, opts.backend, &run_dir, &stop)
+            }))
+            .unwrap_or_else(|panic| {
+                let msg = crate::sys::panic_message(panic.as_ref());
+                Err(anyhow::anyhow!("the backend panicked: {msg}"))
+            });
             match result {
                 Ok(status) if status.state == State::Interrupted => {
                     report::write(&dir.root).ok();

@@ -50,6 +50,15 @@ pub fn git_revision() -> String {
     }
 }
 
+/// The text a panic carried (`panic!` with a message gives a `String` or a `&str`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
 /// Seconds since the Unix epoch.
 pub fn now() -> f64 {
     std::time::SystemTime::now()
@@ -87,6 +96,14 @@ pub fn flush_denormals() {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn panic_messages_are_recovered() {
+        let owned = std::panic::catch_unwind(|| panic!("lost device {}", 0)).unwrap_err();
+        assert_eq!(super::panic_message(owned.as_ref()), "lost device 0");
+        let fixed = std::panic::catch_unwind(|| panic!("no adapter")).unwrap_err();
+        assert_eq!(super::panic_message(fixed.as_ref()), "no adapter");
+    }
+
     #[test]
     fn denormals_flush_to_zero_after_the_call() {
         std::thread::spawn(|| {
