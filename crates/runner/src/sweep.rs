@@ -35,13 +35,23 @@ impl SweepOptions {
         SweepDir::new(out.join(&self.config.name))
     }
 
-    fn resume_hint(&self) -> String {
-        let mut cmd = format!("highway sweep {}", self.config_path.display());
+    /// The command that picks up where this one stopped: the same sweep, or the same run of
+    /// the plan, with the same overrides, folders and backend.
+    fn resume_hint(&self, index: Option<usize>) -> String {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+        let config = quote(&self.config_path.display().to_string());
+        let mut cmd = match index {
+            Some(i) => format!("highway run {config} --index {i}"),
+            None => format!("highway sweep {config}"),
+        };
         for s in &self.sets {
-            cmd += &format!(" --set {s}");
+            cmd += &format!(" --set {}", quote(s));
         }
         if let Some(out) = &self.out {
-            cmd += &format!(" --out {}", out.display());
+            cmd += &format!(" --out {}", quote(&out.display().to_string()));
+        }
+        if let Some(dir) = &self.data_dir {
+            cmd += &format!(" --data-dir {}", quote(&dir.display().to_string()));
         }
         cmd + &format!(" --backend {}", self.backend)
     }
@@ -92,11 +102,8 @@ pub fn load_dataset(config: &Config, data_dir: Option<&Path>) -> Result<Dataset>
 /// Runs every unfinished run of the plan, then writes the report.
 pub fn sweep(opts: &SweepOptions) -> Result<()> {
     let runs = plan(&opts.config);
-    run_selected(
-        opts,
-        &runs,
-        &runs.iter().map(|r| r.index).collect::<Vec<_>>(),
-    )
+    let all: Vec<usize> = runs.iter().map(|r| r.index).collect();
+    run_selected(opts, &runs, &all, None)
 }
 
 /// Runs the run at `index` of the plan (one cluster task), then refreshes the report.
@@ -109,10 +116,16 @@ pub fn run_one(opts: &SweepOptions, index: usize) -> Result<()> {
             runs.len()
         );
     }
-    run_selected(opts, &runs, &[index])
+    run_selected(opts, &runs, &[index], Some(index))
 }
 
-fn run_selected(opts: &SweepOptions, runs: &[RunSpec], selected: &[usize]) -> Result<()> {
+/// Trains `selected` runs of the plan; `index` is set when this is one cluster task's run.
+fn run_selected(
+    opts: &SweepOptions,
+    runs: &[RunSpec],
+    selected: &[usize],
+    index: Option<usize>,
+) -> Result<()> {
     let dir = opts.sweep_dir();
     dir.prepare(&opts.config, runs)?;
     let todo: Vec<&RunSpec> = selected
@@ -170,7 +183,7 @@ fn run_selected(opts: &SweepOptions, runs: &[RunSpec], selected: &[usize]) -> Re
                     report::write(&dir.root).ok();
                     bail!(
                         "interrupted: finished runs are kept; resume with\n  {}",
-                        opts.resume_hint()
+                        opts.resume_hint(index)
                     );
                 }
                 Ok(_) => {}
