@@ -46,7 +46,21 @@ impl HighwayLayer {
     }
 
     /// `y = x + T·(H − x)`: algebraically the paper's `H·T + x·(1 − T)`, one product fewer.
+    /// One fused backend operation with a hand-written backward pass (see [`crate::ops`]).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        crate::ops::highway::highway(
+            x,
+            self.w_h.val(),
+            self.b_h.val(),
+            self.w_t.val(),
+            self.b_t.val(),
+            self.activation == Activation::Tanh,
+        )
+    }
+
+    /// The same layer composed from tensor operations, differentiated by autodiff: the
+    /// reference the fused operation is tested against.
+    pub fn forward_composed(&self, x: Tensor<2>) -> Tensor<2> {
         self.forward_gated(x).y
     }
 

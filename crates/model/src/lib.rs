@@ -11,7 +11,9 @@ mod highway;
 mod init;
 pub mod loss;
 mod mlp;
+pub mod ops;
 mod plain;
+mod weights;
 
 pub use activation::Activation;
 pub use highway::HighwayLayer;
@@ -19,3 +21,4 @@ pub use highway_rng::SplitMix64;
 pub use init::WeightInit;
 pub use mlp::{Kind, Mlp, ModelConfig, Probe};
 pub use plain::PlainLayer;
+pub use weights::{NamedTensor, WeightsError};

@@ -47,6 +47,11 @@ pub struct Mlp {
     pub plain: Vec<PlainLayer>,
     pub highway: Vec<HighwayLayer>,
     pub output: PlainLayer,
+    /// Layers run as fused operations (the default, faster) or composed from tensor operations.
+    /// Only composed layers let gradient checkpointing recompute activations: a fused layer is
+    /// one operation that keeps what its backward pass needs.
+    #[module(skip)]
+    pub fused: bool,
 }
 
 /// What a probing forward pass saw: the logits and, per highway layer, the transform-gate
@@ -121,11 +126,34 @@ impl ModelConfig {
             plain,
             highway,
             output,
+            fused: true,
         }
     }
 }
 
 impl Mlp {
+    /// The same net with fused (`true`) or composed layers; see [`Mlp::fused`].
+    pub fn with_fused(mut self, fused: bool) -> Self {
+        self.fused = fused;
+        self
+    }
+
+    fn plain_layer(&self, layer: &PlainLayer, x: Tensor<2>) -> Tensor<2> {
+        if self.fused {
+            layer.forward(x)
+        } else {
+            layer.forward_composed(x)
+        }
+    }
+
+    fn highway_layer(&self, layer: &HighwayLayer, x: Tensor<2>) -> Tensor<2> {
+        if self.fused {
+            layer.forward(x)
+        } else {
+            layer.forward_composed(x)
+        }
+    }
+
     /// Class logits for a `[batch, input_size]` batch.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         self.forward_lesioned(x, None)
@@ -137,10 +165,10 @@ impl Mlp {
         let mut h = self.stem(x);
         for (i, layer) in self.highway.iter().enumerate() {
             if lesion != Some(i) {
-                h = layer.forward(h);
+                h = self.highway_layer(layer, h);
             }
         }
-        self.output.forward(h)
+        self.plain_layer(&self.output, h)
     }
 
     /// The forward pass that also returns every highway layer's gate and output.
@@ -155,7 +183,7 @@ impl Mlp {
             h = out.y;
         }
         Probe {
-            logits: self.output.forward(h),
+            logits: self.plain_layer(&self.output, h),
             gates,
             outputs,
         }
@@ -165,7 +193,9 @@ impl Mlp {
     fn stem(&self, x: Tensor<2>) -> Tensor<2> {
         self.plain
             .iter()
-            .fold(self.input.forward(x), |h, layer| layer.forward(h))
+            .fold(self.plain_layer(&self.input, x), |h, layer| {
+                self.plain_layer(layer, h)
+            })
     }
 
     /// Hidden layers, counted as in [`ModelConfig::depth`].

@@ -34,7 +34,14 @@ impl PlainLayer {
         }
     }
 
+    /// One fused backend operation with a hand-written backward pass (see [`crate::ops`]).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        crate::ops::plain::plain(x, self.weight.val(), self.bias.val(), self.activation)
+    }
+
+    /// The same layer composed from tensor operations, differentiated by autodiff: the
+    /// reference the fused operation is tested against.
+    pub fn forward_composed(&self, x: Tensor<2>) -> Tensor<2> {
         let z = linear(x, self.weight.val(), Some(self.bias.val()));
         match self.activation {
             Some(act) => act.apply(z),

@@ -28,6 +28,9 @@ pub struct BenchSpec {
     pub warmup: usize,
     pub backend: BackendName,
     pub gradient_checkpointing: bool,
+    /// Layers composed from tensor operations instead of the fused operations (for comparison;
+    /// checkpointing implies it).
+    pub composed: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +43,8 @@ pub struct BenchResult {
     pub steps: usize,
     pub backend: String,
     pub gradient_checkpointing: bool,
+    /// Whether the layers were fused operations.
+    pub fused: bool,
     /// From the median step time.
     pub steps_per_s: f64,
     pub ms_per_step: f64,
@@ -66,7 +71,9 @@ pub fn run(spec: &BenchSpec) -> Result<BenchResult> {
         gate_bias: -2.0,
         init: WeightInit::Normalized,
     };
-    let mut model = config.init(0, &device);
+    let mut model = config
+        .init(0, &device)
+        .with_fused(!(spec.gradient_checkpointing || spec.composed));
     let mut rng = SplitMix64::new(1);
     let x = Tensor::<2>::from_data(
         TensorData::new(
@@ -115,6 +122,7 @@ pub fn run(spec: &BenchSpec) -> Result<BenchResult> {
         steps: spec.steps,
         backend: spec.backend.to_string(),
         gradient_checkpointing: spec.gradient_checkpointing,
+        fused: model.fused,
         steps_per_s: 1e3 / median,
         ms_per_step: median,
         mean_ms_per_step: mean,

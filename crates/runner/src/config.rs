@@ -184,6 +184,10 @@ pub struct TrainingConfig {
     /// Recompute activations in the backward pass instead of storing them (saves memory).
     #[serde(default)]
     pub gradient_checkpointing: bool,
+    /// Write each finished run's trained net to `model.safetensors` in its folder (for
+    /// `highway analyze` and Python); off by default, so a large search keeps no models.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub save_model: bool,
 }
 
 fn default_batch() -> usize {

@@ -1,9 +1,14 @@
 //! `highway`: depth sweeps of plain and highway MLPs (Srivastava, Greff & Schmidhuber 2015).
 
+mod analyze;
 mod backend;
 mod bench;
 mod config;
 mod data_cmd;
+mod gates;
+mod heatmap;
+mod lesion;
+mod model_file;
 mod plan;
 mod plot;
 mod progress;
@@ -73,6 +78,11 @@ enum Command {
     },
     /// Write summary.csv, summary.md and figures/*.svg for a sweep folder.
     Report { dir: PathBuf },
+    /// The paper's analyses of a trained highway net: gates (Figures 2, 3) and lesions (Figure 4).
+    Analyze {
+        #[command(subcommand)]
+        command: analyze::AnalyzeCommand,
+    },
     /// Download or check datasets.
     Data {
         #[command(subcommand)]
@@ -102,6 +112,9 @@ enum Command {
         /// Recompute activations in the backward pass instead of storing them.
         #[arg(long)]
         checkpointing: bool,
+        /// Compose the layers from tensor operations instead of the fused operations.
+        #[arg(long)]
+        composed: bool,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -178,6 +191,12 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Analyze { command } => {
+            for path in analyze::run(command)? {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
         Command::Data { command } => data_cmd::run(command),
         Command::Backends => {
             for b in BackendName::ALL {
@@ -203,6 +222,7 @@ fn run(cli: Cli) -> Result<()> {
             warmup,
             backend,
             checkpointing,
+            composed,
             json,
         } => {
             let kind = match kind.as_str() {
@@ -226,6 +246,7 @@ fn run(cli: Cli) -> Result<()> {
                 warmup,
                 backend,
                 gradient_checkpointing: checkpointing,
+                composed,
             };
             let r = bench::run(&spec)?;
             if json {
@@ -234,7 +255,11 @@ fn run(cli: Cli) -> Result<()> {
                 println!(
                     "{} depth {} width {} input {} batch {} on {}{}: {:.2} steps/s ({:.2} ms/step median, {:.2} mean), peak RSS {:.0} MiB",
                     r.kind, r.depth, r.width, r.input, r.batch, r.backend,
-                    if r.gradient_checkpointing { " with checkpointing" } else { "" },
+                    match (r.gradient_checkpointing, r.fused) {
+                        (true, _) => " with checkpointing (composed layers)",
+                        (false, false) => " with composed layers",
+                        (false, true) => "",
+                    },
                     r.steps_per_s, r.ms_per_step, r.mean_ms_per_step, r.peak_rss_mib
                 );
             }
@@ -246,6 +271,7 @@ fn run(cli: Cli) -> Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     sys::flush_denormals();
+    sys::keep_freed_memory();
     // Very deep nets build long autodiff graphs; give the work a roomy stack.
     let worker = std::thread::Builder::new()
         .stack_size(1 << 29)

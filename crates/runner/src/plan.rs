@@ -38,6 +38,10 @@ pub struct RunTraining {
     pub decay_every: DecayEvery,
     pub divergence_factor: f64,
     pub gradient_checkpointing: bool,
+    /// Keep the trained net (`model.safetensors`). Not part of the run's id: saving the model
+    /// does not change the run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub save_model: bool,
 }
 
 impl RunTraining {
@@ -88,6 +92,7 @@ pub fn plan(config: &Config) -> Vec<RunSpec> {
                         decay_every: t.decay_every,
                         divergence_factor: t.divergence_factor,
                         gradient_checkpointing: t.gradient_checkpointing,
+                        save_model: t.save_model,
                     };
                     if let (Some(search), Some(trial)) = (&config.search, trial) {
                         let drawn = search.draw(kind, depth, trial);
@@ -122,8 +127,12 @@ pub fn plan(config: &Config) -> Vec<RunSpec> {
 /// `highway-d50-s0-1a2b3c4d`: kind, depth and seed to read, and a hash of every setting
 /// (dataset included) so that two different runs never share a folder.
 fn run_id(run: &RunSpec, dataset: &crate::config::DatasetConfig) -> String {
-    let settings = serde_json::to_string(&(&run.model, &run.training, run.seed, dataset))
-        .expect("serializable");
+    let training = RunTraining {
+        save_model: false,
+        ..run.training.clone()
+    };
+    let settings =
+        serde_json::to_string(&(&run.model, &training, run.seed, dataset)).expect("serializable");
     let trial = run.trial.map(|t| format!("-t{t:03}")).unwrap_or_default();
     format!(
         "{}-d{}{trial}-s{}-{:08x}",
@@ -178,6 +187,10 @@ mod tests {
         // Stable across calls, changed by any setting.
         assert_eq!(plan(&config(&[]))[3].id, runs[3].id);
         assert_ne!(plan(&config(&["training.epochs=3"]))[3].id, runs[3].id);
+        // Keeping the model does not change the run: the same folder, resumable.
+        let saving = plan(&config(&["training.save_model=true"]));
+        assert!(saving[3].training.save_model);
+        assert_eq!(saving[3].id, runs[3].id);
     }
 
     #[test]

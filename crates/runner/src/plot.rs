@@ -338,11 +338,11 @@ fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
     out
 }
 
-fn fmt_num(v: f64) -> String {
+pub(crate) fn fmt_num(v: f64) -> String {
     if v == v.round() && v.abs() < 1e6 {
         format!("{}", v as i64)
     } else if v.abs() >= 0.01 {
-        format!("{:.2}", v)
+        format!("{:.4}", v)
             .trim_end_matches('0')
             .trim_end_matches('.')
             .to_string()
@@ -351,7 +351,7 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

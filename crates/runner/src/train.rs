@@ -20,6 +20,7 @@ use highway_model::loss::{correct, cross_entropy};
 use highway_model::{Kind, Mlp, SplitMix64};
 
 use crate::backend::BackendName;
+use crate::model_file;
 use crate::plan::RunSpec;
 use crate::progress::RunProgress;
 use crate::store::{self, CurveRow, State, Status};
@@ -32,7 +33,8 @@ const GATE_SAMPLES: usize = 1_000;
 /// Read the loss back to the host (progress, divergence check) every this many steps.
 const READ_EVERY: usize = 10;
 
-/// Trains one run into `dir`, writing `spec.json`, `curve.csv`, `gates.csv` and `status.json`.
+/// Trains one run into `dir`, writing `spec.json`, `curve.csv`, `gates.csv`, `status.json` and,
+/// if asked, `model.safetensors`.
 /// Returns the final status; a diverged run is a result, not an error.
 pub fn train_run(
     spec: &RunSpec,
@@ -57,7 +59,10 @@ pub fn train_run(
     if spec.training.gradient_checkpointing {
         train_device = train_device.gradient_checkpointing();
     }
-    let mut model: Mlp = model_config.init(spec.seed, &train_device);
+    // Checkpointing recomputes activations of composed layers only (see `Mlp::fused`).
+    let mut model: Mlp = model_config
+        .init(spec.seed, &train_device)
+        .with_fused(!spec.training.gradient_checkpointing);
     let t = &spec.training;
     let momentum = MomentumConfig::new()
         .with_momentum(t.momentum)
@@ -172,6 +177,10 @@ pub fn train_run(
     }
     if status.state == State::Running {
         status.state = State::Done;
+        if t.save_model {
+            // Written before the final status, so a run marked done has its model.
+            model_file::save(&dir.join(model_file::FILE), &model.valid(), &model_config)?;
+        }
     }
     status.wall_seconds = started.elapsed().as_secs_f64();
     status.peak_rss_mib = sys::peak_rss_mib();
@@ -208,6 +217,16 @@ pub fn to_device(split: &Split, device: &Device) -> (Tensor<2>, Tensor<1, Int>) 
 
 /// Mean cross-entropy and accuracy over a whole split, in batches.
 pub fn evaluate(model: &Mlp, x: &Tensor<2>, y: &Tensor<1, Int>) -> (f64, f64) {
+    evaluate_lesioned(model, x, y, None)
+}
+
+/// [`evaluate`] with highway layer `lesion` (0-based) forced shut.
+pub fn evaluate_lesioned(
+    model: &Mlp,
+    x: &Tensor<2>,
+    y: &Tensor<1, Int>,
+    lesion: Option<usize>,
+) -> (f64, f64) {
     let [n, _] = x.dims();
     let mut loss = 0.0;
     let mut hits = 0i64;
@@ -215,7 +234,7 @@ pub fn evaluate(model: &Mlp, x: &Tensor<2>, y: &Tensor<1, Int>) -> (f64, f64) {
         let end = (start + EVAL_BATCH).min(n);
         let xb = x.clone().narrow(0, start, end - start);
         let yb = y.clone().narrow(0, start, end - start);
-        let logits = model.forward(xb);
+        let logits = model.forward_lesioned(xb, lesion);
         loss += cross_entropy(logits.clone(), yb.clone()).into_scalar::<f32>() as f64
             * (end - start) as f64;
         hits += correct(logits, yb).into_scalar::<i64>();

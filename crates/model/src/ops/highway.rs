@@ -1,0 +1,322 @@
+//! The highway layer as one backend operation with a hand-written backward pass:
+//!
+//! ```text
+//! y   = x + T·(H − x)          H = act(x W_H + b_H)      T = σ(x W_T + b_T)
+//! dH  = T·dy                    dz_H = dH·act'(H)
+//! dT  = (H − x)·dy              dz_T = dT·T·(1 − T)
+//! dW_H = xᵀ dz_H   db_H = Σ dz_H   dW_T = xᵀ dz_T   db_T = Σ dz_T
+//! dx  = (1 − T)·dy + dz_H W_Hᵀ + dz_T W_Tᵀ
+//! ```
+//!
+//! On Flex, `H` and `T` come from one matmul with `[W_H | W_T]` (the backward pass needs two),
+//! and the sigmoid uses a polynomial `exp` instead of a libm call per element.
+
+use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::{ops::matmul::matmul, FlexTensor};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Autodiff, Backend, Cube, Dispatch, Flex, NdArray, Slice};
+use burn::tensor::{Shape, Tensor};
+
+use super::dims2;
+use super::flex::{column_sums, flex, owned, sigmoid, values, values_mut, vector};
+
+/// The highway layer's forward and backward passes as backend operations.
+#[backend_extension(Flex, NdArray, Cube, Autodiff)]
+pub trait HighwayOps: Backend {
+    /// `y` for a `[batch, n]` input, and `[H | T]` (`[batch, 2n]`) for the backward pass.
+    fn highway_forward(
+        x: FloatTensor<Self>,
+        w_h: FloatTensor<Self>,
+        b_h: FloatTensor<Self>,
+        w_t: FloatTensor<Self>,
+        b_t: FloatTensor<Self>,
+        tanh: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let [_, n] = dims2(&x);
+        let bias = |b| Self::float_reshape(b, Shape::new([1, n]));
+        let z_h = Self::float_add(Self::float_matmul(x.clone(), w_h), bias(b_h));
+        let h = if tanh {
+            Self::float_tanh(z_h)
+        } else {
+            Self::relu(z_h)
+        };
+        let z_t = Self::float_add(Self::float_matmul(x.clone(), w_t), bias(b_t));
+        let t = Self::sigmoid(z_t);
+        let carry = Self::float_sub(h.clone(), x.clone());
+        let y = Self::float_add(x, Self::float_mul(t.clone(), carry));
+        (y, Self::float_cat(vec![h, t], 1))
+    }
+
+    /// Gradients `(dx, dW_H, db_H, dW_T, db_T)` from the output gradient `dy`.
+    #[allow(clippy::type_complexity)]
+    fn highway_backward(
+        dy: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        ht: FloatTensor<Self>,
+        w_h: FloatTensor<Self>,
+        w_t: FloatTensor<Self>,
+        tanh: bool,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    ) {
+        let [rows, n] = dims2(&x);
+        let half = |k: usize| {
+            let cols = Slice::from(k * n..(k + 1) * n);
+            Self::float_slice(ht.clone(), &[Slice::from(0..rows), cols])
+        };
+        let (h, t) = (half(0), half(1));
+        let one_minus =
+            |v: FloatTensor<Self>| Self::float_add_scalar(Self::float_neg(v), 1.0.into());
+        let d_t = Self::float_mul(dy.clone(), Self::float_sub(h.clone(), x.clone()));
+        let d_zt = Self::float_mul(d_t, Self::float_mul(t.clone(), one_minus(t.clone())));
+        let d_h = Self::float_mul(dy.clone(), t.clone());
+        let d_zh = if tanh {
+            Self::float_mul(d_h, one_minus(Self::float_mul(h.clone(), h)))
+        } else {
+            Self::relu_backward(h, d_h)
+        };
+        let x_t = Self::float_transpose(x);
+        let sum =
+            |g: FloatTensor<Self>| Self::float_reshape(Self::float_sum_dim(g, 0), Shape::new([n]));
+        let dx = Self::float_add(
+            Self::float_mul(dy, one_minus(t)),
+            Self::float_add(
+                Self::float_matmul(d_zh.clone(), Self::float_transpose(w_h)),
+                Self::float_matmul(d_zt.clone(), Self::float_transpose(w_t)),
+            ),
+        );
+        (
+            dx,
+            Self::float_matmul(x_t.clone(), d_zh.clone()),
+            sum(d_zh),
+            Self::float_matmul(x_t, d_zt.clone()),
+            sum(d_zt),
+        )
+    }
+
+    /// The layer's output; on an autodiff backend, one node with the hand-written backward.
+    fn highway(
+        x: FloatTensor<Self>,
+        w_h: FloatTensor<Self>,
+        b_h: FloatTensor<Self>,
+        w_t: FloatTensor<Self>,
+        b_t: FloatTensor<Self>,
+        tanh: bool,
+    ) -> FloatTensor<Self> {
+        Self::highway_forward(x, w_h, b_h, w_t, b_t, tanh).0
+    }
+}
+
+/// `y = x + T·(H − x)` as one operation on whatever backend `x` lives on.
+pub fn highway(
+    x: Tensor<2>,
+    w_h: Tensor<2>,
+    b_h: Tensor<1>,
+    w_t: Tensor<2>,
+    b_t: Tensor<1>,
+    tanh: bool,
+) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as HighwayOps>::highway(
+        x.into_dispatch(),
+        w_h.into_dispatch(),
+        b_h.into_dispatch(),
+        w_t.into_dispatch(),
+        b_t.into_dispatch(),
+        tanh,
+    ))
+}
+
+impl HighwayOps for NdArray {}
+impl HighwayOps for Cube {}
+
+/// `[W_H | W_T]`, `[n, 2n]`: one matmul computes both pre-activations.
+fn side_by_side(w_h: &FlexTensor, w_t: &FlexTensor) -> FlexTensor {
+    let [n, m] = dims2(w_h);
+    let (a, b) = (values(w_h), values(w_t));
+    let mut w = Vec::with_capacity(2 * n * m);
+    for (ra, rb) in a.chunks_exact(m).zip(b.chunks_exact(m)) {
+        w.extend_from_slice(ra);
+        w.extend_from_slice(rb);
+    }
+    flex(w, [n, 2 * m])
+}
+
+/// The two halves of a `[r, 2m]` tensor's columns.
+fn halves(t: &FlexTensor) -> (FlexTensor, FlexTensor) {
+    let [r, m2] = dims2(t);
+    let m = m2 / 2;
+    let (mut a, mut b) = (Vec::with_capacity(r * m), Vec::with_capacity(r * m));
+    for row in values(t).chunks_exact(m2) {
+        a.extend_from_slice(&row[..m]);
+        b.extend_from_slice(&row[m..]);
+    }
+    (flex(a, [r, m]), flex(b, [r, m]))
+}
+
+/// Flex: one matmul forward and two backward on `[W_H | W_T]`, and every element-wise step in
+/// one pass, in loops the compiler vectorises.
+impl HighwayOps for Flex {
+    fn highway_forward(
+        x: FlexTensor,
+        w_h: FlexTensor,
+        b_h: FlexTensor,
+        w_t: FlexTensor,
+        b_t: FlexTensor,
+        tanh: bool,
+    ) -> (FlexTensor, FlexTensor) {
+        let [rows, n] = dims2(&x);
+        // [H | T] is computed in the matmul output's own buffer.
+        let mut ht = owned(matmul(x.clone(), side_by_side(&w_h, &w_t)));
+        let (b_h, b_t) = (values(&b_h), values(&b_t));
+        for row in values_mut(&mut ht, rows * 2 * n).chunks_exact_mut(2 * n) {
+            let (h, t) = row.split_at_mut(n);
+            if tanh {
+                h.iter_mut()
+                    .zip(&*b_h)
+                    .for_each(|(v, b)| *v = (*v + b).tanh());
+            } else {
+                h.iter_mut()
+                    .zip(&*b_h)
+                    .for_each(|(v, b)| *v = (*v + b).max(0.0));
+            }
+            t.iter_mut()
+                .zip(&*b_t)
+                .for_each(|(v, b)| *v = sigmoid(*v + b));
+        }
+        let mut y = Vec::with_capacity(rows * n);
+        for (xr, row) in values(&x)
+            .chunks_exact(n)
+            .zip(values(&ht).chunks_exact(2 * n))
+        {
+            let (h, t) = row.split_at(n);
+            y.extend(
+                xr.iter()
+                    .zip(h.iter().zip(t))
+                    .map(|(x, (h, t))| x + t * (h - x)),
+            );
+        }
+        (flex(y, [rows, n]), ht)
+    }
+
+    fn highway_backward(
+        dy: FlexTensor,
+        x: FlexTensor,
+        ht: FlexTensor,
+        w_h: FlexTensor,
+        w_t: FlexTensor,
+        tanh: bool,
+    ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
+        let [rows, n] = dims2(&x);
+        // dz = [dz_H | dz_T], and dx starts as the carry path (1 − T)·dy.
+        let mut dz = vec![0.0f32; rows * 2 * n];
+        let mut dx = vec![0.0f32; rows * n];
+        {
+            let (dyv, xv, htv) = (values(&dy), values(&x), values(&ht));
+            let rows_of = dyv
+                .chunks_exact(n)
+                .zip(xv.chunks_exact(n))
+                .zip(htv.chunks_exact(2 * n))
+                .zip(dz.chunks_exact_mut(2 * n).zip(dx.chunks_exact_mut(n)));
+            for (((g, x), ht), (dz, dx)) in rows_of {
+                let (h, t) = ht.split_at(n);
+                let (dz_h, dz_t) = dz.split_at_mut(n);
+                for j in 0..n {
+                    let d_h = g[j] * t[j];
+                    dz_h[j] = if tanh {
+                        d_h * (1.0 - h[j] * h[j])
+                    } else if h[j] > 0.0 {
+                        d_h
+                    } else {
+                        0.0
+                    };
+                    dz_t[j] = g[j] * (h[j] - x[j]) * t[j] * (1.0 - t[j]);
+                    dx[j] = g[j] * (1.0 - t[j]);
+                }
+            }
+        }
+        let db = column_sums(&dz, 2 * n);
+        let dz = flex(dz, [rows, 2 * n]);
+        let (dw_h, dw_t) = halves(&matmul(x.transpose(0, 1), dz.clone()));
+        let through_w = matmul(dz, side_by_side(&w_h, &w_t).transpose(0, 1));
+        for (d, v) in dx.iter_mut().zip(values(&through_w).iter()) {
+            *d += v;
+        }
+        (
+            flex(dx, [rows, n]),
+            dw_h,
+            vector(db[..n].to_vec()),
+            dw_t,
+            vector(db[n..].to_vec()),
+        )
+    }
+}
+
+impl<B: Backend + HighwayOps, C: CheckpointStrategy> HighwayOps for Autodiff<B, C> {
+    fn highway(
+        x: FloatTensor<Self>,
+        w_h: FloatTensor<Self>,
+        b_h: FloatTensor<Self>,
+        w_t: FloatTensor<Self>,
+        b_t: FloatTensor<Self>,
+        tanh: bool,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct HighwayBackward;
+
+        impl<B: Backend + HighwayOps> Backward<B, 5> for HighwayBackward {
+            /// `x`, `[H | T]`, `W_H`, `W_T` and the activation.
+            type State = (
+                FloatTensor<B>,
+                FloatTensor<B>,
+                FloatTensor<B>,
+                FloatTensor<B>,
+                bool,
+            );
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 5>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let dy = grads.consume::<B>(&ops.node);
+                let (x, ht, w_h, w_t, tanh) = ops.state;
+                let (dx, dw_h, db_h, dw_t, db_t) = B::highway_backward(dy, x, ht, w_h, w_t, tanh);
+                for (parent, grad) in ops.parents.into_iter().zip([dx, dw_h, db_h, dw_t, db_t]) {
+                    if let Some(node) = parent {
+                        grads.register::<B>(node.id, grad);
+                    }
+                }
+            }
+        }
+
+        let parents = [x.node(), w_h.node(), b_h.node(), w_t.node(), b_t.node()];
+        let (x, w_h, w_t) = (
+            x.into_primitive(),
+            w_h.into_primitive(),
+            w_t.into_primitive(),
+        );
+        let (y, ht) = B::highway_forward(
+            x.clone(),
+            w_h.clone(),
+            b_h.into_primitive(),
+            w_t.clone(),
+            b_t.into_primitive(),
+            tanh,
+        );
+        match HighwayBackward
+            .prepare::<C>(parents)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((x, ht, w_h, w_t, tanh), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        }
+    }
+}

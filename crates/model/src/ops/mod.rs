@@ -1,0 +1,27 @@
+//! Layers as single backend operations with hand-written backward passes.
+//!
+//! Composed from tensor operations, a layer of these thin nets is a dozen small operations
+//! forward and twice that backward, each recorded by autodiff and each allocating its output;
+//! at 50–71 units that bookkeeping costs more than the arithmetic. Each layer here is one
+//! operation: autodiff records one node, and the backward pass is written out. Flex runs them
+//! as matmuls plus one pass of vectorised loops; NdArray and the CubeCL backends (wgpu, CUDA)
+//! compose the same formulas from their own primitives. `tests/fused.rs` checks every backend
+//! against the autodiff of the composed layers.
+
+#![allow(deprecated)] // NdArray is deprecated in favour of Flex, but users still ask for it.
+
+mod flex;
+pub mod highway;
+pub mod plain;
+
+use burn::backend::TensorMetadata;
+
+fn dims2<T: TensorMetadata>(t: &T) -> [usize; 2] {
+    let shape = t.shape();
+    assert_eq!(
+        shape.num_dims(),
+        2,
+        "highway layer: expected a [batch, width] tensor"
+    );
+    [shape[0], shape[1]]
+}

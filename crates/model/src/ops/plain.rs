@@ -1,0 +1,201 @@
+//! The plain layer `y = act(x W + b)` as one backend operation with a hand-written backward pass:
+//!
+//! ```text
+//! dz = dy·act'(y)      dW = xᵀ dz      db = Σ dz      dx = dz Wᵀ
+//! ```
+//!
+//! `dx` is computed only when the input needs it: the input layer's input is the data, and its
+//! `dx` would be the largest matmul of the step (`[batch, width] × [width, 3072]` on CIFAR).
+
+use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::{ops::matmul::matmul, FlexTensor};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Autodiff, Backend, Cube, Dispatch, Flex, NdArray};
+use burn::tensor::{Shape, Tensor};
+
+use super::dims2;
+use super::flex::{column_sums, flex, owned, values, values_mut, vector};
+use crate::Activation;
+
+/// The activation as the operation's scalar argument.
+const LINEAR: u8 = 0;
+const RELU: u8 = 1;
+const TANH: u8 = 2;
+
+/// The plain layer's forward and backward passes as backend operations.
+#[backend_extension(Flex, NdArray, Cube, Autodiff)]
+pub trait PlainOps: Backend {
+    /// `act(x W + b)`; `act` is `LINEAR`, `RELU` or `TANH`.
+    fn plain_forward(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        act: u8,
+    ) -> FloatTensor<Self> {
+        let [_, n] = dims2(&w);
+        let z = Self::float_add(
+            Self::float_matmul(x, w),
+            Self::float_reshape(b, Shape::new([1, n])),
+        );
+        match act {
+            RELU => Self::relu(z),
+            TANH => Self::float_tanh(z),
+            _ => z,
+        }
+    }
+
+    /// `(dz, dW, db)` from the output gradient `dy` and the output `y`.
+    fn plain_backward_params(
+        dy: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
+        act: u8,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let [_, n] = dims2(&y);
+        let dz = match act {
+            RELU => Self::relu_backward(y, dy),
+            TANH => {
+                let slope = Self::float_add_scalar(
+                    Self::float_neg(Self::float_mul(y.clone(), y)),
+                    1.0.into(),
+                );
+                Self::float_mul(dy, slope)
+            }
+            _ => dy,
+        };
+        let dw = Self::float_matmul(Self::float_transpose(x), dz.clone());
+        let db = Self::float_reshape(Self::float_sum_dim(dz.clone(), 0), Shape::new([n]));
+        (dz, dw, db)
+    }
+
+    /// `dx = dz Wᵀ`.
+    fn plain_backward_input(dz: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::float_matmul(dz, Self::float_transpose(w))
+    }
+
+    /// The layer's output; on an autodiff backend, one node with the hand-written backward.
+    fn plain(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        act: u8,
+    ) -> FloatTensor<Self> {
+        Self::plain_forward(x, w, b, act)
+    }
+}
+
+/// `act(x W + b)` as one operation on whatever backend `x` lives on (`None`: linear).
+pub fn plain(
+    x: Tensor<2>,
+    w: Tensor<2>,
+    b: Tensor<1>,
+    activation: Option<Activation>,
+) -> Tensor<2> {
+    let act = match activation {
+        None => LINEAR,
+        Some(Activation::Relu) => RELU,
+        Some(Activation::Tanh) => TANH,
+    };
+    Tensor::from_dispatch(<Dispatch as PlainOps>::plain(
+        x.into_dispatch(),
+        w.into_dispatch(),
+        b.into_dispatch(),
+        act,
+    ))
+}
+
+impl PlainOps for NdArray {}
+impl PlainOps for Cube {}
+
+/// Flex: the matmul, then bias and activation in place in its output; one pass for `dz`.
+impl PlainOps for Flex {
+    fn plain_forward(x: FlexTensor, w: FlexTensor, b: FlexTensor, act: u8) -> FlexTensor {
+        let [rows, _] = dims2(&x);
+        let [_, n] = dims2(&w);
+        let mut z = owned(matmul(x, w));
+        let b = values(&b);
+        for row in values_mut(&mut z, rows * n).chunks_exact_mut(n) {
+            let pairs = row.iter_mut().zip(&*b);
+            match act {
+                RELU => pairs.for_each(|(v, b)| *v = (*v + b).max(0.0)),
+                TANH => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
+                _ => pairs.for_each(|(v, b)| *v += b),
+            }
+        }
+        z
+    }
+
+    fn plain_backward_params(
+        dy: FlexTensor,
+        x: FlexTensor,
+        y: FlexTensor,
+        act: u8,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let [rows, n] = dims2(&y);
+        let (dyv, yv) = (values(&dy), values(&y));
+        let pairs = dyv.iter().zip(yv.iter());
+        let dz: Vec<f32> = match act {
+            RELU => pairs
+                .map(|(g, y)| if *y > 0.0 { *g } else { 0.0 })
+                .collect(),
+            TANH => pairs.map(|(g, y)| g * (1.0 - y * y)).collect(),
+            _ => dyv.to_vec(),
+        };
+        let db = vector(column_sums(&dz, n));
+        let dz = flex(dz, [rows, n]);
+        let dw = matmul(x.transpose(0, 1), dz.clone());
+        (dz, dw, db)
+    }
+}
+
+impl<B: Backend + PlainOps, C: CheckpointStrategy> PlainOps for Autodiff<B, C> {
+    fn plain(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        act: u8,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct PlainBackward;
+
+        impl<B: Backend + PlainOps> Backward<B, 3> for PlainBackward {
+            /// `x`, `y`, `W` and the activation.
+            type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, u8);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let dy = grads.consume::<B>(&ops.node);
+                let (x, y, w, act) = ops.state;
+                let [x_node, w_node, b_node] = ops.parents;
+                let (dz, dw, db) = B::plain_backward_params(dy, x, y, act);
+                if let Some(node) = x_node {
+                    grads.register::<B>(node.id, B::plain_backward_input(dz, w));
+                }
+                if let Some(node) = w_node {
+                    grads.register::<B>(node.id, dw);
+                }
+                if let Some(node) = b_node {
+                    grads.register::<B>(node.id, db);
+                }
+            }
+        }
+
+        let parents = [x.node(), w.node(), b.node()];
+        let (x, w) = (x.into_primitive(), w.into_primitive());
+        let y = B::plain_forward(x.clone(), w.clone(), b.into_primitive(), act);
+        match PlainBackward
+            .prepare::<C>(parents)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((x, y.clone(), w, act), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        }
+    }
+}
