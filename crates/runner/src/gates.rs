@@ -293,6 +293,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)] // (layer, block) indices read like the formulas
     fn gate_statistics_match_a_hand_computation() {
         let d = Device::flex();
         let net = tiny_net(&d);
