@@ -45,6 +45,8 @@ pub struct BenchResult {
     pub gradient_checkpointing: bool,
     /// Whether the layers were fused operations.
     pub fused: bool,
+    /// CPU threads available to the backend.
+    pub threads: usize,
     /// From the median step time.
     pub steps_per_s: f64,
     pub ms_per_step: f64,
@@ -123,6 +125,7 @@ pub fn run(spec: &BenchSpec) -> Result<BenchResult> {
         backend: spec.backend.to_string(),
         gradient_checkpointing: spec.gradient_checkpointing,
         fused: model.fused,
+        threads: rayon::current_num_threads(),
         steps_per_s: 1e3 / median,
         ms_per_step: median,
         mean_ms_per_step: mean,

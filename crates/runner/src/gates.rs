@@ -210,19 +210,15 @@ pub fn write(
             Scale::Diverging,
         )
     }));
-    let files = [
-        ("gates.csv", csv),
-        ("gates-by-class.csv", by_class),
-        ("figure2-gates.svg", figure2),
-        ("figure3-classes.svg", figure3),
-    ];
-    let mut written = Vec::new();
-    for (file, text) in files {
-        let path = out.join(file);
-        store::write_atomic(&path, text.as_bytes())?;
-        written.push(path);
-    }
-    Ok(written)
+    store::write_files(
+        out,
+        &[
+            ("gates.csv", csv),
+            ("gates-by-class.csv", by_class),
+            ("figure2-gates.svg", figure2),
+            ("figure3-classes.svg", figure3),
+        ],
+    )
 }
 
 #[cfg(test)]

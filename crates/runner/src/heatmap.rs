@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::plot::{esc, fmt_num};
+use crate::plot::{esc, fmt_num, panels, svg_open};
 
 /// How values map to colours.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,18 +81,7 @@ impl Heatmap {
         let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
         let (cw, ch) = (pw / cols as f64, ph / rows as f64);
         let limits = self.limits();
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
-        );
-        let _ = writeln!(s, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="22" text-anchor="middle" font-size="14">{}</text>"#,
-            LEFT + pw / 2.0,
-            esc(&self.title)
-        );
+        let mut s = svg_open(W, H, &self.title, LEFT + pw / 2.0, 14);
         let _ = writeln!(s, r#"<g shape-rendering="crispEdges">"#);
         for (r, row) in self.values.iter().enumerate() {
             for (c, &v) in row.iter().enumerate() {
@@ -173,20 +162,8 @@ impl Heatmap {
 
 /// Heat maps side by side in one SVG, each panel a nested `<svg>`.
 pub fn side_by_side(maps: &[Heatmap]) -> String {
-    let w = W * maps.len().max(1) as f64;
-    let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{H}" viewBox="0 0 {w} {H}">"#
-    );
-    s.push('\n');
-    for (i, map) in maps.iter().enumerate() {
-        let x = i as f64 * W;
-        s.push_str(
-            &map.to_svg()
-                .replacen("<svg ", &format!(r#"<svg x="{x}" "#), 1),
-        );
-    }
-    s.push_str("</svg>\n");
-    s
+    let svgs: Vec<String> = maps.iter().map(Heatmap::to_svg).collect();
+    panels(&svgs, W, H, svgs.len())
 }
 
 /// 0-based indices to label along an axis of `n` cells.

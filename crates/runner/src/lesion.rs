@@ -89,13 +89,7 @@ pub fn write(out: &Path, lesions: &Lesions, split: &str) -> Result<Vec<PathBuf>>
         ],
         2,
     );
-    let mut written = Vec::new();
-    for (file, text) in [("lesion.csv", csv), ("figure4-lesion.svg", svg)] {
-        let path = out.join(file);
-        store::write_atomic(&path, text.as_bytes())?;
-        written.push(path);
-    }
-    Ok(written)
+    store::write_files(out, &[("lesion.csv", csv), ("figure4-lesion.svg", svg)])
 }
 
 #[cfg(test)]

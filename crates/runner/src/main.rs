@@ -115,6 +115,9 @@ enum Command {
         /// Compose the layers from tensor operations instead of the fused operations.
         #[arg(long)]
         composed: bool,
+        /// CPU threads (default: one per core, or $RAYON_NUM_THREADS).
+        #[arg(long)]
+        threads: Option<usize>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -223,8 +226,16 @@ fn run(cli: Cli) -> Result<()> {
             backend,
             checkpointing,
             composed,
+            threads,
             json,
         } => {
+            if let Some(n) = threads {
+                anyhow::ensure!(n >= 1, "--threads must be at least 1");
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build_global()
+                    .context("--threads: the thread pool is already running")?;
+            }
             let kind = match kind.as_str() {
                 "highway" => Kind::Highway,
                 "plain" => Kind::Plain,
@@ -253,8 +264,8 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
                 println!(
-                    "{} depth {} width {} input {} batch {} on {}{}: {:.2} steps/s ({:.2} ms/step median, {:.2} mean), peak RSS {:.0} MiB",
-                    r.kind, r.depth, r.width, r.input, r.batch, r.backend,
+                    "{} depth {} width {} input {} batch {} on {}, {} threads{}: {:.2} steps/s ({:.2} ms/step median, {:.2} mean), peak RSS {:.0} MiB",
+                    r.kind, r.depth, r.width, r.input, r.batch, r.backend, r.threads,
                     match (r.gradient_checkpointing, r.fused) {
                         (true, _) => " with checkpointing (composed layers)",
                         (false, false) => " with composed layers",

@@ -105,18 +105,7 @@ impl Chart {
         let px = |x: f64| LEFT + (x - x0) / (x1 - x0) * pw;
         let py = |y: f64| TOP + ph - (self.y_map(y) - y0) / (y1 - y0) * ph;
 
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
-        );
-        let _ = writeln!(s, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="22" text-anchor="middle" font-size="15">{}</text>"#,
-            LEFT + pw / 2.0,
-            esc(&self.title)
-        );
+        let mut s = svg_open(W, H, &self.title, LEFT + pw / 2.0, 15);
         // Grid and ticks.
         let _ = writeln!(s, r##"<g stroke="#ddd" stroke-width="1">"##);
         let yticks: Vec<f64> = if self.log_y {
@@ -283,19 +272,33 @@ impl Chart {
 
 /// Charts side by side in one SVG, `columns` to a row, each panel a nested `<svg>`.
 pub fn side_by_side(charts: &[Chart], columns: usize) -> String {
-    let columns = columns.clamp(1, charts.len().max(1));
-    let rows = charts.len().div_ceil(columns);
-    let (w, h) = (W * columns as f64, H * rows as f64);
+    let svgs: Vec<String> = charts.iter().map(Chart::to_svg).collect();
+    panels(&svgs, W, H, columns)
+}
+
+/// The opening of a standalone SVG of `w` × `h`: a white background and a centred title.
+pub(crate) fn svg_open(w: f64, h: f64, title: &str, title_x: f64, title_size: u32) -> String {
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="Helvetica, Arial, sans-serif" font-size="12">
+<rect width="{w}" height="{h}" fill="white"/>
+<text x="{title_x}" y="22" text-anchor="middle" font-size="{title_size}">{}</text>
+"#,
+        esc(title)
+    )
+}
+
+/// Standalone SVGs of `w` × `h` each, `columns` to a row, nested in one SVG.
+pub(crate) fn panels(svgs: &[String], w: f64, h: f64, columns: usize) -> String {
+    let columns = columns.clamp(1, svgs.len().max(1));
+    let rows = svgs.len().div_ceil(columns);
+    let (tw, th) = (w * columns as f64, h * rows as f64);
     let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{tw}" height="{th}" viewBox="0 0 {tw} {th}">"#
     );
     s.push('\n');
-    for (i, chart) in charts.iter().enumerate() {
-        let (x, y) = ((i % columns) as f64 * W, (i / columns) as f64 * H);
-        let panel = chart
-            .to_svg()
-            .replacen("<svg ", &format!(r#"<svg x="{x}" y="{y}" "#), 1);
-        s.push_str(&panel);
+    for (i, svg) in svgs.iter().enumerate() {
+        let (x, y) = ((i % columns) as f64 * w, (i / columns) as f64 * h);
+        s.push_str(&svg.replacen("<svg ", &format!(r#"<svg x="{x}" y="{y}" "#), 1));
     }
     s.push_str("</svg>\n");
     s

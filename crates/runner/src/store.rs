@@ -44,6 +44,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result.with_context(|| format!("{}: cannot write", path.display()))
 }
 
+/// Writes each `(name, text)` into `dir`; returns the paths written.
+pub fn write_files(dir: &Path, files: &[(&str, String)]) -> Result<Vec<PathBuf>> {
+    files
+        .iter()
+        .map(|(name, text)| {
+            let path = dir.join(name);
+            write_atomic(&path, text.as_bytes())?;
+            Ok(path)
+        })
+        .collect()
+}
+
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
