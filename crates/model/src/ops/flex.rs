@@ -73,9 +73,20 @@ fn exp(x: f32) -> f32 {
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    // In range after the clamp; the unchecked conversion keeps the loop vectorised.
-    let k = unsafe { k.to_int_unchecked::<i32>() };
-    p * f32::from_bits(((k + 127) as u32) << 23)
+    // 2^k from bits alone (no float-to-int conversion, so the loop stays vectorised): adding
+    // 2^23 + 127 puts the integer k + 127 (1…254 after the clamp) in the low mantissa bits, and
+    // the shift moves it into the exponent field.
+    p * f32::from_bits((k + 8_388_735.0).to_bits() << 23)
+}
+
+/// ReLU that keeps a NaN a NaN (`f32::max` would turn it into 0 and hide a diverged run).
+#[inline(always)]
+pub(super) fn relu(z: f32) -> f32 {
+    if z < 0.0 {
+        0.0
+    } else {
+        z
+    }
 }
 
 #[inline(always)]
@@ -98,6 +109,8 @@ mod tests {
             );
         }
         assert_eq!(sigmoid(-200.0).max(0.0), sigmoid(-200.0));
+        assert!(relu(f32::NAN).is_nan() && sigmoid(f32::NAN).is_nan());
+        assert_eq!((relu(-1.0), relu(2.0)), (0.0, 2.0));
         assert!((sigmoid(200.0) - 1.0).abs() < 1e-7);
     }
 }

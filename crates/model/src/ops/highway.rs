@@ -20,7 +20,7 @@ use burn::backend::{backend_extension, Autodiff, Backend, Cube, Dispatch, Flex, 
 use burn::tensor::{Shape, Tensor};
 
 use super::dims2;
-use super::flex::{column_sums, flex, owned, sigmoid, values, values_mut, vector};
+use super::flex::{column_sums, flex, owned, relu, sigmoid, values, values_mut, vector};
 
 /// The highway layer's forward and backward passes as backend operations.
 #[backend_extension(Flex, NdArray, Cube, Autodiff)]
@@ -181,9 +181,7 @@ impl HighwayOps for Flex {
                     .zip(&*b_h)
                     .for_each(|(v, b)| *v = (*v + b).tanh());
             } else {
-                h.iter_mut()
-                    .zip(&*b_h)
-                    .for_each(|(v, b)| *v = (*v + b).max(0.0));
+                h.iter_mut().zip(&*b_h).for_each(|(v, b)| *v = relu(*v + b));
             }
             t.iter_mut()
                 .zip(&*b_t)

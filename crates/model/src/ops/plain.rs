@@ -16,7 +16,7 @@ use burn::backend::{backend_extension, Autodiff, Backend, Cube, Dispatch, Flex, 
 use burn::tensor::{Shape, Tensor};
 
 use super::dims2;
-use super::flex::{column_sums, flex, owned, values, values_mut, vector};
+use super::flex::{column_sums, flex, owned, relu, values, values_mut, vector};
 use crate::Activation;
 
 /// The activation as the operation's scalar argument.
@@ -119,7 +119,7 @@ impl PlainOps for Flex {
         for row in values_mut(&mut z, rows * n).chunks_exact_mut(n) {
             let pairs = row.iter_mut().zip(&*b);
             match act {
-                RELU => pairs.for_each(|(v, b)| *v = (*v + b).max(0.0)),
+                RELU => pairs.for_each(|(v, b)| *v = relu(*v + b)),
                 TANH => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
                 _ => pairs.for_each(|(v, b)| *v += b),
             }
