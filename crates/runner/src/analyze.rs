@@ -116,6 +116,13 @@ pub fn run(command: AnalyzeCommand) -> Result<Vec<PathBuf>> {
                 None if o.data.classes > 7 => [0, 7],
                 None => [0, 1.min(o.data.classes - 1)],
             };
+            // Checked before the pass over the training set, which takes a while.
+            if let Some(c) = classes.iter().find(|&&c| c >= o.data.classes) {
+                bail!(
+                    "--classes: class {c} does not exist (the dataset has {})",
+                    o.data.classes
+                );
+            }
             let (x, _) = train::to_device(&o.data.train, &o.device);
             eprintln!(
                 "gate statistics of {} highway layers over {n} training examples…",

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use burn::tensor::Tensor;
 use highway_model::Mlp;
 
@@ -35,12 +35,10 @@ pub struct SampleView {
     pub outputs: Vec<Vec<f64>>,
 }
 
-fn rows(t: Tensor<2>, layers: usize) -> Vec<Vec<f64>> {
+/// A tensor's values, in order, as `f64`.
+fn row<const D: usize>(t: Tensor<D>) -> Vec<f64> {
     let v: Vec<f32> = t.into_data().convert::<f32>().try_into_vec().expect("f32");
-    let width = v.len() / layers.max(1);
-    v.chunks(width.max(1))
-        .map(|r| r.iter().map(|&x| x as f64).collect())
-        .collect()
+    v.into_iter().map(f64::from).collect()
 }
 
 /// Sums the gate outputs over `x` (`[n, input]`) in batches, overall and per label.
@@ -80,11 +78,7 @@ pub fn gate_stats(net: &Mlp, x: &Tensor<2>, labels: &[u32], classes: usize) -> G
             .collect()
     };
     GateStats {
-        bias: net
-            .highway
-            .iter()
-            .flat_map(|l| rows(l.b_t.val().reshape([1, width]), 1))
-            .collect(),
+        bias: net.highway.iter().map(|l| row(l.b_t.val())).collect(),
         mean: table(&sum, n),
         class_mean: class_sum
             .iter()
@@ -98,7 +92,7 @@ pub fn gate_stats(net: &Mlp, x: &Tensor<2>, labels: &[u32], classes: usize) -> G
 /// The gate outputs and block outputs of the one example `x` (`[1, input]`).
 pub fn sample_view(net: &Mlp, x: Tensor<2>) -> SampleView {
     let probe = net.probe(x);
-    let take = |ts: Vec<Tensor<2>>| ts.into_iter().flat_map(|t| rows(t, 1)).collect();
+    let take = |ts: Vec<Tensor<2>>| ts.into_iter().map(row).collect();
     SampleView {
         gates: take(probe.gates),
         outputs: take(probe.outputs),
@@ -114,21 +108,13 @@ pub struct Selection<'a> {
 }
 
 /// Writes `gates.csv`, `gates-by-class.csv`, `figure2-gates.svg` and `figure3-classes.svg` to
-/// `out`; returns their paths.
+/// `out`; returns their paths. The selected classes must exist (`analyze` checks them first).
 pub fn write(
     out: &Path,
     stats: &GateStats,
     sample: &SampleView,
     sel: &Selection,
 ) -> Result<Vec<PathBuf>> {
-    for c in sel.classes {
-        if c >= stats.class_count.len() {
-            bail!(
-                "--classes: class {c} does not exist (the dataset has {})",
-                stats.class_count.len()
-            );
-        }
-    }
     let mut csv = String::from("layer,block,bias,mean_gate,sample_gate,sample_output\n");
     for (l, bias) in stats.bias.iter().enumerate() {
         for (b, bias) in bias.iter().enumerate() {
