@@ -1,13 +1,21 @@
 //! The fused layer operations against the autodiff of the composed layers, on every backend of
 //! the default build: the same output and the same gradients for the input and every
-//! parameter, within a relative tolerance of 1e-4.
+//! parameter, within a relative tolerance of 1e-4. On Flex also at the paper's sizes, where the
+//! operations split their work over threads.
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 use highway_model::{Activation, HighwayLayer, PlainLayer};
 
-const ROWS: usize = 7;
-const N: usize = 6;
+/// Batch rows and layer width: tiny, and the paper's (large enough to be split over threads).
+#[derive(Clone, Copy)]
+struct Size {
+    rows: usize,
+    n: usize,
+}
+
+const TINY: Size = Size { rows: 7, n: 6 };
+const PAPER: Size = Size { rows: 128, n: 50 };
 
 fn values(seed: u32, len: usize, scale: f32) -> Vec<f32> {
     (0..len as u32)
@@ -22,13 +30,15 @@ fn values(seed: u32, len: usize, scale: f32) -> Vec<f32> {
         .collect()
 }
 
-fn layer(activation: Activation, device: &Device) -> HighwayLayer {
-    let matrix = |seed| Param::from_data(TensorData::new(values(seed, N * N, 0.8), [N, N]), device);
+fn layer(activation: Activation, device: &Device, n: usize) -> HighwayLayer {
+    let scale = 0.8 * (6.0 / n as f32).sqrt();
+    let matrix =
+        |seed| Param::from_data(TensorData::new(values(seed, n * n, scale), [n, n]), device);
     let vector = |seed, shift| {
         Param::from_data(
             TensorData::new(
-                values(seed, N, 0.5).iter().map(|v| v + shift).collect(),
-                [N],
+                values(seed, n, 0.5).iter().map(|v| v + shift).collect(),
+                [n],
             ),
             device,
         )
@@ -43,11 +53,12 @@ fn layer(activation: Activation, device: &Device) -> HighwayLayer {
 }
 
 /// `[y, dx, dW_H, db_H, dW_T, db_T]` of `sum(y · r)` for a fixed `r`.
-fn run(device: &Device, activation: Activation, fused: bool) -> Vec<Vec<f32>> {
-    let layer = layer(activation, device);
-    let x = Tensor::<2>::from_data(TensorData::new(values(5, ROWS * N, 1.5), [ROWS, N]), device)
+fn run(device: &Device, size: Size, activation: Activation, fused: bool) -> Vec<Vec<f32>> {
+    let Size { rows, n } = size;
+    let layer = layer(activation, device, n);
+    let x = Tensor::<2>::from_data(TensorData::new(values(5, rows * n, 1.5), [rows, n]), device)
         .require_grad();
-    let r = Tensor::<2>::from_data(TensorData::new(values(6, ROWS * N, 1.0), [ROWS, N]), device);
+    let r = Tensor::<2>::from_data(TensorData::new(values(6, rows * n, 1.0), [rows, n]), device);
     let y = if fused {
         layer.forward(x.clone())
     } else {
@@ -66,10 +77,11 @@ fn run(device: &Device, activation: Activation, fused: bool) -> Vec<Vec<f32>> {
     ]
 }
 
-fn plain_layer(activation: Option<Activation>, device: &Device) -> PlainLayer {
+fn plain_layer(activation: Option<Activation>, device: &Device, n: usize) -> PlainLayer {
+    let (out, scale) = (n * 2 / 3, 0.8 * (6.0 / n as f32).sqrt());
     PlainLayer {
-        weight: Param::from_data(TensorData::new(values(7, N * 4, 0.8), [N, 4]), device),
-        bias: Param::from_data(TensorData::new(values(8, 4, 0.5), [4]), device),
+        weight: Param::from_data(TensorData::new(values(7, n * out, scale), [n, out]), device),
+        bias: Param::from_data(TensorData::new(values(8, out, 0.5), [out]), device),
         activation,
     }
 }
@@ -77,17 +89,23 @@ fn plain_layer(activation: Option<Activation>, device: &Device) -> PlainLayer {
 /// `[y, dW, db]` and, when the input is tracked, `dx`, of `sum(y · r)`.
 fn run_plain(
     device: &Device,
+    size: Size,
     activation: Option<Activation>,
     track_input: bool,
     fused: bool,
 ) -> Vec<Vec<f32>> {
-    let layer = plain_layer(activation, device);
+    let Size { rows, n } = size;
+    let layer = plain_layer(activation, device, n);
+    let out = n * 2 / 3;
     let mut x =
-        Tensor::<2>::from_data(TensorData::new(values(5, ROWS * N, 1.5), [ROWS, N]), device);
+        Tensor::<2>::from_data(TensorData::new(values(5, rows * n, 1.5), [rows, n]), device);
     if track_input {
         x = x.require_grad();
     }
-    let r = Tensor::<2>::from_data(TensorData::new(values(6, ROWS * 4, 1.0), [ROWS, 4]), device);
+    let r = Tensor::<2>::from_data(
+        TensorData::new(values(6, rows * out, 1.0), [rows, out]),
+        device,
+    );
     let y = if fused {
         layer.forward(x.clone())
     } else {
@@ -125,11 +143,11 @@ fn assert_close(what: &str, fused: &[f32], composed: &[f32]) {
     }
 }
 
-fn check(name: &str, device: Device) {
+fn check(name: &str, device: Device, size: Size) {
     let autodiff = device.clone().autodiff();
     for activation in [Activation::Relu, Activation::Tanh] {
-        let fused = run(&autodiff, activation, true);
-        let composed = run(&autodiff, activation, false);
+        let fused = run(&autodiff, size, activation, true);
+        let composed = run(&autodiff, size, activation, false);
         for (part, (f, c)) in ["y", "dx", "dW_H", "db_H", "dW_T", "db_T"]
             .iter()
             .zip(fused.iter().zip(&composed))
@@ -139,8 +157,8 @@ fn check(name: &str, device: Device) {
     }
     for activation in [None, Some(Activation::Relu), Some(Activation::Tanh)] {
         for track_input in [true, false] {
-            let fused = run_plain(&autodiff, activation, track_input, true);
-            let composed = run_plain(&autodiff, activation, track_input, false);
+            let fused = run_plain(&autodiff, size, activation, track_input, true);
+            let composed = run_plain(&autodiff, size, activation, track_input, false);
             assert_eq!(fused.len(), if track_input { 4 } else { 3 });
             for (part, (f, c)) in ["y", "dW", "db", "dx"]
                 .iter()
@@ -151,9 +169,10 @@ fn check(name: &str, device: Device) {
         }
     }
     // Without autodiff (evaluation) the fused forward gives the same output too.
-    let layer = layer(Activation::Relu, &device);
+    let Size { rows, n } = size;
+    let layer = layer(Activation::Relu, &device, n);
     let x = Tensor::<2>::from_data(
-        TensorData::new(values(5, ROWS * N, 1.5), [ROWS, N]),
+        TensorData::new(values(5, rows * n, 1.5), [rows, n]),
         &device,
     );
     assert_close(
@@ -173,18 +192,78 @@ fn check(name: &str, device: Device) {
 
 #[test]
 fn fused_matches_autodiff_on_flex() {
-    check("flex", Device::flex());
+    check("flex", Device::flex(), TINY);
+    check("flex at the paper's size", Device::flex(), PAPER);
 }
 
 #[test]
 #[allow(deprecated)]
 fn fused_matches_autodiff_on_ndarray() {
-    check("ndarray", Device::ndarray());
+    check("ndarray", Device::ndarray(), TINY);
 }
 
 #[test]
 fn fused_matches_autodiff_on_wgpu() {
-    check("wgpu", Device::wgpu(Default::default()));
+    check("wgpu", Device::wgpu(Default::default()), TINY);
+}
+
+/// One SGD step against the formula, with and without momentum, Nesterov and weight decay; on
+/// Flex also on a parameter long enough to be split over threads.
+#[test]
+#[allow(deprecated)]
+fn sgd_step_matches_the_formula_on_every_backend() {
+    use highway_model::ops::sgd::{sgd_step, SgdStep};
+    let devices = [
+        ("flex", Device::flex()),
+        ("ndarray", Device::ndarray()),
+        ("wgpu", Device::wgpu(Default::default())),
+    ];
+    for (name, device) in devices {
+        let lens: &[usize] = if name == "flex" {
+            &[10, 100_003]
+        } else {
+            &[10]
+        };
+        for &len in lens {
+            let (p, g, v) = (
+                values(11, len, 1.0),
+                values(12, len, 1.0),
+                values(13, len, 1.0),
+            );
+            for (momentum, dampening, weight_decay, nesterov) in [
+                (0.9, 0.0, 0.0, false),
+                (0.9, 0.1, 1e-3, true),
+                (0.0, 0.0, 0.0, false),
+            ] {
+                let s = SgdStep {
+                    lr: 0.05,
+                    momentum,
+                    dampening,
+                    weight_decay,
+                    nesterov,
+                };
+                let (mut want_p, mut want_v) = (p.clone(), v.clone());
+                for i in 0..len {
+                    let g = g[i] + weight_decay * p[i];
+                    want_v[i] = momentum * v[i] + (1.0 - dampening) * g;
+                    let update = if nesterov {
+                        g + momentum * want_v[i]
+                    } else {
+                        want_v[i]
+                    };
+                    want_p[i] = p[i] - 0.05 * update;
+                }
+                let t = |x: &Vec<f32>| {
+                    Tensor::<1>::from_data(TensorData::new(x.clone(), [len]), &device)
+                };
+                let (got_p, got_v) = sgd_step(t(&p), t(&g), t(&v), s);
+                let what = format!("{name} sgd {s:?} len {len}");
+                let vec = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
+                assert_close(&format!("{what} p"), &vec(got_p), &want_p);
+                assert_close(&format!("{what} v"), &vec(got_v), &want_v);
+            }
+        }
+    }
 }
 
 /// A whole net gives the same logits and first-layer gradient with fused or composed layers.

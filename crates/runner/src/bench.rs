@@ -6,14 +6,14 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{GradientsParams, SgdConfig};
+use burn::optim::GradientsParams;
 use burn::tensor::{Int, Tensor, TensorData};
 use highway_model::loss::cross_entropy;
 use highway_model::{Activation, Kind, ModelConfig, SplitMix64, WeightInit};
 use serde::Serialize;
 
 use crate::backend::BackendName;
+use crate::sgd::Sgd;
 use crate::sys;
 
 #[derive(Debug, Clone)]
@@ -95,11 +95,7 @@ pub fn run(spec: &BenchSpec) -> Result<BenchResult> {
         ),
         &device,
     );
-    let mut optim = SgdConfig::new()
-        .with_momentum(Some(
-            MomentumConfig::new().with_momentum(0.9).with_dampening(0.0),
-        ))
-        .init();
+    let mut optim = Sgd::new(0.9, false, 0.0);
     let mut times = Vec::with_capacity(spec.steps);
     let mut last = f64::NAN;
     for i in 0..spec.warmup + spec.steps {

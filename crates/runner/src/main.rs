@@ -14,6 +14,7 @@ mod plot;
 mod progress;
 mod report;
 mod search;
+mod sgd;
 mod store;
 mod sweep;
 mod sys;

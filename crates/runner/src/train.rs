@@ -11,9 +11,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use burn::module::Module;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{GradientsParams, SgdConfig};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use highway_data::{Dataset, Split};
 use highway_model::loss::{correct, cross_entropy};
@@ -23,6 +21,7 @@ use crate::backend::BackendName;
 use crate::model_file;
 use crate::plan::RunSpec;
 use crate::progress::RunProgress;
+use crate::sgd::Sgd;
 use crate::store::{self, CurveRow, State, Status};
 use crate::sys;
 
@@ -64,15 +63,7 @@ pub fn train_run(
         .init(spec.seed, &train_device)
         .with_fused(!spec.training.gradient_checkpointing);
     let t = &spec.training;
-    let momentum = MomentumConfig::new()
-        .with_momentum(t.momentum)
-        .with_dampening(0.0)
-        .with_nesterov(t.nesterov);
-    let mut sgd = SgdConfig::new().with_momentum((t.momentum > 0.0).then_some(momentum));
-    if t.weight_decay > 0.0 {
-        sgd = sgd.with_weight_decay(Some(WeightDecayConfig::new(t.weight_decay as f32)));
-    }
-    let mut optim = sgd.init();
+    let mut optim = Sgd::new(t.momentum, t.nesterov, t.weight_decay);
 
     let (x_train, y_train) = to_device(&data.train, &train_device);
     let (x_eval, y_eval) = to_device(&data.eval, &device);

@@ -4,9 +4,8 @@
 use std::borrow::Cow;
 
 use burn::backend::flex::FlexTensor;
+use burn::backend::TensorMetadata;
 use burn::tensor::TensorData;
-
-use super::dims2;
 
 /// Contiguous `f32` values of a Flex tensor, copied only when the tensor is a strided view.
 pub(super) fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
@@ -31,15 +30,15 @@ pub(super) fn vector(values: Vec<f32>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, [n]))
 }
 
-/// `t` as a tensor whose values this code owns and may overwrite: a fresh matmul output already
-/// is one; anything else is copied.
+/// `t` as a tensor whose values this code owns and may overwrite: a contiguous tensor that
+/// nothing else shares already is one; anything else is copied.
 pub(super) fn owned(mut t: FlexTensor) -> FlexTensor {
     let fresh = t.is_contiguous() && t.layout().start_offset() == 0;
     if fresh && t.try_storage_mut::<f32>().is_some() {
         t
     } else {
-        let [rows, n] = dims2(&t);
-        flex(values(&t).into_owned(), [rows, n])
+        let shape = t.shape();
+        FlexTensor::from_data(TensorData::new(values(&t).into_owned(), shape))
     }
 }
 

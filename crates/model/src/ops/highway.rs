@@ -14,13 +14,15 @@
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::flex::{ops::matmul::matmul, FlexTensor};
+use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Cube, Dispatch, Flex, NdArray, Slice};
 use burn::tensor::{Shape, Tensor};
 
 use super::dims2;
-use super::flex::{column_sums, flex, owned, relu, sigmoid, values, values_mut, vector};
+use super::flex::{column_sums, flex, relu, sigmoid, values, vector};
+use super::matmul::{gemm_into, row_blocks, split_rows, View};
+use super::team;
 
 /// The highway layer's forward and backward passes as backend operations.
 #[backend_extension(Flex, NdArray, Cube, Autodiff)]
@@ -147,20 +149,9 @@ fn side_by_side(w_h: &FlexTensor, w_t: &FlexTensor) -> FlexTensor {
     flex(w, [n, 2 * m])
 }
 
-/// The two halves of a `[r, 2m]` tensor's columns.
-fn halves(t: &FlexTensor) -> (FlexTensor, FlexTensor) {
-    let [r, m2] = dims2(t);
-    let m = m2 / 2;
-    let (mut a, mut b) = (Vec::with_capacity(r * m), Vec::with_capacity(r * m));
-    for row in values(t).chunks_exact(m2) {
-        a.extend_from_slice(&row[..m]);
-        b.extend_from_slice(&row[m..]);
-    }
-    (flex(a, [r, m]), flex(b, [r, m]))
-}
-
-/// Flex: one matmul forward and two backward on `[W_H | W_T]`, and every element-wise step in
-/// one pass, in loops the compiler vectorises.
+/// Flex: one matmul forward and two backward on `[W_H | W_T]`, each pass split over the team by
+/// rows, and the element-wise work of a block of rows done right after its matmul, in loops the
+/// compiler vectorises.
 impl HighwayOps for Flex {
     fn highway_forward(
         x: FlexTensor,
@@ -171,35 +162,40 @@ impl HighwayOps for Flex {
         tanh: bool,
     ) -> (FlexTensor, FlexTensor) {
         let [rows, n] = dims2(&x);
-        // [H | T] is computed in the matmul output's own buffer.
-        let mut ht = owned(matmul(x.clone(), side_by_side(&w_h, &w_t)));
-        let (b_h, b_t) = (values(&b_h), values(&b_t));
-        for row in values_mut(&mut ht, rows * 2 * n).chunks_exact_mut(2 * n) {
-            let (h, t) = row.split_at_mut(n);
-            if tanh {
-                h.iter_mut()
-                    .zip(&*b_h)
-                    .for_each(|(v, b)| *v = (*v + b).tanh());
-            } else {
-                h.iter_mut().zip(&*b_h).for_each(|(v, b)| *v = relu(*v + b));
+        let w = side_by_side(&w_h, &w_t);
+        let (xv, wv, b_h, b_t) = (values(&x), values(&w), values(&b_h), values(&b_t));
+        let (xm, wm) = (View::new(&xv, rows, n), View::new(&wv, n, 2 * n));
+        let mut ht = vec![0.0f32; rows * 2 * n];
+        let mut y = vec![0.0f32; rows * n];
+        let blocks = row_blocks(rows, n * 2 * n);
+        let parts: Vec<_> = blocks
+            .iter()
+            .cloned()
+            .zip(split_rows(&mut ht, &blocks, 2 * n))
+            .zip(split_rows(&mut y, &blocks, n))
+            .collect();
+        team::each(parts, &|((r, ht), y)| {
+            let xr = &xv[r.start * n..r.end * n];
+            gemm_into(ht, xm.rows(r), wm, false);
+            let rows_of = ht.chunks_exact_mut(2 * n).zip(xr.chunks_exact(n));
+            for ((row, x), y) in rows_of.zip(y.chunks_exact_mut(n)) {
+                let (h, t) = row.split_at_mut(n);
+                if tanh {
+                    h.iter_mut()
+                        .zip(&*b_h)
+                        .for_each(|(v, b)| *v = (*v + b).tanh());
+                } else {
+                    h.iter_mut().zip(&*b_h).for_each(|(v, b)| *v = relu(*v + b));
+                }
+                t.iter_mut()
+                    .zip(&*b_t)
+                    .for_each(|(v, b)| *v = sigmoid(*v + b));
+                for (y, (x, (h, t))) in y.iter_mut().zip(x.iter().zip(h.iter().zip(t.iter()))) {
+                    *y = x + t * (h - x);
+                }
             }
-            t.iter_mut()
-                .zip(&*b_t)
-                .for_each(|(v, b)| *v = sigmoid(*v + b));
-        }
-        let mut y = Vec::with_capacity(rows * n);
-        for (xr, row) in values(&x)
-            .chunks_exact(n)
-            .zip(values(&ht).chunks_exact(2 * n))
-        {
-            let (h, t) = row.split_at(n);
-            y.extend(
-                xr.iter()
-                    .zip(h.iter().zip(t))
-                    .map(|(x, (h, t))| x + t * (h - x)),
-            );
-        }
-        (flex(y, [rows, n]), ht)
+        });
+        (flex(y, [rows, n]), flex(ht, [rows, 2 * n]))
     }
 
     fn highway_backward(
@@ -211,15 +207,24 @@ impl HighwayOps for Flex {
         tanh: bool,
     ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
         let [rows, n] = dims2(&x);
-        // dz = [dz_H | dz_T], and dx starts as the carry path (1 − T)·dy.
+        let w = side_by_side(&w_h, &w_t);
+        let (dyv, xv, htv, wv) = (values(&dy), values(&x), values(&ht), values(&w));
+        let wm = View::new(&wv, n, 2 * n);
+        // dz = [dz_H | dz_T]; dx = (1 − T)·dy + dz [W_H | W_T]ᵀ, a block of rows at a time.
         let mut dz = vec![0.0f32; rows * 2 * n];
         let mut dx = vec![0.0f32; rows * n];
-        {
-            let (dyv, xv, htv) = (values(&dy), values(&x), values(&ht));
-            let rows_of = dyv
+        let blocks = row_blocks(rows, n * 2 * n);
+        let parts: Vec<_> = blocks
+            .iter()
+            .cloned()
+            .zip(split_rows(&mut dz, &blocks, 2 * n))
+            .zip(split_rows(&mut dx, &blocks, n))
+            .collect();
+        team::each(parts, &|((r, dz), dx)| {
+            let rows_of = dyv[r.start * n..r.end * n]
                 .chunks_exact(n)
-                .zip(xv.chunks_exact(n))
-                .zip(htv.chunks_exact(2 * n))
+                .zip(xv[r.start * n..r.end * n].chunks_exact(n))
+                .zip(htv[r.start * 2 * n..r.end * 2 * n].chunks_exact(2 * n))
                 .zip(dz.chunks_exact_mut(2 * n).zip(dx.chunks_exact_mut(n)));
             for (((g, x), ht), (dz, dx)) in rows_of {
                 let (h, t) = ht.split_at(n);
@@ -237,19 +242,29 @@ impl HighwayOps for Flex {
                     dx[j] = g[j] * (1.0 - t[j]);
                 }
             }
-        }
+            gemm_into(dx, View::new(dz, r.len(), 2 * n), wm.t(), true);
+        });
+        // dW_H = xᵀ dz_H and dW_T = xᵀ dz_T, straight from the halves of dz.
+        let xt = View::new(&xv, rows, n).t();
+        let (mut dw_h, mut dw_t) = (vec![0.0f32; n * n], vec![0.0f32; n * n]);
+        let blocks = row_blocks(n, 2 * rows * n);
+        let parts: Vec<_> = blocks
+            .iter()
+            .cloned()
+            .zip(split_rows(&mut dw_h, &blocks, n))
+            .zip(split_rows(&mut dw_t, &blocks, n))
+            .collect();
+        team::each(parts, &|((r, dw_h), dw_t)| {
+            let half = |k: usize| View::strided(&dz[k * n..], rows, n, 2 * n, 1);
+            gemm_into(dw_h, xt.rows(r.clone()), half(0), false);
+            gemm_into(dw_t, xt.rows(r), half(1), false);
+        });
         let db = column_sums(&dz, 2 * n);
-        let dz = flex(dz, [rows, 2 * n]);
-        let (dw_h, dw_t) = halves(&matmul(x.transpose(0, 1), dz.clone()));
-        let through_w = matmul(dz, side_by_side(&w_h, &w_t).transpose(0, 1));
-        for (d, v) in dx.iter_mut().zip(values(&through_w).iter()) {
-            *d += v;
-        }
         (
             flex(dx, [rows, n]),
-            dw_h,
+            flex(dw_h, [n, n]),
             vector(db[..n].to_vec()),
-            dw_t,
+            flex(dw_t, [n, n]),
             vector(db[n..].to_vec()),
         )
     }

@@ -12,7 +12,10 @@
 
 mod flex;
 pub mod highway;
+mod matmul;
 pub mod plain;
+pub mod sgd;
+pub mod team;
 
 use burn::backend::TensorMetadata;
 

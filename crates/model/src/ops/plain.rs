@@ -10,13 +10,15 @@
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::flex::{ops::matmul::matmul, FlexTensor};
+use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Cube, Dispatch, Flex, NdArray};
 use burn::tensor::{Shape, Tensor};
 
 use super::dims2;
-use super::flex::{column_sums, flex, owned, relu, values, values_mut, vector};
+use super::flex::{column_sums, flex, relu, values, vector};
+use super::matmul::{gemm_into, par_gemm, row_blocks, split_rows, View};
+use super::team;
 use crate::Activation;
 
 /// The activation as the operation's scalar argument.
@@ -109,22 +111,33 @@ pub fn plain(
 impl PlainOps for NdArray {}
 impl PlainOps for Cube {}
 
-/// Flex: the matmul, then bias and activation in place in its output; one pass for `dz`.
+/// Flex: each pass split over the team by rows, the matmul and the bias and activation of a
+/// block of rows together; `dz` in one pass.
 impl PlainOps for Flex {
     fn plain_forward(x: FlexTensor, w: FlexTensor, b: FlexTensor, act: u8) -> FlexTensor {
-        let [rows, _] = dims2(&x);
+        let [rows, k] = dims2(&x);
         let [_, n] = dims2(&w);
-        let mut z = owned(matmul(x, w));
-        let b = values(&b);
-        for row in values_mut(&mut z, rows * n).chunks_exact_mut(n) {
-            let pairs = row.iter_mut().zip(&*b);
-            match act {
-                RELU => pairs.for_each(|(v, b)| *v = relu(*v + b)),
-                TANH => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
-                _ => pairs.for_each(|(v, b)| *v += b),
+        let (xv, wv, b) = (values(&x), values(&w), values(&b));
+        let (xv, wv) = (View::new(&xv, rows, k), View::new(&wv, k, n));
+        let mut z = vec![0.0f32; rows * n];
+        let blocks = row_blocks(rows, k * n);
+        let parts: Vec<_> = blocks
+            .iter()
+            .cloned()
+            .zip(split_rows(&mut z, &blocks, n))
+            .collect();
+        team::each(parts, &|(r, z)| {
+            gemm_into(z, xv.rows(r), wv, false);
+            for row in z.chunks_exact_mut(n) {
+                let pairs = row.iter_mut().zip(&*b);
+                match act {
+                    RELU => pairs.for_each(|(v, b)| *v = relu(*v + b)),
+                    TANH => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
+                    _ => pairs.for_each(|(v, b)| *v += b),
+                }
             }
-        }
-        z
+        });
+        flex(z, [rows, n])
     }
 
     fn plain_backward_params(
@@ -134,6 +147,7 @@ impl PlainOps for Flex {
         act: u8,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let [rows, n] = dims2(&y);
+        let [_, k] = dims2(&x);
         let (dyv, yv) = (values(&dy), values(&y));
         let pairs = dyv.iter().zip(yv.iter());
         let dz: Vec<f32> = match act {
@@ -144,9 +158,29 @@ impl PlainOps for Flex {
             _ => dyv.to_vec(),
         };
         let db = vector(column_sums(&dz, n));
-        let dz = flex(dz, [rows, n]);
-        let dw = matmul(x.transpose(0, 1), dz.clone());
-        (dz, dw, db)
+        let xv = values(&x);
+        let mut dw = vec![0.0f32; k * n];
+        par_gemm(
+            &mut dw,
+            View::new(&xv, rows, k).t(),
+            View::new(&dz, rows, n),
+            false,
+        );
+        (flex(dz, [rows, n]), flex(dw, [k, n]), db)
+    }
+
+    fn plain_backward_input(dz: FlexTensor, w: FlexTensor) -> FlexTensor {
+        let [rows, n] = dims2(&dz);
+        let [k, _] = dims2(&w);
+        let (dzv, wv) = (values(&dz), values(&w));
+        let mut dx = vec![0.0f32; rows * k];
+        par_gemm(
+            &mut dx,
+            View::new(&dzv, rows, n),
+            View::new(&wv, k, n).t(),
+            false,
+        );
+        flex(dx, [rows, k])
     }
 }
 

@@ -1,0 +1,214 @@
+//! Matmuls on `f32` slices for the Flex layer operations, split over the [`team`] by rows of the
+//! output.
+//!
+//! Flex's own matmul hands a product to the `gemm` crate's rayon threads only above 192³
+//! multiply-adds, and at the input layer's `[128, 3072] × [3072, 71]` that split measured slower
+//! than one thread (656 against 428 µs here). Cutting the output into one block of rows per
+//! thread, each a single-threaded `gemm` call, took 288 µs; the same cut pays off for the thin
+//! layers too once the hand-off is as cheap as the team's.
+
+use std::ops::Range;
+
+use super::team;
+
+/// A matrix in a slice: element `(i, j)` is `data[i · row_stride + j · col_stride]`.
+#[derive(Clone, Copy)]
+pub(super) struct View<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> View<'a> {
+    /// A row-major `[rows, cols]` matrix.
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self::strided(data, rows, cols, cols, 1)
+    }
+
+    /// Rows `row_stride` apart, e.g. the left half of a `[rows, 2·cols]` matrix.
+    pub fn strided(
+        data: &'a [f32],
+        rows: usize,
+        cols: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Self {
+        if rows > 0 && cols > 0 {
+            let last = (rows - 1) * row_stride + (cols - 1) * col_stride;
+            assert!(last < data.len(), "matmul: view out of bounds");
+        }
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride,
+            col_stride,
+        }
+    }
+
+    /// The transpose, without copying.
+    pub fn t(self) -> Self {
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
+    /// Rows `r` of the matrix.
+    pub fn rows(self, r: Range<usize>) -> Self {
+        assert!(r.end <= self.rows, "matmul: rows out of range");
+        let data = if r.is_empty() {
+            &self.data[..0]
+        } else {
+            &self.data[r.start * self.row_stride..]
+        };
+        Self {
+            data,
+            rows: r.len(),
+            ..self
+        }
+    }
+}
+
+/// `out = a · b` (or `out += a · b`), `out` row-major `[a.rows, b.cols]`, on this thread.
+pub(super) fn gemm_into(out: &mut [f32], a: View, b: View, accumulate: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(k, b.rows, "matmul: inner dimensions differ");
+    assert_eq!(out.len(), m * n, "matmul: output size");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            out.fill(0.0);
+        }
+        return;
+    }
+    let s = |x: usize| x as isize;
+    // SAFETY: `View::strided` checked that every element of `a` and `b` is inside its slice,
+    // and `out` holds exactly `m · n` row-major values.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            s(n),
+            accumulate,
+            a.data.as_ptr(),
+            s(a.col_stride),
+            s(a.row_stride),
+            b.data.as_ptr(),
+            s(b.col_stride),
+            s(b.row_stride),
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// Multiply-adds below which one more thread does not pay for the hand-off.
+const MIN_WORK: usize = 48 * 1024;
+
+/// Row blocks of a `[rows, n]` output whose rows cost `work_per_row` multiply-adds each: one
+/// block per thread, or fewer when the blocks would be too small to be worth a thread.
+pub(super) fn row_blocks(rows: usize, work_per_row: usize) -> Vec<Range<usize>> {
+    let min_rows = MIN_WORK.div_ceil(work_per_row.max(1)).max(8);
+    team::ranges(rows, min_rows)
+}
+
+/// Cuts a row-major `[rows, width]` buffer into the given row blocks.
+pub(super) fn split_rows<'a>(
+    mut data: &'a mut [f32],
+    blocks: &[Range<usize>],
+    width: usize,
+) -> Vec<&'a mut [f32]> {
+    let mut parts = Vec::with_capacity(blocks.len());
+    for r in blocks {
+        let (head, tail) = data.split_at_mut(r.len() * width);
+        parts.push(head);
+        data = tail;
+    }
+    parts
+}
+
+/// `out = a · b` (or `+=`) with the rows of `out` spread over the team.
+pub(super) fn par_gemm(out: &mut [f32], a: View, b: View, accumulate: bool) {
+    let blocks = row_blocks(a.rows, a.cols * b.cols);
+    let parts: Vec<_> = blocks
+        .iter()
+        .cloned()
+        .zip(split_rows(out, &blocks, b.cols))
+        .collect();
+    team::each(parts, &|(r, out)| gemm_into(out, a.rows(r), b, accumulate));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: View, b: View) -> Vec<f32> {
+        let mut out = vec![0.0; a.rows * b.cols];
+        for i in 0..a.rows {
+            for j in 0..b.cols {
+                out[i * b.cols + j] = (0..a.cols)
+                    .map(|p| {
+                        a.data[i * a.row_stride + p * a.col_stride]
+                            * b.data[p * b.row_stride + j * b.col_stride]
+                    })
+                    .sum();
+            }
+        }
+        out
+    }
+
+    fn close(got: &[f32], want: &[f32]) {
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{g} vs {w}");
+        }
+    }
+
+    #[test]
+    fn products_of_views_match_the_naive_loop() {
+        let (m, k, n) = (300, 37, 23);
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 7 % 13) as f32 - 6.0) * 0.1)
+            .collect();
+        let b: Vec<f32> = (0..k * 2 * n)
+            .map(|i| ((i * 5 % 11) as f32 - 5.0) * 0.1)
+            .collect();
+        let av = View::new(&a, m, k);
+        // The right half of a [k, 2n] matrix, and a transposed view of `a`.
+        let bv = View::strided(&b[n..], k, n, 2 * n, 1);
+        let mut out = vec![0.0; m * n];
+        par_gemm(&mut out, av, bv, false);
+        close(&out, &naive(av, bv));
+        // Accumulating adds the product again.
+        par_gemm(&mut out, av, bv, true);
+        let twice: Vec<f32> = naive(av, bv).iter().map(|v| 2.0 * v).collect();
+        close(&out, &twice);
+        let at = av.t();
+        let c: Vec<f32> = (0..m * 3).map(|i| (i % 5) as f32).collect();
+        let cv = View::new(&c, m, 3);
+        let mut small = vec![0.0; k * 3];
+        par_gemm(&mut small, at, cv, false);
+        close(&small, &naive(at, cv));
+    }
+
+    #[test]
+    #[should_panic(expected = "out of bounds")]
+    fn a_view_past_its_slice_is_refused() {
+        View::strided(&[0.0; 10], 3, 4, 4, 1);
+    }
+}
