@@ -59,15 +59,15 @@ impl ModuleMapper for Stepper<'_> {
         let shape = tensor.shape();
         let n = shape.num_elements();
         let p = tensor.inner().reshape([n]);
-        // The first step starts the velocity at the gradient, as Burn's momentum does.
-        let (v, dampening) = match self.sgd.velocity.remove(&id) {
-            Some(v) => (v, 0.0),
-            None => (p.zeros_like(), 0.0),
+        // A zero velocity makes the first step's velocity the gradient, as in Burn's momentum.
+        let v = match self.sgd.velocity.remove(&id) {
+            Some(v) => v,
+            None => p.zeros_like(),
         };
         let step = SgdStep {
             lr: self.lr,
             momentum: self.sgd.momentum,
-            dampening,
+            dampening: 0.0,
             weight_decay: self.sgd.weight_decay,
             nesterov: self.sgd.nesterov,
         };

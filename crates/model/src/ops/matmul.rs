@@ -4,8 +4,8 @@
 //! Flex's own matmul hands a product to the `gemm` crate's rayon threads only above 192³
 //! multiply-adds, and at the input layer's `[128, 3072] × [3072, 71]` that split measured slower
 //! than one thread (656 against 428 µs here). Cutting the output into one block of rows per
-//! thread, each a single-threaded `gemm` call, took 288 µs; the same cut pays off for the thin
-//! layers too once the hand-off is as cheap as the team's.
+//! thread, each a single-threaded `gemm` call, took 288 µs. For the thin layers the same cut
+//! measured about even at depths 50–100 and 1.16× faster at depth 900 (whole training steps).
 
 use std::ops::Range;
 

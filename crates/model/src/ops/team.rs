@@ -4,8 +4,8 @@
 //! per thread. A part of a thin layer takes 3–10 µs, and handing it to a sleeping thread costs
 //! more: a `rayon::join` from outside the pool measured about 20 µs here, so the step ran slower
 //! on two threads than on one. The workers here busy-wait for the next task for a while (as
-//! OpenMP runtimes do) and only then sleep, so a hand-off costs well under a microsecond while a
-//! training step is running, and an idle process stops using the CPU within a millisecond.
+//! OpenMP runtimes do) and only then sleep, so while a training step runs a hand-off needs no
+//! system call, and an idle process stops using the CPU within a millisecond.
 //!
 //! The team has as many threads as rayon's global pool (`--threads`, or `$RAYON_NUM_THREADS`),
 //! the calling thread included. One task runs at a time: a call made while another is running
