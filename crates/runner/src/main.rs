@@ -28,6 +28,15 @@ use clap::{Parser, Subcommand};
 use highway_model::Kind;
 
 use crate::backend::BackendName;
+
+/// mimalloc instead of glibc's allocator. A training step frees and allocates thousands of
+/// same-sized buffers; glibc spent about a tenth of a depth-900 step coalescing and splitting
+/// chunks (`malloc_consolidate`, `unlink_chunk`) and, above 128 KiB, unmapping and re-faulting
+/// the input layer's buffers. With mimalloc, side by side (steps/s): highway depth 100
+/// 99 → 115, depth 900 8.5 → 11.2; plain depth 900 13.3 → 16.5. Peak memory of the 900-layer
+/// highway net rises from 156 to 238 MiB (PyTorch: about 940).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use crate::config::Config;
 use crate::sweep::SweepOptions;
 
@@ -283,7 +292,6 @@ fn run(cli: Cli) -> Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     sys::flush_denormals();
-    sys::keep_freed_memory();
     // Very deep nets build long autodiff graphs; give the work a roomy stack.
     let worker = std::thread::Builder::new()
         .stack_size(1 << 29)

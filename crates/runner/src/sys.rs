@@ -94,28 +94,6 @@ pub fn flush_denormals() {
     }
 }
 
-/// Keeps freed memory in the process between training steps. glibc returns every block above
-/// 128 KiB to the kernel when it is freed (`munmap`) and maps it afresh, page fault by page
-/// fault, when it is allocated again: on a net with 3,072 inputs the input layer's weights,
-/// gradients and momentum buffers went through that every step. Blocks up to 32 MiB now stay
-/// in the heap (the training set itself is larger and is still mapped on its own).
-pub fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        unsafe extern "C" {
-            fn mallopt(param: i32, value: i32) -> i32;
-        }
-        const M_TRIM_THRESHOLD: i32 = -1;
-        const M_MMAP_THRESHOLD: i32 = -3;
-        // SAFETY: mallopt only sets glibc's allocation thresholds; it is called in `main`
-        // before any other thread exists.
-        unsafe {
-            mallopt(M_MMAP_THRESHOLD, 32 << 20);
-            mallopt(M_TRIM_THRESHOLD, 256 << 20);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

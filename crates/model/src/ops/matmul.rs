@@ -153,6 +153,25 @@ pub(super) fn par_gemm(out: &mut [f32], a: View, b: View, accumulate: bool) {
     team::each(parts, &|(r, out)| gemm_into(out, a.rows(r), b, accumulate));
 }
 
+/// Writes the transpose of the row-major `[rows, cols]` matrix `a` into `out` (`[cols, rows]`),
+/// in square tiles so that both sides stay in cache.
+pub(super) fn transpose_into(a: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
+    const TILE: usize = 16;
+    assert_eq!(a.len(), rows * cols, "transpose: input size");
+    assert_eq!(out.len(), rows * cols, "transpose: output size");
+    for r0 in (0..rows).step_by(TILE) {
+        let r1 = (r0 + TILE).min(rows);
+        for c0 in (0..cols).step_by(TILE) {
+            for c in c0..(c0 + TILE).min(cols) {
+                let dst = &mut out[c * rows + r0..c * rows + r1];
+                for (d, i) in dst.iter_mut().zip(r0..r1) {
+                    *d = a[i * cols + c];
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +223,20 @@ mod tests {
         let mut small = vec![0.0; k * 3];
         par_gemm(&mut small, at, cv, false);
         close(&small, &naive(at, cv));
+    }
+
+    #[test]
+    fn transposes() {
+        for (rows, cols) in [(71, 1536), (3, 5), (1, 600), (40, 1), (17, 33)] {
+            let a: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
+            let mut t = vec![0.0; rows * cols];
+            transpose_into(&a, rows, cols, &mut t);
+            for i in 0..rows {
+                for j in 0..cols {
+                    assert_eq!(t[j * rows + i], a[i * cols + j]);
+                }
+            }
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use burn::tensor::{Shape, Tensor};
 
 use super::dims2;
 use super::flex::{column_sums, flex, relu, values, vector};
-use super::matmul::{gemm_into, par_gemm, row_blocks, split_rows, View};
+use super::matmul::{gemm_into, par_gemm, row_blocks, split_rows, transpose_into, View};
 use super::team;
 use crate::Activation;
 
@@ -111,6 +111,9 @@ pub fn plain(
 impl PlainOps for NdArray {}
 impl PlainOps for Cube {}
 
+/// Fan-in from which dW is computed transposed (see `plain_backward_params`).
+const WIDE_INPUT: usize = 512;
+
 /// Flex: each pass split over the team by rows, the matmul and the bias and activation of a
 /// block of rows together; `dz` in one pass.
 impl PlainOps for Flex {
@@ -160,12 +163,30 @@ impl PlainOps for Flex {
         let db = vector(column_sums(&dz, n));
         let xv = values(&x);
         let mut dw = vec![0.0f32; k * n];
-        par_gemm(
-            &mut dw,
-            View::new(&xv, rows, k).t(),
-            View::new(&dz, rows, n),
-            false,
-        );
+        if k >= WIDE_INPUT {
+            // The input layer. `gemm` is much faster with the long side (fan-in) as the output's
+            // unit stride, so each thread computes its rows of dW transposed, `dzᵀ x[:, rows]`,
+            // and transposes that block (in its own cache) into place.
+            let blocks = team::ranges(k, 256);
+            let parts: Vec<_> = blocks
+                .iter()
+                .cloned()
+                .zip(split_rows(&mut dw, &blocks, n))
+                .collect();
+            team::each(parts, &|(r, dw)| {
+                let mut block = vec![0.0f32; n * r.len()];
+                let x_cols = View::strided(&xv[r.start..], rows, r.len(), k, 1);
+                gemm_into(&mut block, View::new(&dz, rows, n).t(), x_cols, false);
+                transpose_into(&block, n, r.len(), dw);
+            });
+        } else {
+            par_gemm(
+                &mut dw,
+                View::new(&xv, rows, k).t(),
+                View::new(&dz, rows, n),
+                false,
+            );
+        }
         (flex(dz, [rows, n]), flex(dw, [k, n]), db)
     }
 
