@@ -154,18 +154,20 @@ pub(super) fn par_gemm(out: &mut [f32], a: View, b: View, accumulate: bool) {
 }
 
 /// Writes the transpose of the row-major `[rows, cols]` matrix `a` into `out` (`[cols, rows]`),
-/// in square tiles so that both sides stay in cache.
+/// in square tiles so that both sides stay in L1.
 pub(super) fn transpose_into(a: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
     const TILE: usize = 16;
     assert_eq!(a.len(), rows * cols, "transpose: input size");
     assert_eq!(out.len(), rows * cols, "transpose: output size");
+    let dst = out.as_mut_ptr();
     for r0 in (0..rows).step_by(TILE) {
-        let r1 = (r0 + TILE).min(rows);
         for c0 in (0..cols).step_by(TILE) {
-            for c in c0..(c0 + TILE).min(cols) {
-                let dst = &mut out[c * rows + r0..c * rows + r1];
-                for (d, i) in dst.iter_mut().zip(r0..r1) {
-                    *d = a[i * cols + c];
+            let c1 = (c0 + TILE).min(cols);
+            for i in r0..(r0 + TILE).min(rows) {
+                for (c, v) in (c0..c1).zip(&a[i * cols + c0..i * cols + c1]) {
+                    // SAFETY: c < cols and i < rows, so the index is below rows · cols, which
+                    // is `out.len()` (asserted above).
+                    unsafe { *dst.add(c * rows + i) = *v };
                 }
             }
         }
