@@ -21,7 +21,7 @@ use burn::tensor::{Shape, Tensor};
 
 use super::dims2;
 use super::flex::{column_sums, flex, relu, sigmoid, values, vector};
-use super::matmul::{gemm_into, row_blocks, split_rows, View};
+use super::matmul::{gemm_into, row_blocks, row_parts2, View};
 use super::team;
 
 /// The highway layer's forward and backward passes as backend operations.
@@ -167,14 +167,8 @@ impl HighwayOps for Flex {
         let (xm, wm) = (View::new(&xv, rows, n), View::new(&wv, n, 2 * n));
         let mut ht = vec![0.0f32; rows * 2 * n];
         let mut y = vec![0.0f32; rows * n];
-        let blocks = row_blocks(rows, n * 2 * n);
-        let parts: Vec<_> = blocks
-            .iter()
-            .cloned()
-            .zip(split_rows(&mut ht, &blocks, 2 * n))
-            .zip(split_rows(&mut y, &blocks, n))
-            .collect();
-        team::each(parts, &|((r, ht), y)| {
+        let parts = row_parts2(&mut ht, 2 * n, &mut y, n, &row_blocks(rows, n * 2 * n));
+        team::each(parts, &|(r, ht, y)| {
             let xr = &xv[r.start * n..r.end * n];
             gemm_into(ht, xm.rows(r), wm, false);
             let rows_of = ht.chunks_exact_mut(2 * n).zip(xr.chunks_exact(n));
@@ -213,14 +207,8 @@ impl HighwayOps for Flex {
         // dz = [dz_H | dz_T]; dx = (1 − T)·dy + dz [W_H | W_T]ᵀ, a block of rows at a time.
         let mut dz = vec![0.0f32; rows * 2 * n];
         let mut dx = vec![0.0f32; rows * n];
-        let blocks = row_blocks(rows, n * 2 * n);
-        let parts: Vec<_> = blocks
-            .iter()
-            .cloned()
-            .zip(split_rows(&mut dz, &blocks, 2 * n))
-            .zip(split_rows(&mut dx, &blocks, n))
-            .collect();
-        team::each(parts, &|((r, dz), dx)| {
+        let parts = row_parts2(&mut dz, 2 * n, &mut dx, n, &row_blocks(rows, n * 2 * n));
+        team::each(parts, &|(r, dz, dx)| {
             let rows_of = dyv[r.start * n..r.end * n]
                 .chunks_exact(n)
                 .zip(xv[r.start * n..r.end * n].chunks_exact(n))
@@ -247,14 +235,8 @@ impl HighwayOps for Flex {
         // dW_H = xᵀ dz_H and dW_T = xᵀ dz_T, straight from the halves of dz.
         let xt = View::new(&xv, rows, n).t();
         let (mut dw_h, mut dw_t) = (vec![0.0f32; n * n], vec![0.0f32; n * n]);
-        let blocks = row_blocks(n, 2 * rows * n);
-        let parts: Vec<_> = blocks
-            .iter()
-            .cloned()
-            .zip(split_rows(&mut dw_h, &blocks, n))
-            .zip(split_rows(&mut dw_t, &blocks, n))
-            .collect();
-        team::each(parts, &|((r, dw_h), dw_t)| {
+        let parts = row_parts2(&mut dw_h, n, &mut dw_t, n, &row_blocks(n, 2 * rows * n));
+        team::each(parts, &|(r, dw_h, dw_t)| {
             let half = |k: usize| View::strided(&dz[k * n..], rows, n, 2 * n, 1);
             gemm_into(dw_h, xt.rows(r.clone()), half(0), false);
             gemm_into(dw_t, xt.rows(r), half(1), false);

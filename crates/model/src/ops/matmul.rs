@@ -127,29 +127,39 @@ pub(super) fn row_blocks(rows: usize, work_per_row: usize) -> Vec<Range<usize>> 
     team::ranges(rows, min_rows)
 }
 
-/// Cuts a row-major `[rows, width]` buffer into the given row blocks.
-pub(super) fn split_rows<'a>(
+/// Each row block with its rows of a row-major `[rows, width]` buffer.
+pub(super) fn row_parts<'a>(
     mut data: &'a mut [f32],
-    blocks: &[Range<usize>],
     width: usize,
-) -> Vec<&'a mut [f32]> {
+    blocks: &[Range<usize>],
+) -> Vec<(Range<usize>, &'a mut [f32])> {
     let mut parts = Vec::with_capacity(blocks.len());
     for r in blocks {
         let (head, tail) = data.split_at_mut(r.len() * width);
-        parts.push(head);
+        parts.push((r.clone(), head));
         data = tail;
     }
     parts
 }
 
+/// Each row block with its rows of two row-major buffers (widths `wa` and `wb`).
+pub(super) fn row_parts2<'a>(
+    a: &'a mut [f32],
+    wa: usize,
+    b: &'a mut [f32],
+    wb: usize,
+    blocks: &[Range<usize>],
+) -> Vec<(Range<usize>, &'a mut [f32], &'a mut [f32])> {
+    row_parts(a, wa, blocks)
+        .into_iter()
+        .zip(row_parts(b, wb, blocks))
+        .map(|((r, a), (_, b))| (r, a, b))
+        .collect()
+}
+
 /// `out = a · b` (or `+=`) with the rows of `out` spread over the team.
 pub(super) fn par_gemm(out: &mut [f32], a: View, b: View, accumulate: bool) {
-    let blocks = row_blocks(a.rows, a.cols * b.cols);
-    let parts: Vec<_> = blocks
-        .iter()
-        .cloned()
-        .zip(split_rows(out, &blocks, b.cols))
-        .collect();
+    let parts = row_parts(out, b.cols, &row_blocks(a.rows, a.cols * b.cols));
     team::each(parts, &|(r, out)| gemm_into(out, a.rows(r), b, accumulate));
 }
 

@@ -17,7 +17,7 @@ use burn::tensor::{Shape, Tensor};
 
 use super::dims2;
 use super::flex::{column_sums, flex, relu, values, vector};
-use super::matmul::{gemm_into, par_gemm, row_blocks, split_rows, transpose_into, View};
+use super::matmul::{gemm_into, par_gemm, row_blocks, row_parts, transpose_into, View};
 use super::team;
 use crate::Activation;
 
@@ -123,12 +123,7 @@ impl PlainOps for Flex {
         let (xv, wv, b) = (values(&x), values(&w), values(&b));
         let (xv, wv) = (View::new(&xv, rows, k), View::new(&wv, k, n));
         let mut z = vec![0.0f32; rows * n];
-        let blocks = row_blocks(rows, k * n);
-        let parts: Vec<_> = blocks
-            .iter()
-            .cloned()
-            .zip(split_rows(&mut z, &blocks, n))
-            .collect();
+        let parts = row_parts(&mut z, n, &row_blocks(rows, k * n));
         team::each(parts, &|(r, z)| {
             gemm_into(z, xv.rows(r), wv, false);
             for row in z.chunks_exact_mut(n) {
@@ -167,12 +162,7 @@ impl PlainOps for Flex {
             // The input layer. `gemm` is much faster with the long side (fan-in) as the output's
             // unit stride, so each thread computes its rows of dW transposed, `dzᵀ x[:, rows]`,
             // and transposes that block (in its own cache) into place.
-            let blocks = team::ranges(k, 256);
-            let parts: Vec<_> = blocks
-                .iter()
-                .cloned()
-                .zip(split_rows(&mut dw, &blocks, n))
-                .collect();
+            let parts = row_parts(&mut dw, n, &team::ranges(k, 256));
             team::each(parts, &|(r, dw)| {
                 let mut block = vec![0.0f32; n * r.len()];
                 let x_cols = View::strided(&xv[r.start..], rows, r.len(), k, 1);

@@ -16,6 +16,7 @@ use burn::backend::{backend_extension, Backend, Cube, Dispatch, Flex, NdArray};
 use burn::tensor::Tensor;
 
 use super::flex::{owned, values, values_mut};
+use super::matmul::row_parts2;
 use super::team;
 
 /// The step's hyperparameters.
@@ -99,18 +100,10 @@ impl SgdOps for Flex {
         let g = values(&g);
         let n = g.len();
         let (pv, vv) = (values_mut(&mut p, n), values_mut(&mut v, n));
-        let blocks = team::ranges(n, MIN_PART);
-        let mut parts = Vec::with_capacity(blocks.len());
-        let (mut p_rest, mut v_rest) = (pv, vv);
-        for r in &blocks {
-            let (ph, pt) = p_rest.split_at_mut(r.len());
-            let (vh, vt) = v_rest.split_at_mut(r.len());
-            parts.push((ph, vh, &g[r.clone()]));
-            (p_rest, v_rest) = (pt, vt);
-        }
+        let parts = row_parts2(pv, 1, vv, 1, &team::ranges(n, MIN_PART));
         let keep = 1.0 - dampening;
-        team::each(parts, &|(p, v, g)| {
-            for ((p, v), g) in p.iter_mut().zip(v.iter_mut()).zip(g) {
+        team::each(parts, &|(r, p, v)| {
+            for ((p, v), g) in p.iter_mut().zip(v.iter_mut()).zip(&g[r]) {
                 let g = g + weight_decay * *p;
                 *v = momentum * *v + keep * g;
                 let update = if nesterov { g + momentum * *v } else { *v };
