@@ -8,8 +8,9 @@
 //! dx  = (1 − T)·dy + dz_H W_Hᵀ + dz_T W_Tᵀ
 //! ```
 //!
-//! On Flex, `H` and `T` come from one matmul with `[W_H | W_T]` (the backward pass needs two),
-//! and the sigmoid uses a polynomial `exp` instead of a libm call per element.
+//! On Flex, `H` and `T` come from one matmul with `[W_H | W_T]` (and `dx` from one with its
+//! transpose), each split over the CPU threads by rows, and the sigmoid uses a polynomial `exp`
+//! instead of a libm call per element.
 
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn::backend::autodiff::grads::Gradients;

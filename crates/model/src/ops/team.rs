@@ -14,7 +14,7 @@
 use std::cell::UnsafeCell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, TryLockError};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
@@ -120,7 +120,12 @@ fn work(shared: &'static Shared, index: usize) {
 pub fn run(parts: usize, job: &(dyn Fn(usize) + Sync)) {
     let team = team();
     let guard = if parts > 1 && !team.workers.is_empty() {
-        team.busy.try_lock().ok()
+        match team.busy.try_lock() {
+            Ok(guard) => Some(guard),
+            // A part panicked in an earlier call; the team itself is still sound.
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
     } else {
         None
     };
@@ -159,10 +164,11 @@ pub fn run(parts: usize, job: &(dyn Fn(usize) + Sync)) {
             std::hint::spin_loop();
         }
     }
+    let worker_panicked = shared.panicked.swap(false, Ordering::AcqRel);
     if let Err(payload) = mine {
         resume_unwind(payload);
     }
-    if shared.panicked.swap(false, Ordering::AcqRel) {
+    if worker_panicked {
         panic!("a highway team thread panicked");
     }
 }
@@ -241,7 +247,9 @@ mod tests {
     fn a_panicking_part_panics_the_caller() {
         let caught = catch_unwind(|| run(2, &|i| assert!(i != 1, "part 1 fails")));
         assert!(caught.is_err());
-        // The team still works afterwards.
+        let both = catch_unwind(|| run(2, &|i| panic!("part {i} fails")));
+        assert!(both.is_err());
+        // The team still works afterwards, and no earlier panic is reported again.
         let n = AtomicUsize::new(0);
         run(2, &|_| {
             n.fetch_add(1, Ordering::Relaxed);
