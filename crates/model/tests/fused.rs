@@ -30,6 +30,14 @@ fn values(seed: u32, len: usize, scale: f32) -> Vec<f32> {
         .collect()
 }
 
+/// A `[rows, cols]` tensor of `values(seed, …, scale)`.
+fn matrix(seed: u32, rows: usize, cols: usize, scale: f32, device: &Device) -> Tensor<2> {
+    Tensor::from_data(
+        TensorData::new(values(seed, rows * cols, scale), [rows, cols]),
+        device,
+    )
+}
+
 fn layer(activation: Activation, device: &Device, n: usize) -> HighwayLayer {
     let scale = 0.8 * (6.0 / n as f32).sqrt();
     let matrix =
@@ -56,9 +64,8 @@ fn layer(activation: Activation, device: &Device, n: usize) -> HighwayLayer {
 fn run(device: &Device, size: Size, activation: Activation, fused: bool) -> Vec<Vec<f32>> {
     let Size { rows, n } = size;
     let layer = layer(activation, device, n);
-    let x = Tensor::<2>::from_data(TensorData::new(values(5, rows * n, 1.5), [rows, n]), device)
-        .require_grad();
-    let r = Tensor::<2>::from_data(TensorData::new(values(6, rows * n, 1.0), [rows, n]), device);
+    let x = matrix(5, rows, n, 1.5, device).require_grad();
+    let r = matrix(6, rows, n, 1.0, device);
     let y = if fused {
         layer.forward(x.clone())
     } else {
@@ -97,15 +104,11 @@ fn run_plain(
     let Size { rows, n } = size;
     let layer = plain_layer(activation, device, n);
     let out = n * 2 / 3;
-    let mut x =
-        Tensor::<2>::from_data(TensorData::new(values(5, rows * n, 1.5), [rows, n]), device);
+    let mut x = matrix(5, rows, n, 1.5, device);
     if track_input {
         x = x.require_grad();
     }
-    let r = Tensor::<2>::from_data(
-        TensorData::new(values(6, rows * out, 1.0), [rows, out]),
-        device,
-    );
+    let r = matrix(6, rows, out, 1.0, device);
     let y = if fused {
         layer.forward(x.clone())
     } else {
@@ -171,10 +174,7 @@ fn check(name: &str, device: Device, size: Size) {
     // Without autodiff (evaluation) the fused forward gives the same output too.
     let Size { rows, n } = size;
     let layer = layer(Activation::Relu, &device, n);
-    let x = Tensor::<2>::from_data(
-        TensorData::new(values(5, rows * n, 1.5), [rows, n]),
-        &device,
-    );
+    let x = matrix(5, rows, n, 1.5, &device);
     assert_close(
         &format!("{name} inference"),
         &layer
@@ -285,7 +285,7 @@ fn fused_and_composed_nets_agree() {
             gate_bias: -1.0,
             init: WeightInit::Normalized,
         };
-        let x = Tensor::<2>::from_data(TensorData::new(values(9, 5 * 12, 1.0), [5, 12]), &device);
+        let x = matrix(9, 5, 12, 1.0, &device);
         let y = Tensor::<1, Int>::from_data(TensorData::from([0i64, 1, 2, 3, 1]), &device);
         let outputs = [true, false].map(|fused| {
             let net = config.init(3, &device).with_fused(fused);

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Burn's optimiser spends five tensor operations on this, each allocating its output; on the
-//! deep thin nets that was a fifth of a training step. Flex does it in one pass, in place where
+//! deep thin nets that was a fifth to a quarter of a training step. Flex does it in one pass, in place where
 //! the parameter and velocity buffers are not shared, split over the team for large parameters.
 
 use burn::backend::flex::FlexTensor;

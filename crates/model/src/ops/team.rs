@@ -2,8 +2,8 @@
 //!
 //! The Flex layer operations split each matmul and element-wise pass of a layer into one part
 //! per thread. A part of a thin layer takes 3–10 µs, and handing it to a sleeping thread costs
-//! more: a `rayon::join` from outside the pool measured about 20 µs here, so the step ran slower
-//! on two threads than on one. The workers here busy-wait for the next task for a while (as
+//! more: a `rayon::join` from outside the pool measured about 20 µs here, and with Flex's own
+//! threading a step ran slower on two threads than on one. The workers here busy-wait for the next task for a while (as
 //! OpenMP runtimes do) and only then sleep, so while a training step runs a hand-off needs no
 //! system call, and an idle process stops using the CPU within a millisecond.
 //!
