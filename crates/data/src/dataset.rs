@@ -91,7 +91,24 @@ impl FromStr for DatasetName {
         DatasetName::ALL
             .into_iter()
             .find(|d| d.as_str() == s)
-            .ok_or_else(|| DataError::UnknownDataset(s.to_string()))
+            .ok_or_else(|| DataError::UnknownDataset {
+                name: s.to_string(),
+                known: DatasetName::ALL.map(DatasetName::as_str).join(", "),
+            })
+    }
+}
+
+/// Written as its name (`"fashion-mnist"`), so a config's `dataset.name` reads straight into it.
+impl serde::Serialize for DatasetName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DatasetName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -132,6 +149,31 @@ impl Default for LoadOptions {
     }
 }
 
+/// Which split a dataset evaluates on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EvalSplit {
+    /// The dataset's own test set.
+    Test,
+    /// A fraction carved off the training set (`LoadOptions::validation`).
+    Validation,
+}
+
+impl EvalSplit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvalSplit::Test => "test",
+            EvalSplit::Validation => "validation",
+        }
+    }
+}
+
+impl fmt::Display for EvalSplit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A dataset in memory, ready for training.
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -139,97 +181,45 @@ pub struct Dataset {
     pub train: Split,
     /// The test split, or the validation split when one was carved off.
     pub eval: Split,
-    /// "test" or "validation".
-    pub eval_kind: &'static str,
+    pub eval_kind: EvalSplit,
     pub classes: usize,
     pub class_names: Vec<String>,
     pub normalization: Normalization,
 }
 
+/// A dataset's files as read, before splitting and preprocessing.
+struct Raw {
+    train: Split,
+    test: Split,
+    classes: usize,
+    class_names: Vec<String>,
+    /// Colour channels per pixel (for per-channel standardisation).
+    channels: usize,
+}
+
 /// Loads `name` from its folder under `dir` (ignored for synthetic data).
 pub fn load(name: DatasetName, dir: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let folder = dir.join(name.folder());
-    let (mut train, mut test, classes, class_names, channels) = match name {
-        DatasetName::Mnist | DatasetName::FashionMnist => {
-            let files = name.files();
-            let path = |i: usize| idx::locate(&folder, files[i]);
-            let train = idx::read_pair(&path(0)?, &path(1)?, 10)?;
-            let test = idx::read_pair(&path(2)?, &path(3)?, 10)?;
-            let names = if name == DatasetName::Mnist {
-                (0..10).map(|d| d.to_string()).collect()
-            } else {
-                [
-                    "T-shirt/top",
-                    "Trouser",
-                    "Pullover",
-                    "Dress",
-                    "Coat",
-                    "Sandal",
-                    "Shirt",
-                    "Sneaker",
-                    "Bag",
-                    "Ankle boot",
-                ]
-                .map(String::from)
-                .to_vec()
-            };
-            (train, test, 10, names, 1)
-        }
-        DatasetName::Cifar10 => {
-            let files = name.files();
-            let train = cifar::read_batches(
-                &files[..5]
-                    .iter()
-                    .map(|f| folder.join(f))
-                    .collect::<Vec<_>>(),
-                Labels::Cifar10,
-            )?;
-            let test = cifar::read_batches(&[folder.join(files[5])], Labels::Cifar10)?;
-            (
-                train,
-                test,
-                10,
-                cifar::read_names(&folder.join(files[6]))?,
-                3,
-            )
-        }
-        DatasetName::Cifar100 => {
-            let labels = if opts.cifar100_coarse {
-                Labels::Coarse
-            } else {
-                Labels::Fine
-            };
-            let train = cifar::read_batches(&[folder.join("train.bin")], labels)?;
-            let test = cifar::read_batches(&[folder.join("test.bin")], labels)?;
-            let names_file = if opts.cifar100_coarse {
-                "coarse_label_names.txt"
-            } else {
-                "fine_label_names.txt"
-            };
-            (
-                train,
-                test,
-                labels.classes(),
-                cifar::read_names(&folder.join(names_file))?,
-                3,
-            )
-        }
-        DatasetName::Synthetic => {
-            let (train, test) = synthetic::generate(&opts.synthetic);
-            let names = (0..opts.synthetic.classes)
-                .map(|c| format!("class {c}"))
-                .collect();
-            (train, test, opts.synthetic.classes, names, 1)
-        }
+    let Raw {
+        mut train,
+        mut test,
+        classes,
+        class_names,
+        channels,
+    } = match name {
+        DatasetName::Mnist | DatasetName::FashionMnist => read_idx(name, &folder)?,
+        DatasetName::Cifar10 => read_cifar10(&folder)?,
+        DatasetName::Cifar100 => read_cifar100(&folder, opts.cifar100_coarse)?,
+        DatasetName::Synthetic => generate(&opts.synthetic),
     };
     let eval_kind = match opts.validation {
         Some(fraction) => {
             let (t, v) = carve(&train, fraction, opts.validation_seed);
             train = t;
             test = v;
-            "validation"
+            EvalSplit::Validation
         }
-        None => "test",
+        None => EvalSplit::Test,
     };
     if let Some(n) = opts.limit {
         train.truncate(n);
@@ -257,6 +247,78 @@ pub fn load(name: DatasetName, dir: &Path, opts: &LoadOptions) -> Result<Dataset
         class_names,
         normalization,
     })
+}
+
+/// MNIST or Fashion-MNIST: four IDX files, raw or gzipped.
+fn read_idx(name: DatasetName, folder: &Path) -> Result<Raw> {
+    let files = name.files();
+    let path = |i: usize| idx::locate(folder, files[i]);
+    let class_names = if name == DatasetName::Mnist {
+        (0..10).map(|d| d.to_string()).collect()
+    } else {
+        [
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    Ok(Raw {
+        train: idx::read_pair(&path(0)?, &path(1)?, 10)?,
+        test: idx::read_pair(&path(2)?, &path(3)?, 10)?,
+        classes: 10,
+        class_names,
+        channels: 1,
+    })
+}
+
+/// CIFAR-10: five training batches, one test batch and the label names.
+fn read_cifar10(folder: &Path) -> Result<Raw> {
+    let files = DatasetName::Cifar10.files();
+    let batches: Vec<_> = files[..5].iter().map(|f| folder.join(f)).collect();
+    Ok(Raw {
+        train: cifar::read_batches(&batches, Labels::Cifar10)?,
+        test: cifar::read_batches(&[folder.join(files[5])], Labels::Cifar10)?,
+        classes: 10,
+        class_names: cifar::read_names(&folder.join(files[6]))?,
+        channels: 3,
+    })
+}
+
+/// CIFAR-100 with its fine (100) or coarse (20) labels.
+fn read_cifar100(folder: &Path, coarse: bool) -> Result<Raw> {
+    let (labels, names_file) = if coarse {
+        (Labels::Coarse, "coarse_label_names.txt")
+    } else {
+        (Labels::Fine, "fine_label_names.txt")
+    };
+    Ok(Raw {
+        train: cifar::read_batches(&[folder.join("train.bin")], labels)?,
+        test: cifar::read_batches(&[folder.join("test.bin")], labels)?,
+        classes: labels.classes(),
+        class_names: cifar::read_names(&folder.join(names_file))?,
+        channels: 3,
+    })
+}
+
+/// The synthetic mixture.
+fn generate(spec: &SyntheticSpec) -> Raw {
+    let (train, test) = synthetic::generate(spec);
+    Raw {
+        train,
+        test,
+        classes: spec.classes,
+        class_names: (0..spec.classes).map(|c| format!("class {c}")).collect(),
+        channels: 1,
+    }
 }
 
 /// Splits off a seeded random `fraction` of `split` as validation data.

@@ -39,8 +39,8 @@ pub enum DataError {
     Invalid { path: PathBuf, detail: String },
     #[error("{url}: download failed: {detail}")]
     Download { url: String, detail: String },
-    #[error("unknown dataset '{0}' (known: mnist, fashion-mnist, cifar10, cifar100, synthetic)")]
-    UnknownDataset(String),
+    #[error("unknown dataset '{name}' (known: {known})")]
+    UnknownDataset { name: String, known: String },
 }
 
 impl DataError {

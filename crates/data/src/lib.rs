@@ -5,6 +5,8 @@
 //! Nothing here knows about tensors or the command line: a [`Split`] is flat `f32` features and
 //! integer labels, ready to be handed to any backend.
 
+#![forbid(unsafe_code)]
+
 pub mod cifar;
 mod dataset;
 mod error;
@@ -19,7 +21,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 
-pub use dataset::{data_dir, load, Dataset, DatasetName, LoadOptions};
+pub use dataset::{data_dir, load, Dataset, DatasetName, EvalSplit, LoadOptions};
 pub use error::{DataError, Result};
 pub use preprocess::{Normalization, Preprocess};
 pub use split::Split;

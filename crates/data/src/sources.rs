@@ -24,7 +24,8 @@ fn source(file: &str, md5: &str, raw_md5: Option<&str>, archive: bool) -> Source
     }
 }
 
-/// The official base address and files of a dataset (none for synthetic data).
+/// The official base address and files of a dataset (none for synthetic data). Long because it
+/// is a table: every file's name, size and checksum, written out.
 pub fn official(name: DatasetName) -> (&'static str, Vec<Source>) {
     match name {
         // MD5s of the official archives, and of the uncompressed IDX bytes (MNIST: published

@@ -84,7 +84,7 @@ fn cifar10_layout_with_standardize_validation_and_limit() {
     let v = load(DatasetName::Cifar10, &dir, &opts).unwrap();
     assert_eq!(
         (v.eval_kind, v.train.len(), v.eval.len()),
-        ("validation", 10, 5)
+        (highway_data::EvalSplit::Validation, 10, 5)
     );
     let again = load(DatasetName::Cifar10, &dir, &opts).unwrap();
     assert_eq!(v.eval.labels, again.eval.labels, "seeded split");

@@ -54,7 +54,7 @@ impl HighwayLayer {
             self.b_h.val(),
             self.w_t.val(),
             self.b_t.val(),
-            self.activation == Activation::Tanh,
+            self.activation,
         )
     }
 

@@ -7,6 +7,7 @@
 //! This crate knows nothing of files, configs or command lines: it builds networks and runs them.
 
 mod activation;
+pub mod denormals;
 mod highway;
 mod init;
 pub mod loss;

@@ -1,199 +1,24 @@
 //! The fused layer operations against the autodiff of the composed layers, on every backend of
-//! the default build: the same output and the same gradients for the input and every
-//! parameter, within a relative tolerance of 1e-4. On Flex also at the paper's sizes, where the
-//! operations split their work over threads.
+//! the default build, in IEEE arithmetic (denormals kept: `highway --keep-denormals`): the same
+//! output and the same gradients for the input and every parameter, within a relative tolerance
+//! of 1e-4. On Flex also at the paper's sizes, where the operations split their work over
+//! threads, and at MNIST's input layer. `fused_flushed.rs` runs the same checks in the mode the
+//! binary runs in by default.
 
-use burn::module::Param;
-use burn::tensor::{Device, Tensor, TensorData};
-use highway_model::{Activation, HighwayLayer, PlainLayer};
+mod common;
 
-/// Batch rows and layer width: tiny, and the paper's (large enough to be split over threads).
-#[derive(Clone, Copy)]
-struct Size {
-    rows: usize,
-    n: usize,
-}
-
-const TINY: Size = Size { rows: 7, n: 6 };
-const PAPER: Size = Size { rows: 128, n: 50 };
-
-fn values(seed: u32, len: usize, scale: f32) -> Vec<f32> {
-    (0..len as u32)
-        .map(|i| {
-            let v = (i
-                .wrapping_mul(2_654_435_761)
-                .wrapping_add(seed.wrapping_mul(40_503))
-                >> 8) as f32
-                / (1u32 << 24) as f32;
-            (v * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
-
-/// A `[rows, cols]` tensor of `values(seed, …, scale)`.
-fn matrix(seed: u32, rows: usize, cols: usize, scale: f32, device: &Device) -> Tensor<2> {
-    Tensor::from_data(
-        TensorData::new(values(seed, rows * cols, scale), [rows, cols]),
-        device,
-    )
-}
-
-fn layer(activation: Activation, device: &Device, n: usize) -> HighwayLayer {
-    let scale = 0.8 * (6.0 / n as f32).sqrt();
-    let matrix =
-        |seed| Param::from_data(TensorData::new(values(seed, n * n, scale), [n, n]), device);
-    let vector = |seed, shift| {
-        Param::from_data(
-            TensorData::new(
-                values(seed, n, 0.5).iter().map(|v| v + shift).collect(),
-                [n],
-            ),
-            device,
-        )
-    };
-    HighwayLayer {
-        w_h: matrix(1),
-        b_h: vector(2, 0.0),
-        w_t: matrix(3),
-        b_t: vector(4, -1.0),
-        activation,
-    }
-}
-
-/// `[y, dx, dW_H, db_H, dW_T, db_T]` of `sum(y · r)` for a fixed `r`.
-fn run(device: &Device, size: Size, activation: Activation, fused: bool) -> Vec<Vec<f32>> {
-    let Size { rows, n } = size;
-    let layer = layer(activation, device, n);
-    let x = matrix(5, rows, n, 1.5, device).require_grad();
-    let r = matrix(6, rows, n, 1.0, device);
-    let y = if fused {
-        layer.forward(x.clone())
-    } else {
-        layer.forward_composed(x.clone())
-    };
-    let grads = (y.clone() * r).sum().backward();
-    let v2 = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
-    let v1 = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
-    vec![
-        v2(y),
-        v2(x.grad(&grads).expect("dx")),
-        v2(layer.w_h.val().grad(&grads).expect("dW_H")),
-        v1(layer.b_h.val().grad(&grads).expect("db_H")),
-        v2(layer.w_t.val().grad(&grads).expect("dW_T")),
-        v1(layer.b_t.val().grad(&grads).expect("db_T")),
-    ]
-}
-
-fn plain_layer(activation: Option<Activation>, device: &Device, n: usize) -> PlainLayer {
-    let (out, scale) = (n * 2 / 3, 0.8 * (6.0 / n as f32).sqrt());
-    PlainLayer {
-        weight: Param::from_data(TensorData::new(values(7, n * out, scale), [n, out]), device),
-        bias: Param::from_data(TensorData::new(values(8, out, 0.5), [out]), device),
-        activation,
-    }
-}
-
-/// `[y, dW, db]` and, when the input is tracked, `dx`, of `sum(y · r)`.
-fn run_plain(
-    device: &Device,
-    size: Size,
-    activation: Option<Activation>,
-    track_input: bool,
-    fused: bool,
-) -> Vec<Vec<f32>> {
-    let Size { rows, n } = size;
-    let layer = plain_layer(activation, device, n);
-    let out = n * 2 / 3;
-    let mut x = matrix(5, rows, n, 1.5, device);
-    if track_input {
-        x = x.require_grad();
-    }
-    let r = matrix(6, rows, out, 1.0, device);
-    let y = if fused {
-        layer.forward(x.clone())
-    } else {
-        layer.forward_composed(x.clone())
-    };
-    let grads = (y.clone() * r).sum().backward();
-    let v2 = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
-    let mut out = vec![
-        v2(y),
-        v2(layer.weight.val().grad(&grads).expect("dW")),
-        layer
-            .bias
-            .val()
-            .grad(&grads)
-            .expect("db")
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap(),
-    ];
-    match x.grad(&grads) {
-        Some(dx) => out.push(v2(dx)),
-        None => assert!(!track_input, "dx missing"),
-    }
-    out
-}
-
-fn assert_close(what: &str, fused: &[f32], composed: &[f32]) {
-    assert_eq!(fused.len(), composed.len(), "{what}");
-    assert!(composed.iter().any(|v| *v != 0.0), "{what}: all zero");
-    for (i, (a, b)) in fused.iter().zip(composed).enumerate() {
-        assert!(
-            (a - b).abs() <= 1e-4 * a.abs().max(b.abs()) + 1e-6,
-            "{what}[{i}]: fused {a} vs composed {b}"
-        );
-    }
-}
-
-fn check(name: &str, device: Device, size: Size) {
-    let autodiff = device.clone().autodiff();
-    for activation in [Activation::Relu, Activation::Tanh] {
-        let fused = run(&autodiff, size, activation, true);
-        let composed = run(&autodiff, size, activation, false);
-        for (part, (f, c)) in ["y", "dx", "dW_H", "db_H", "dW_T", "db_T"]
-            .iter()
-            .zip(fused.iter().zip(&composed))
-        {
-            assert_close(&format!("{name} {activation:?} {part}"), f, c);
-        }
-    }
-    for activation in [None, Some(Activation::Relu), Some(Activation::Tanh)] {
-        for track_input in [true, false] {
-            let fused = run_plain(&autodiff, size, activation, track_input, true);
-            let composed = run_plain(&autodiff, size, activation, track_input, false);
-            assert_eq!(fused.len(), if track_input { 4 } else { 3 });
-            for (part, (f, c)) in ["y", "dW", "db", "dx"]
-                .iter()
-                .zip(fused.iter().zip(&composed))
-            {
-                assert_close(&format!("{name} plain {activation:?} {part}"), f, c);
-            }
-        }
-    }
-    // Without autodiff (evaluation) the fused forward gives the same output too.
-    let Size { rows, n } = size;
-    let layer = layer(Activation::Relu, &device, n);
-    let x = matrix(5, rows, n, 1.5, &device);
-    assert_close(
-        &format!("{name} inference"),
-        &layer
-            .forward(x.clone())
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap(),
-        &layer
-            .forward_composed(x)
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap(),
-    );
-}
+use burn::tensor::Device;
+use common::{check, PAPER, TINY};
 
 #[test]
 fn fused_matches_autodiff_on_flex() {
     check("flex", Device::flex(), TINY);
     check("flex at the paper's size", Device::flex(), PAPER);
+}
+
+#[test]
+fn input_layer_matches_autodiff_on_flex() {
+    common::input_layer_matches_autodiff(Device::flex());
 }
 
 #[test]
@@ -207,101 +32,12 @@ fn fused_matches_autodiff_on_wgpu() {
     check("wgpu", Device::wgpu(Default::default()), TINY);
 }
 
-/// One SGD step against the formula, with and without momentum, Nesterov and weight decay; on
-/// Flex also on a parameter long enough to be split over threads.
 #[test]
-#[allow(deprecated)]
 fn sgd_step_matches_the_formula_on_every_backend() {
-    use highway_model::ops::sgd::{sgd_step, SgdStep};
-    let devices = [
-        ("flex", Device::flex()),
-        ("ndarray", Device::ndarray()),
-        ("wgpu", Device::wgpu(Default::default())),
-    ];
-    for (name, device) in devices {
-        let lens: &[usize] = if name == "flex" {
-            &[10, 100_003]
-        } else {
-            &[10]
-        };
-        for &len in lens {
-            let (p, g, v) = (
-                values(11, len, 1.0),
-                values(12, len, 1.0),
-                values(13, len, 1.0),
-            );
-            for (momentum, dampening, weight_decay, nesterov) in [
-                (0.9, 0.0, 0.0, false),
-                (0.9, 0.1, 1e-3, true),
-                (0.0, 0.0, 0.0, false),
-            ] {
-                let s = SgdStep {
-                    lr: 0.05,
-                    momentum,
-                    dampening,
-                    weight_decay,
-                    nesterov,
-                };
-                let (mut want_p, mut want_v) = (p.clone(), v.clone());
-                for i in 0..len {
-                    let g = g[i] + weight_decay * p[i];
-                    want_v[i] = momentum * v[i] + (1.0 - dampening) * g;
-                    let update = if nesterov {
-                        g + momentum * want_v[i]
-                    } else {
-                        want_v[i]
-                    };
-                    want_p[i] = p[i] - 0.05 * update;
-                }
-                let t = |x: &Vec<f32>| {
-                    Tensor::<1>::from_data(TensorData::new(x.clone(), [len]), &device)
-                };
-                let (got_p, got_v) = sgd_step(t(&p), t(&g), t(&v), s);
-                let what = format!("{name} sgd {s:?} len {len}");
-                let vec = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
-                assert_close(&format!("{what} p"), &vec(got_p), &want_p);
-                assert_close(&format!("{what} v"), &vec(got_v), &want_v);
-            }
-        }
-    }
+    common::sgd_step_matches_the_formula_on_every_backend();
 }
 
-/// A whole net gives the same logits and first-layer gradient with fused or composed layers.
 #[test]
 fn fused_and_composed_nets_agree() {
-    use burn::tensor::Int;
-    use highway_model::loss::cross_entropy;
-    use highway_model::{Kind, ModelConfig, WeightInit};
-
-    let device = Device::flex().autodiff();
-    for kind in [Kind::Plain, Kind::Highway] {
-        let config = ModelConfig {
-            kind,
-            depth: 6,
-            width: 8,
-            input_size: 12,
-            classes: 4,
-            activation: Activation::Relu,
-            gate_bias: -1.0,
-            init: WeightInit::Normalized,
-        };
-        let x = matrix(9, 5, 12, 1.0, &device);
-        let y = Tensor::<1, Int>::from_data(TensorData::from([0i64, 1, 2, 3, 1]), &device);
-        let outputs = [true, false].map(|fused| {
-            let net = config.init(3, &device).with_fused(fused);
-            let logits = net.forward(x.clone());
-            let grads = cross_entropy(logits.clone(), y.clone()).backward();
-            let g = net.input.weight.val().grad(&grads).unwrap();
-            (
-                logits.into_data().try_to_vec::<f32>().unwrap(),
-                g.into_data().try_to_vec::<f32>().unwrap(),
-            )
-        });
-        assert_close(&format!("{kind:?} logits"), &outputs[0].0, &outputs[1].0);
-        assert_close(
-            &format!("{kind:?} input-layer gradient"),
-            &outputs[0].1,
-            &outputs[1].1,
-        );
-    }
+    common::fused_and_composed_nets_agree();
 }

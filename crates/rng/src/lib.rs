@@ -1,6 +1,17 @@
 //! The one seeded generator of the harness, shared by weight initialisation, data shuffling,
 //! validation splits, synthetic data and hyperparameter search: the same seed gives the same
-//! numbers on every backend and platform.
+//! numbers on every backend and platform. And the one stable hash, which turns names (a run's
+//! settings, a search trial's key) into ids and seeds.
+
+#![forbid(unsafe_code)]
+
+/// FNV-1a, 64 bits: a hash that never changes between releases or platforms (std's hasher may),
+/// for run ids and for seeds derived from names.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
 
 /// SplitMix64 (Steele, Lea & Flood 2014): fast, seedable, and good enough for initialisation and
 /// shuffling. Burn's own device generators differ per backend; this one does not.
@@ -53,6 +64,14 @@ impl SplitMix64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fnv1a_is_the_published_function() {
+        // Test vectors of the FNV-1a 64-bit reference.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+    }
 
     #[test]
     fn same_seed_same_stream_and_sane_moments() {

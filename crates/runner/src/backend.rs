@@ -93,6 +93,32 @@ impl BackendName {
         })
     }
 
+    /// One line for `highway backends`: the device when it starts, why not when it cannot, or
+    /// what enabling a backend that is not compiled in takes.
+    pub fn describe(self) -> String {
+        if !self.compiled() {
+            return match self {
+                BackendName::Cuda => {
+                    "not compiled: rebuild with `--features cuda` on a machine that \
+                    reaches the internet (Burn 0.22.1's CUDA backend builds cubecl-llvm, which \
+                    downloads an LLVM bundle into ~/.local/share/tracel/); see the README, \
+                    \"CUDA\""
+                        .into()
+                }
+                BackendName::Cpu => {
+                    "not compiled: rebuild with `--features cpu` on a machine that \
+                    reaches the internet (its build downloads LLVM, as CUDA's does)"
+                        .into()
+                }
+                other => format!("not compiled (rebuild with --features {other})"),
+            };
+        }
+        match self.probe() {
+            Ok(device) => format!("ok: {device}"),
+            Err(e) => format!("cannot start: {e}"),
+        }
+    }
+
     /// Tries to start the device and run one small operation on it. Devices that cannot start
     /// (no GPU adapter, no driver) panic inside Burn; that panic becomes the reason.
     pub fn probe(self) -> Result<String> {

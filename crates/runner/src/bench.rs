@@ -13,7 +13,7 @@ use highway_model::{Activation, Kind, ModelConfig, SplitMix64, WeightInit};
 use serde::Serialize;
 
 use crate::backend::BackendName;
-use crate::sgd::Sgd;
+use crate::run::sgd::Sgd;
 use crate::sys;
 
 #[derive(Debug, Clone)]

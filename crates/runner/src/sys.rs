@@ -1,6 +1,6 @@
 //! Facts about the process and machine that a run records.
 
-use std::process::Command;
+use std::path::Path;
 
 /// Peak resident memory of this process so far, in MiB (Linux `VmHWM`; 0 elsewhere).
 pub fn peak_rss_mib() -> f64 {
@@ -26,28 +26,43 @@ pub fn host() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The git revision of the working directory's repository, with `-dirty` when it has changes.
+/// The git revision this binary was built from (`-dirty` for uncommitted changes; `unknown`
+/// without git), embedded at build time by `build.rs`.
 pub fn git_revision() -> String {
-    let run = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match run(&["rev-parse", "--short=12", "HEAD"]) {
-        Some(rev) => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty {
-                format!("{rev}-dirty")
-            } else {
-                rev
-            }
-        }
-        None => "unknown".into(),
+    env!("HIGHWAY_GIT_REVISION").to_string()
+}
+
+/// Sets `XDG_RUNTIME_DIR` to a private folder when it is missing or unusable, before any GPU
+/// backend starts. wgpu's Vulkan and GL probes load the Wayland client library, which prints
+/// "XDG_RUNTIME_DIR is invalid or not set in the environment" on a headless server (a cluster
+/// node, a container, CI) on every start; with a valid folder there is no Wayland socket to
+/// find and nothing is printed. Call it before any other thread starts: it edits the
+/// environment of the process.
+pub fn headless_gpu_env() {
+    let usable = std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| Path::new(&d).is_dir());
+    if usable {
+        return;
     }
+    let dir = std::env::temp_dir().join(format!("highway-runtime-{}", user_id()));
+    let made = std::fs::create_dir_all(&dir).and_then(|()| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+    });
+    if made.is_ok() {
+        std::env::set_var("XDG_RUNTIME_DIR", &dir);
+    }
+}
+
+/// The real user id (Linux `/proc/self/status`), to keep users' runtime folders apart.
+fn user_id() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        })
+        .unwrap_or_else(|| "0".into())
 }
 
 /// The text a panic carried (`panic!` with a message gives a `String` or a `&str`).
@@ -67,31 +82,10 @@ pub fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Makes this thread, and the threads it starts from now on, flush denormal floats to zero.
-///
-/// Deep nets push activations and gradients below `f32`'s smallest normal number (a 900-layer
-/// highway net with `b_T = −2` keeps about 0.79 of its signal's variance per layer); denormal
-/// arithmetic is up to 100× slower on x86, which made a 900-layer step six times slower than a
-/// 600-layer one. Values that small carry nothing a loss can see. New threads inherit the
-/// floating-point environment of the thread that creates them, so call this first in `main`.
+/// Flushes denormals to zero in this thread and the threads it starts (see
+/// [`highway_model::denormals::flush`]: why, and what it costs).
 pub fn flush_denormals() {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: reads and writes this thread's MXCSR register only; FTZ (bit 15) and DAZ (bit 6)
-    // change how denormals round, nothing else.
-    unsafe {
-        let mut csr: u32 = 0;
-        std::arch::asm!("stmxcsr [{}]", in(reg) &mut csr, options(nostack));
-        csr |= (1 << 15) | (1 << 6);
-        std::arch::asm!("ldmxcsr [{}]", in(reg) &csr, options(nostack, readonly));
-    }
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: sets the FZ bit (24) of this thread's FPCR only.
-    unsafe {
-        let mut fpcr: u64;
-        std::arch::asm!("mrs {}, fpcr", out(reg) fpcr, options(nomem, nostack));
-        fpcr |= 1 << 24;
-        std::arch::asm!("msr fpcr, {}", in(reg) fpcr, options(nomem, nostack));
-    }
+    highway_model::denormals::flush();
 }
 
 #[cfg(test)]
@@ -102,22 +96,5 @@ mod tests {
         assert_eq!(super::panic_message(owned.as_ref()), "lost device 0");
         let fixed = std::panic::catch_unwind(|| panic!("no adapter")).unwrap_err();
         assert_eq!(super::panic_message(fixed.as_ref()), "no adapter");
-    }
-
-    #[test]
-    fn denormals_flush_to_zero_after_the_call() {
-        std::thread::spawn(|| {
-            let tiny = std::hint::black_box(1e-30f32);
-            assert!(tiny * 1e-10 > 0.0, "denormals are kept by default");
-            super::flush_denormals();
-            assert_eq!(std::hint::black_box(tiny) * 1e-10, 0.0);
-            // Threads started afterwards inherit the setting.
-            let child = std::thread::spawn(move || std::hint::black_box(tiny) * 1e-10)
-                .join()
-                .unwrap();
-            assert_eq!(child, 0.0);
-        })
-        .join()
-        .unwrap();
     }
 }

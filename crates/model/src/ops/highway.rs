@@ -20,10 +20,10 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Cube, Dispatch, Flex, NdArray, Slice};
 use burn::tensor::{Shape, Tensor};
 
-use super::dims2;
 use super::flex::{column_sums, flex, relu, sigmoid, values, vector};
 use super::matmul::{gemm_into, row_blocks, row_parts2, View};
 use super::team;
+use super::{dims2, expect_dims, LayerActivation};
 
 /// The highway layer's forward and backward passes as backend operations.
 #[backend_extension(Flex, NdArray, Cube, Autodiff)]
@@ -35,15 +35,15 @@ pub trait HighwayOps: Backend {
         b_h: FloatTensor<Self>,
         w_t: FloatTensor<Self>,
         b_t: FloatTensor<Self>,
-        tanh: bool,
+        act: LayerActivation,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         let [_, n] = dims2(&x);
         let bias = |b| Self::float_reshape(b, Shape::new([1, n]));
         let z_h = Self::float_add(Self::float_matmul(x.clone(), w_h), bias(b_h));
-        let h = if tanh {
-            Self::float_tanh(z_h)
-        } else {
-            Self::relu(z_h)
+        let h = match act {
+            LayerActivation::Tanh => Self::float_tanh(z_h),
+            LayerActivation::Relu => Self::relu(z_h),
+            LayerActivation::Linear => z_h,
         };
         let z_t = Self::float_add(Self::float_matmul(x.clone(), w_t), bias(b_t));
         let t = Self::sigmoid(z_t);
@@ -60,7 +60,7 @@ pub trait HighwayOps: Backend {
         ht: FloatTensor<Self>,
         w_h: FloatTensor<Self>,
         w_t: FloatTensor<Self>,
-        tanh: bool,
+        act: LayerActivation,
     ) -> (
         FloatTensor<Self>,
         FloatTensor<Self>,
@@ -79,10 +79,10 @@ pub trait HighwayOps: Backend {
         let d_t = Self::float_mul(dy.clone(), Self::float_sub(h.clone(), x.clone()));
         let d_zt = Self::float_mul(d_t, Self::float_mul(t.clone(), one_minus(t.clone())));
         let d_h = Self::float_mul(dy.clone(), t.clone());
-        let d_zh = if tanh {
-            Self::float_mul(d_h, one_minus(Self::float_mul(h.clone(), h)))
-        } else {
-            Self::relu_backward(h, d_h)
+        let d_zh = match act {
+            LayerActivation::Tanh => Self::float_mul(d_h, one_minus(Self::float_mul(h.clone(), h))),
+            LayerActivation::Relu => Self::relu_backward(h, d_h),
+            LayerActivation::Linear => d_h,
         };
         let x_t = Self::float_transpose(x);
         let sum =
@@ -110,28 +110,33 @@ pub trait HighwayOps: Backend {
         b_h: FloatTensor<Self>,
         w_t: FloatTensor<Self>,
         b_t: FloatTensor<Self>,
-        tanh: bool,
+        act: LayerActivation,
     ) -> FloatTensor<Self> {
-        Self::highway_forward(x, w_h, b_h, w_t, b_t, tanh).0
+        Self::highway_forward(x, w_h, b_h, w_t, b_t, act).0
     }
 }
 
-/// `y = x + T·(H − x)` as one operation on whatever backend `x` lives on.
+/// `y = x + T·(H − x)` as one operation on whatever backend `x` lives on, `H` with `activation`.
 pub fn highway(
     x: Tensor<2>,
     w_h: Tensor<2>,
     b_h: Tensor<1>,
     w_t: Tensor<2>,
     b_t: Tensor<1>,
-    tanh: bool,
+    activation: crate::Activation,
 ) -> Tensor<2> {
+    let [_, n] = x.dims();
+    expect_dims("highway layer", "W_H", &w_h.dims(), &[n, n]);
+    expect_dims("highway layer", "b_H", &b_h.dims(), &[n]);
+    expect_dims("highway layer", "W_T", &w_t.dims(), &[n, n]);
+    expect_dims("highway layer", "b_T", &b_t.dims(), &[n]);
     Tensor::from_dispatch(<Dispatch as HighwayOps>::highway(
         x.into_dispatch(),
         w_h.into_dispatch(),
         b_h.into_dispatch(),
         w_t.into_dispatch(),
         b_t.into_dispatch(),
-        tanh,
+        Some(activation).into(),
     ))
 }
 
@@ -160,7 +165,7 @@ impl HighwayOps for Flex {
         b_h: FlexTensor,
         w_t: FlexTensor,
         b_t: FlexTensor,
-        tanh: bool,
+        act: LayerActivation,
     ) -> (FlexTensor, FlexTensor) {
         let [rows, n] = dims2(&x);
         let w = side_by_side(&w_h, &w_t);
@@ -175,12 +180,11 @@ impl HighwayOps for Flex {
             let rows_of = ht.chunks_exact_mut(2 * n).zip(xr.chunks_exact(n));
             for ((row, x), y) in rows_of.zip(y.chunks_exact_mut(n)) {
                 let (h, t) = row.split_at_mut(n);
-                if tanh {
-                    h.iter_mut()
-                        .zip(&*b_h)
-                        .for_each(|(v, b)| *v = (*v + b).tanh());
-                } else {
-                    h.iter_mut().zip(&*b_h).for_each(|(v, b)| *v = relu(*v + b));
+                let pairs = h.iter_mut().zip(&*b_h);
+                match act {
+                    LayerActivation::Tanh => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
+                    LayerActivation::Relu => pairs.for_each(|(v, b)| *v = relu(*v + b)),
+                    LayerActivation::Linear => pairs.for_each(|(v, b)| *v += b),
                 }
                 t.iter_mut()
                     .zip(&*b_t)
@@ -199,7 +203,7 @@ impl HighwayOps for Flex {
         ht: FlexTensor,
         w_h: FlexTensor,
         w_t: FlexTensor,
-        tanh: bool,
+        act: LayerActivation,
     ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
         let [rows, n] = dims2(&x);
         let w = side_by_side(&w_h, &w_t);
@@ -220,12 +224,11 @@ impl HighwayOps for Flex {
                 let (dz_h, dz_t) = dz.split_at_mut(n);
                 for j in 0..n {
                     let d_h = g[j] * t[j];
-                    dz_h[j] = if tanh {
-                        d_h * (1.0 - h[j] * h[j])
-                    } else if h[j] > 0.0 {
-                        d_h
-                    } else {
-                        0.0
+                    dz_h[j] = match act {
+                        LayerActivation::Tanh => d_h * (1.0 - h[j] * h[j]),
+                        LayerActivation::Relu if h[j] > 0.0 => d_h,
+                        LayerActivation::Relu => 0.0,
+                        LayerActivation::Linear => d_h,
                     };
                     dz_t[j] = g[j] * (h[j] - x[j]) * t[j] * (1.0 - t[j]);
                     dx[j] = g[j] * (1.0 - t[j]);
@@ -260,7 +263,7 @@ impl<B: Backend + HighwayOps, C: CheckpointStrategy> HighwayOps for Autodiff<B, 
         b_h: FloatTensor<Self>,
         w_t: FloatTensor<Self>,
         b_t: FloatTensor<Self>,
-        tanh: bool,
+        act: LayerActivation,
     ) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct HighwayBackward;
@@ -272,7 +275,7 @@ impl<B: Backend + HighwayOps, C: CheckpointStrategy> HighwayOps for Autodiff<B, 
                 FloatTensor<B>,
                 FloatTensor<B>,
                 FloatTensor<B>,
-                bool,
+                LayerActivation,
             );
 
             fn backward(
@@ -282,8 +285,8 @@ impl<B: Backend + HighwayOps, C: CheckpointStrategy> HighwayOps for Autodiff<B, 
                 _: &mut Checkpointer,
             ) {
                 let dy = grads.consume::<B>(&ops.node);
-                let (x, ht, w_h, w_t, tanh) = ops.state;
-                let (dx, dw_h, db_h, dw_t, db_t) = B::highway_backward(dy, x, ht, w_h, w_t, tanh);
+                let (x, ht, w_h, w_t, act) = ops.state;
+                let (dx, dw_h, db_h, dw_t, db_t) = B::highway_backward(dy, x, ht, w_h, w_t, act);
                 for (parent, grad) in ops.parents.into_iter().zip([dx, dw_h, db_h, dw_t, db_t]) {
                     if let Some(node) = parent {
                         grads.register::<B>(node.id, grad);
@@ -304,14 +307,14 @@ impl<B: Backend + HighwayOps, C: CheckpointStrategy> HighwayOps for Autodiff<B, 
             b_h.into_primitive(),
             w_t.clone(),
             b_t.into_primitive(),
-            tanh,
+            act,
         );
         match HighwayBackward
             .prepare::<C>(parents)
             .compute_bound()
             .stateful()
         {
-            OpsKind::Tracked(prep) => prep.finish((x, ht, w_h, w_t, tanh), y),
+            OpsKind::Tracked(prep) => prep.finish((x, ht, w_h, w_t, act), y),
             OpsKind::UnTracked(prep) => prep.finish(y),
         }
     }

@@ -2,11 +2,10 @@
 //! output.
 //!
 //! Flex's own matmul hands a product to the `gemm` crate's rayon threads only above 192³
-//! multiply-adds, and at the input layer's `[128, 3072] × [3072, 71]` that split measured slower
-//! than one thread (656 against 428 µs here). Cutting the output into one block of rows per
-//! thread, each a single-threaded `gemm` call, took 288 µs (a micro-benchmark of the `gemm`
-//! calls alone). Cutting the thin layers too measured about even at depths 50–100 and 1.2× at
-//! depth 900 (highway, two threads: 9.7–10.4 against 8.4 steps/s with only the input layer cut).
+//! multiply-adds, and for these thin layers that split is slower than one thread. Here the
+//! output is cut into one block of rows per thread, each block a single-threaded `gemm` call
+//! on slice views, so that a layer's element-wise work can follow its block's matmul on the
+//! same thread (README, "Performance", has the measurements).
 
 use std::ops::Range;
 
@@ -37,8 +36,14 @@ impl<'a> View<'a> {
         col_stride: usize,
     ) -> Self {
         if rows > 0 && cols > 0 {
-            let last = (rows - 1) * row_stride + (cols - 1) * col_stride;
-            assert!(last < data.len(), "matmul: view out of bounds");
+            // Checked: in a release build a wrapped product would pass the bound below.
+            let last = (rows - 1)
+                .checked_mul(row_stride)
+                .and_then(|r| (cols - 1).checked_mul(col_stride)?.checked_add(r));
+            assert!(
+                last.is_some_and(|last| last < data.len()),
+                "matmul: view out of bounds"
+            );
         }
         Self {
             data,
@@ -256,5 +261,12 @@ mod tests {
     #[should_panic(expected = "out of bounds")]
     fn a_view_past_its_slice_is_refused() {
         View::strided(&[0.0; 10], 3, 4, 4, 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "out of bounds")]
+    fn a_view_whose_extent_overflows_is_refused() {
+        // (rows − 1) · row_stride wraps to a small number in release arithmetic.
+        View::strided(&[0.0; 10], 3, 1, usize::MAX / 2 + 1, 1);
     }
 }

@@ -15,9 +15,41 @@ pub mod highway;
 mod matmul;
 pub mod plain;
 pub mod sgd;
-pub mod team;
+pub(crate) mod team;
 
 use burn::backend::TensorMetadata;
+
+use crate::Activation;
+
+/// The nonlinearity of a fused layer, as the operations' argument: one encoding for the plain
+/// and the highway operation (a highway layer's `H`, a plain layer's output; the output layer
+/// is linear).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerActivation {
+    Linear,
+    Relu,
+    Tanh,
+}
+
+impl From<Option<Activation>> for LayerActivation {
+    fn from(activation: Option<Activation>) -> Self {
+        match activation {
+            None => LayerActivation::Linear,
+            Some(Activation::Relu) => LayerActivation::Relu,
+            Some(Activation::Tanh) => LayerActivation::Tanh,
+        }
+    }
+}
+
+/// Panics, naming the operation and the operand, unless `dims` is `want`. The fused operations
+/// check every operand at their entry: their loops zip slices, and a bias of the wrong length
+/// would otherwise be cut short without a word.
+fn expect_dims(op: &str, operand: &str, dims: &[usize], want: &[usize]) {
+    assert!(
+        dims == want,
+        "{op}: {operand} has shape {dims:?}, expected {want:?}"
+    );
+}
 
 fn dims2<T: TensorMetadata>(t: &T) -> [usize; 2] {
     let shape = t.shape();

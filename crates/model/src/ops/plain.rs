@@ -15,26 +15,21 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Cube, Dispatch, Flex, NdArray};
 use burn::tensor::{Shape, Tensor};
 
-use super::dims2;
 use super::flex::{column_sums, flex, relu, values, vector};
 use super::matmul::{gemm_into, par_gemm, row_blocks, row_parts, transpose_into, View};
 use super::team;
+use super::{dims2, expect_dims, LayerActivation};
 use crate::Activation;
-
-/// The activation as the operation's scalar argument.
-const LINEAR: u8 = 0;
-const RELU: u8 = 1;
-const TANH: u8 = 2;
 
 /// The plain layer's forward and backward passes as backend operations.
 #[backend_extension(Flex, NdArray, Cube, Autodiff)]
 pub trait PlainOps: Backend {
-    /// `act(x W + b)`; `act` is `LINEAR`, `RELU` or `TANH`.
+    /// `act(x W + b)`.
     fn plain_forward(
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
         b: FloatTensor<Self>,
-        act: u8,
+        act: LayerActivation,
     ) -> FloatTensor<Self> {
         let [_, n] = dims2(&w);
         let z = Self::float_add(
@@ -42,9 +37,9 @@ pub trait PlainOps: Backend {
             Self::float_reshape(b, Shape::new([1, n])),
         );
         match act {
-            RELU => Self::relu(z),
-            TANH => Self::float_tanh(z),
-            _ => z,
+            LayerActivation::Relu => Self::relu(z),
+            LayerActivation::Tanh => Self::float_tanh(z),
+            LayerActivation::Linear => z,
         }
     }
 
@@ -53,19 +48,19 @@ pub trait PlainOps: Backend {
         dy: FloatTensor<Self>,
         x: FloatTensor<Self>,
         y: FloatTensor<Self>,
-        act: u8,
+        act: LayerActivation,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let [_, n] = dims2(&y);
         let dz = match act {
-            RELU => Self::relu_backward(y, dy),
-            TANH => {
+            LayerActivation::Relu => Self::relu_backward(y, dy),
+            LayerActivation::Tanh => {
                 let slope = Self::float_add_scalar(
                     Self::float_neg(Self::float_mul(y.clone(), y)),
                     1.0.into(),
                 );
                 Self::float_mul(dy, slope)
             }
-            _ => dy,
+            LayerActivation::Linear => dy,
         };
         let dw = Self::float_matmul(Self::float_transpose(x), dz.clone());
         let db = Self::float_reshape(Self::float_sum_dim(dz.clone(), 0), Shape::new([n]));
@@ -82,7 +77,7 @@ pub trait PlainOps: Backend {
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
         b: FloatTensor<Self>,
-        act: u8,
+        act: LayerActivation,
     ) -> FloatTensor<Self> {
         Self::plain_forward(x, w, b, act)
     }
@@ -95,16 +90,15 @@ pub fn plain(
     b: Tensor<1>,
     activation: Option<Activation>,
 ) -> Tensor<2> {
-    let act = match activation {
-        None => LINEAR,
-        Some(Activation::Relu) => RELU,
-        Some(Activation::Tanh) => TANH,
-    };
+    let [_, k] = x.dims();
+    let n = w.dims()[1];
+    expect_dims("plain layer", "W", &w.dims(), &[k, n]);
+    expect_dims("plain layer", "b", &b.dims(), &[n]);
     Tensor::from_dispatch(<Dispatch as PlainOps>::plain(
         x.into_dispatch(),
         w.into_dispatch(),
         b.into_dispatch(),
-        act,
+        activation.into(),
     ))
 }
 
@@ -117,7 +111,12 @@ const WIDE_INPUT: usize = 512;
 /// Flex: each pass split over the team by rows, the matmul and the bias and activation of a
 /// block of rows together; `dz` in one pass.
 impl PlainOps for Flex {
-    fn plain_forward(x: FlexTensor, w: FlexTensor, b: FlexTensor, act: u8) -> FlexTensor {
+    fn plain_forward(
+        x: FlexTensor,
+        w: FlexTensor,
+        b: FlexTensor,
+        act: LayerActivation,
+    ) -> FlexTensor {
         let [rows, k] = dims2(&x);
         let [_, n] = dims2(&w);
         let (xv, wv, b) = (values(&x), values(&w), values(&b));
@@ -129,9 +128,9 @@ impl PlainOps for Flex {
             for row in z.chunks_exact_mut(n) {
                 let pairs = row.iter_mut().zip(&*b);
                 match act {
-                    RELU => pairs.for_each(|(v, b)| *v = relu(*v + b)),
-                    TANH => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
-                    _ => pairs.for_each(|(v, b)| *v += b),
+                    LayerActivation::Relu => pairs.for_each(|(v, b)| *v = relu(*v + b)),
+                    LayerActivation::Tanh => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
+                    LayerActivation::Linear => pairs.for_each(|(v, b)| *v += b),
                 }
             }
         });
@@ -142,18 +141,18 @@ impl PlainOps for Flex {
         dy: FlexTensor,
         x: FlexTensor,
         y: FlexTensor,
-        act: u8,
+        act: LayerActivation,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let [rows, n] = dims2(&y);
         let [_, k] = dims2(&x);
         let (dyv, yv) = (values(&dy), values(&y));
         let pairs = dyv.iter().zip(yv.iter());
         let dz: Vec<f32> = match act {
-            RELU => pairs
+            LayerActivation::Relu => pairs
                 .map(|(g, y)| if *y > 0.0 { *g } else { 0.0 })
                 .collect(),
-            TANH => pairs.map(|(g, y)| g * (1.0 - y * y)).collect(),
-            _ => dyv.to_vec(),
+            LayerActivation::Tanh => pairs.map(|(g, y)| g * (1.0 - y * y)).collect(),
+            LayerActivation::Linear => dyv.to_vec(),
         };
         let db = vector(column_sums(&dz, n));
         let xv = values(&x);
@@ -200,14 +199,19 @@ impl<B: Backend + PlainOps, C: CheckpointStrategy> PlainOps for Autodiff<B, C> {
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
         b: FloatTensor<Self>,
-        act: u8,
+        act: LayerActivation,
     ) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct PlainBackward;
 
         impl<B: Backend + PlainOps> Backward<B, 3> for PlainBackward {
             /// `x`, `y`, `W` and the activation.
-            type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, u8);
+            type State = (
+                FloatTensor<B>,
+                FloatTensor<B>,
+                FloatTensor<B>,
+                LayerActivation,
+            );
 
             fn backward(
                 self,

@@ -1,0 +1,56 @@
+//! What every command that trains from a config accepts, and the cluster task index.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+use crate::backend::BackendName;
+use crate::experiment::Config;
+use crate::run::SweepOptions;
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The sweep config (JSON).
+    config: PathBuf,
+    /// Compute backend: flex, ndarray, wgpu (cuda, cpu with cargo features). Overrides the config.
+    #[arg(long)]
+    backend: Option<BackendName>,
+    /// Override a config field, e.g. --set training.lr=0.05 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Parent folder of the sweep folder (default: the config's `output`, else ./results).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Data directory (default: $HIGHWAY_DATA, else ./data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// The config loaded with its overrides, and where and how the sweep runs.
+    pub fn sweep_options(self) -> Result<SweepOptions> {
+        let config = Config::load(&self.config, &self.sets)?;
+        Ok(SweepOptions {
+            backend: self.backend.unwrap_or(config.backend),
+            config,
+            config_path: self.config,
+            data_dir: self.data_dir,
+            sets: self.sets,
+            out: self.out,
+        })
+    }
+}
+
+/// The run index of a cluster task: `$SLURM_ARRAY_TASK_ID`, else `$JOB_COMPLETION_INDEX`
+/// (a Kubernetes indexed Job).
+pub fn cluster_index() -> Result<usize> {
+    for var in ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"] {
+        if let Ok(v) = std::env::var(var) {
+            return v
+                .trim()
+                .parse()
+                .with_context(|| format!("${var}='{v}' is not a run index"));
+        }
+    }
+    bail!("no --index given and neither $SLURM_ARRAY_TASK_ID nor $JOB_COMPLETION_INDEX is set")
+}

@@ -1,0 +1,118 @@
+//! `highway bench`: its flags, checked, and the line or JSON object it prints.
+
+use anyhow::{ensure, Context, Result};
+use highway_model::Kind;
+
+use crate::backend::BackendName;
+use crate::bench::{self, BenchSpec};
+
+/// The most threads `--threads` accepts (the thread team's limit).
+const MAX_THREADS: usize = 255;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// highway or plain.
+    #[arg(long, default_value = "highway", value_parser = parse_kind)]
+    kind: Kind,
+    /// Hidden layers, the plain input layer included.
+    #[arg(long, default_value_t = 10)]
+    depth: usize,
+    /// Default: 50 for highway, 71 for plain (the paper's widths).
+    #[arg(long)]
+    width: Option<usize>,
+    #[arg(long, default_value_t = 3072)]
+    input: usize,
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Timed steps.
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+    /// Untimed steps first.
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    #[arg(long, default_value = "flex")]
+    backend: BackendName,
+    /// Recompute activations in the backward pass instead of storing them.
+    #[arg(long)]
+    checkpointing: bool,
+    /// Compose the layers from tensor operations instead of the fused operations.
+    #[arg(long)]
+    composed: bool,
+    /// CPU threads (default: one per core, or $RAYON_NUM_THREADS).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    match s {
+        "highway" => Ok(Kind::Highway),
+        "plain" => Ok(Kind::Plain),
+        other => Err(format!("'{other}': expected highway or plain")),
+    }
+}
+
+impl BenchArgs {
+    /// The benchmark these flags describe; an impossible value is an error naming its flag.
+    fn spec(&self) -> Result<BenchSpec> {
+        for (flag, value) in [
+            ("--depth", self.depth),
+            ("--width", self.width.unwrap_or(1)),
+            ("--input", self.input),
+            ("--batch", self.batch),
+            ("--steps", self.steps),
+        ] {
+            ensure!(value >= 1, "{flag} {value}: must be at least 1");
+        }
+        let width = self.width.unwrap_or(match self.kind {
+            Kind::Highway => 50,
+            Kind::Plain => 71,
+        });
+        Ok(BenchSpec {
+            kind: self.kind,
+            depth: self.depth,
+            width,
+            input: self.input,
+            classes: 10,
+            batch: self.batch,
+            steps: self.steps,
+            warmup: self.warmup,
+            backend: self.backend,
+            gradient_checkpointing: self.checkpointing,
+            composed: self.composed,
+        })
+    }
+}
+
+/// Runs the benchmark and prints its result.
+pub fn run(args: BenchArgs) -> Result<()> {
+    let spec = args.spec()?;
+    if let Some(n) = args.threads {
+        ensure!(
+            (1..=MAX_THREADS).contains(&n),
+            "--threads {n}: must be between 1 and {MAX_THREADS}"
+        );
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("--threads: the thread pool is already running")?;
+    }
+    let r = bench::run(&spec)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    let layers = match (r.gradient_checkpointing, r.fused) {
+        (true, _) => " with checkpointing (composed layers)",
+        (false, false) => " with composed layers",
+        (false, true) => "",
+    };
+    println!(
+        "{} depth {} width {} input {} batch {} on {}, {} threads{layers}: {:.2} steps/s ({:.2} ms/step median, {:.2} mean), peak RSS {:.0} MiB",
+        r.kind, r.depth, r.width, r.input, r.batch, r.backend, r.threads,
+        r.steps_per_s, r.ms_per_step, r.mean_ms_per_step, r.peak_rss_mib
+    );
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! The command line: clap types and one function per command. `main.rs` parses, calls
+//! [`run`] and turns the result into an exit code.
+
+pub mod analyze;
+pub mod args;
+pub mod bench;
+pub mod data;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::backend::BackendName;
+use crate::experiment::plan;
+use crate::{report, run as runs};
+use args::RunArgs;
+
+#[derive(Parser)]
+#[command(name = "highway", version, about = "Depth sweeps of plain and highway networks, from JSON configs to paper-style figures.", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Keep denormal floats (IEEE gradual underflow) instead of flushing them to zero. Slower
+    /// on deep nets; see the README, "Denormal flushing". Also `HIGHWAY_KEEP_DENORMALS=1`.
+    #[arg(long, global = true, env = "HIGHWAY_KEEP_DENORMALS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub keep_denormals: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train every run of a config (kinds × depths × seeds); finished runs are skipped.
+    Sweep(RunArgs),
+    /// Train one run of the plan: one task of a cluster job array.
+    Run {
+        #[command(flatten)]
+        args: RunArgs,
+        /// Index in the plan (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX).
+        #[arg(long)]
+        index: Option<usize>,
+    },
+    /// Print the resolved config and the ordered run list; run nothing.
+    Plan {
+        #[command(flatten)]
+        args: RunArgs,
+        /// Print the plan as JSON, for scripts and cluster launchers.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write summary.csv, summary.md and figures/*.svg for a sweep folder.
+    Report { dir: PathBuf },
+    /// The paper's analyses of a trained highway net: gates (Figures 2, 3) and lesions (Figure 4).
+    Analyze {
+        #[command(subcommand)]
+        command: analyze::AnalyzeCommand,
+    },
+    /// Download or check datasets.
+    Data {
+        #[command(subcommand)]
+        command: data::DataCommand,
+    },
+    /// List the compiled backends and whether each can start on this machine.
+    Backends,
+    /// Training-step throughput of one net on random data.
+    Bench(bench::BenchArgs),
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Sweep(args) => runs::sweep(&args.sweep_options()?),
+        Command::Run { args, index } => {
+            let index = match index {
+                Some(i) => i,
+                None => args::cluster_index()?,
+            };
+            runs::run_one(&args.sweep_options()?, index)
+        }
+        Command::Plan { args, json } => print_plan(args, json),
+        Command::Report { dir } => print_paths(report::write(&dir)?),
+        Command::Analyze { command } => print_paths(analyze::run(command)?),
+        Command::Data { command } => data::run(command),
+        Command::Backends => {
+            for b in BackendName::ALL {
+                println!("{:<8} {}", b.as_str(), b.describe());
+            }
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(args),
+    }
+}
+
+fn print_paths(paths: Vec<PathBuf>) -> Result<()> {
+    for path in paths {
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+/// `highway plan`: the resolved config and one line per run, or both as one JSON object.
+fn print_plan(args: RunArgs, json: bool) -> Result<()> {
+    let config = args.sweep_options()?.config;
+    let runs = plan(&config);
+    if json {
+        let both = serde_json::json!({ "config": config, "runs": runs });
+        println!("{}", serde_json::to_string_pretty(&both)?);
+        return Ok(());
+    }
+    println!("{}", serde_json::to_string_pretty(&config)?);
+    println!("\n{} runs:", runs.len());
+    for r in &runs {
+        println!(
+            "{:>4}  {:<36} {:<7} depth {:>4}  width {:>3}  seed {:>3}{}  lr {:.4}  {} epochs",
+            r.index,
+            r.id,
+            r.kind.name(),
+            r.depth,
+            r.model.width,
+            r.seed,
+            r.trial
+                .map(|t| format!("  trial {t:>3}"))
+                .unwrap_or_default(),
+            r.training.lr,
+            r.training.epochs
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,484 @@
+//! The sweep config: a strict JSON schema. Unknown fields, wrong types and impossible values are
+//! errors that name their JSON path; `--set a.b=value` overrides any field before validation.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use highway_data::DatasetName;
+use highway_model::{Activation, Kind, WeightInit};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::search::SearchConfig;
+use crate::backend::BackendName;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub name: String,
+    /// Free text: the choices the paper leaves open, and why these were made.
+    #[serde(default)]
+    pub notes: String,
+    pub dataset: DatasetConfig,
+    pub model: ModelSection,
+    pub training: TrainingConfig,
+    /// The paper's random hyperparameter search; without it, one run per (kind, depth, seed).
+    #[serde(default)]
+    pub search: Option<SearchConfig>,
+    #[serde(default)]
+    pub backend: BackendName,
+    /// Where sweep folders go; the sweep writes `<output>/<name>/`.
+    #[serde(default = "default_output")]
+    pub output: PathBuf,
+}
+
+fn default_output() -> PathBuf {
+    PathBuf::from("results")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// mnist, fashion-mnist, cifar10, cifar100 or synthetic.
+    pub name: DatasetName,
+    /// The data directory; else `--data-dir`, `$HIGHWAY_DATA`, `./data`.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    #[serde(default)]
+    pub preprocess: PreprocessName,
+    /// Fraction of the training set held out for evaluation instead of the test set.
+    #[serde(default)]
+    pub validation: Option<f64>,
+    /// Keep only the first N training (and evaluation) examples.
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// CIFAR-100 labels: fine (100 classes) or coarse (20).
+    #[serde(default)]
+    pub labels: LabelSet,
+    #[serde(default)]
+    pub synthetic: highway_data::SyntheticSpec,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PreprocessName {
+    None,
+    #[default]
+    Scale,
+    Standardize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelSet {
+    #[default]
+    Fine,
+    Coarse,
+}
+
+/// A value given once for both kinds, or per kind: `0.01` or `{"plain": 0.01, "highway": 0.05}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PerKind<T> {
+    Both(T),
+    Each { plain: T, highway: T },
+}
+
+impl<T: Clone> PerKind<T> {
+    pub fn get(&self, kind: Kind) -> T {
+        match (self, kind) {
+            (PerKind::Both(v), _) => v.clone(),
+            (PerKind::Each { plain, .. }, Kind::Plain) => plain.clone(),
+            (PerKind::Each { highway, .. }, Kind::Highway) => highway.clone(),
+        }
+    }
+
+    fn values(&self) -> Vec<T> {
+        match self {
+            PerKind::Both(v) => vec![v.clone()],
+            PerKind::Each { plain, highway } => vec![plain.clone(), highway.clone()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    pub kinds: Vec<Kind>,
+    pub depths: Vec<usize>,
+    /// The paper: 71 for plain nets, 50 for highway nets (≈5,000 parameters per layer each).
+    #[serde(default = "default_width")]
+    pub width: PerKind<usize>,
+    #[serde(default = "default_activation")]
+    pub activation: PerKind<Activation>,
+    /// The constant the transform-gate bias `b_T` starts at (highway nets): one number, or one
+    /// per depth (`{"10": -2, "900": -8}`), since deeper nets need more negative biases.
+    #[serde(default = "default_gate_bias")]
+    pub gate_bias: GateBias,
+    #[serde(default)]
+    pub init: WeightInit,
+}
+
+fn default_width() -> PerKind<usize> {
+    PerKind::Each {
+        plain: 71,
+        highway: 50,
+    }
+}
+fn default_activation() -> PerKind<Activation> {
+    PerKind::Both(Activation::Relu)
+}
+fn default_gate_bias() -> GateBias {
+    GateBias::All(-2.0)
+}
+
+/// `b_T`'s starting value for every depth, or per depth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GateBias {
+    All(f32),
+    ByDepth(BTreeMap<String, f32>),
+}
+
+impl GateBias {
+    /// The bias for `depth`; `None` when a per-depth map has no entry for it.
+    pub fn get(&self, depth: usize) -> Option<f32> {
+        match self {
+            GateBias::All(b) => Some(*b),
+            GateBias::ByDepth(map) => map.get(&depth.to_string()).copied(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecayEvery {
+    #[default]
+    Epoch,
+    Step,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    pub epochs: usize,
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Initial SGD learning rate.
+    pub lr: PerKind<f64>,
+    /// Classical momentum (dampening 0, as in the paper and PyTorch).
+    #[serde(default = "default_momentum")]
+    pub momentum: PerKind<f64>,
+    #[serde(default)]
+    pub nesterov: bool,
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Exponential decay: `lr = lr0 · lr_decay^t`, t counted in epochs or steps.
+    #[serde(default = "default_decay")]
+    pub lr_decay: PerKind<f64>,
+    #[serde(default)]
+    pub decay_every: DecayEvery,
+    pub seeds: Vec<u64>,
+    /// A run whose loss exceeds this multiple of its first loss has diverged.
+    #[serde(default = "default_divergence")]
+    pub divergence_factor: f64,
+    /// Recompute activations in the backward pass instead of storing them (saves memory).
+    #[serde(default)]
+    pub gradient_checkpointing: bool,
+    /// Write each finished run's trained net to `model.safetensors` in its folder (for
+    /// `highway analyze` and Python); off by default, so a large search keeps no models.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub save_model: bool,
+}
+
+fn default_batch() -> usize {
+    128
+}
+fn default_momentum() -> PerKind<f64> {
+    PerKind::Both(0.9)
+}
+fn default_decay() -> PerKind<f64> {
+    PerKind::Both(1.0)
+}
+fn default_divergence() -> f64 {
+    10.0
+}
+
+impl Config {
+    /// Reads, overrides and validates a config file.
+    pub fn load(path: &Path, sets: &[String]) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read config", path.display()))?;
+        let mut value: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not valid JSON", path.display()))?;
+        for set in sets {
+            apply_set(&mut value, set).with_context(|| format!("--set {set}"))?;
+        }
+        Self::from_value(value).with_context(|| format!("{}: invalid config", path.display()))
+    }
+
+    /// Deserializes and validates; errors name the JSON path.
+    pub fn from_value(value: Value) -> Result<Config> {
+        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            anyhow::anyhow!(
+                "{}: {}",
+                if path == "." {
+                    "(top level)".into()
+                } else {
+                    path
+                },
+                e.into_inner()
+            )
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        check(!self.name.trim().is_empty(), "name", "must not be empty")?;
+        check(
+            self.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+            "name",
+            "use letters, digits, '-', '_' and '.' only (it names a folder)",
+        )?;
+        self.model.validate()?;
+        self.training.validate()?;
+        if let Some((path, why)) = self.search.iter().flat_map(|s| s.problems()).next() {
+            bail!("{path}: {why}");
+        }
+        self.dataset.validate()
+    }
+}
+
+impl ModelSection {
+    fn validate(&self) -> Result<()> {
+        check(!self.kinds.is_empty(), "model.kinds", "must not be empty")?;
+        check(!self.depths.is_empty(), "model.depths", "must not be empty")?;
+        for (i, &depth) in self.depths.iter().enumerate() {
+            check(
+                depth >= 1,
+                &format!("model.depths[{i}]"),
+                "depth must be at least 1 (the plain input layer)",
+            )?;
+        }
+        check(
+            self.width.values().iter().all(|&w| w >= 1),
+            "model.width",
+            "must be at least 1",
+        )?;
+        for &depth in &self.depths {
+            match self.gate_bias.get(depth) {
+                Some(b) => check(b.is_finite(), "model.gate_bias", "must be a finite number")?,
+                None => bail!(
+                    "model.gate_bias: no entry for depth {depth} (give one number, or one per depth)"
+                ),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TrainingConfig {
+    fn validate(&self) -> Result<()> {
+        check(self.epochs >= 1, "training.epochs", "must be at least 1")?;
+        check(
+            self.batch_size >= 1,
+            "training.batch_size",
+            "must be at least 1",
+        )?;
+        check(
+            self.lr.values().iter().all(|&v| v > 0.0 && v.is_finite()),
+            "training.lr",
+            "must be a positive number",
+        )?;
+        check(
+            self.momentum
+                .values()
+                .iter()
+                .all(|&v| (0.0..1.0).contains(&v)),
+            "training.momentum",
+            "must be in [0, 1)",
+        )?;
+        check(
+            self.weight_decay >= 0.0,
+            "training.weight_decay",
+            "must not be negative",
+        )?;
+        check(
+            self.lr_decay.values().iter().all(|&v| v > 0.0 && v <= 1.0),
+            "training.lr_decay",
+            "must be in (0, 1] (1 = no decay)",
+        )?;
+        check(
+            !self.seeds.is_empty(),
+            "training.seeds",
+            "must not be empty",
+        )?;
+        check(
+            self.divergence_factor > 1.0,
+            "training.divergence_factor",
+            "must be above 1",
+        )
+    }
+}
+
+impl DatasetConfig {
+    fn validate(&self) -> Result<()> {
+        if let Some(v) = self.validation {
+            check(
+                v > 0.0 && v < 1.0,
+                "dataset.validation",
+                "must be a fraction in (0, 1)",
+            )?;
+        }
+        if let Some(l) = self.limit {
+            check(l >= 1, "dataset.limit", "must be at least 1")?;
+        }
+        let s = &self.synthetic;
+        check(
+            s.train >= 1 && s.test >= 1 && s.dim >= 1 && s.classes >= 2 && s.clusters >= 1,
+            "dataset.synthetic",
+            "needs train, test, dim ≥ 1, classes ≥ 2, clusters ≥ 1",
+        )
+    }
+}
+
+fn check(ok: bool, path: &str, why: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        bail!("{path}: {why}")
+    }
+}
+
+/// Applies `a.b.c=value`: the value is parsed as JSON when it can be (`0.05`, `[10,20]`, `true`),
+/// else taken as a string (`flex`).
+pub fn apply_set(root: &mut Value, set: &str) -> Result<()> {
+    let (key, raw) = set
+        .split_once('=')
+        .context("expected key=value, e.g. training.lr=0.05")?;
+    let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+    let mut node = root;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let Value::Object(map) = node else {
+            bail!("{} is not an object", parts[..i].join("."));
+        };
+        if i + 1 == parts.len() {
+            map.insert(part.to_string(), value);
+            return Ok(());
+        }
+        node = map
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    unreachable!("split always yields one part")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn base() -> Value {
+        json!({
+            "name": "t",
+            "dataset": {"name": "synthetic"},
+            "model": {"kinds": ["plain", "highway"], "depths": [2, 5]},
+            "training": {"epochs": 2, "lr": 0.1, "seeds": [0]}
+        })
+    }
+
+    fn err(v: Value) -> String {
+        format!("{:#}", Config::from_value(v).unwrap_err())
+    }
+
+    #[test]
+    fn defaults_are_the_papers() {
+        let c = Config::from_value(base()).unwrap();
+        assert_eq!(c.model.width.get(Kind::Plain), 71);
+        assert_eq!(c.model.width.get(Kind::Highway), 50);
+        assert_eq!(c.model.gate_bias.get(100), Some(-2.0));
+        assert_eq!(c.training.momentum.get(Kind::Plain), 0.9);
+        assert_eq!(c.backend, BackendName::Flex);
+    }
+
+    /// The error of `base()` with `key` set to `value`, which must mention `want`.
+    fn assert_error(key: &str, value: Value, want: &str) {
+        let mut v = base();
+        apply_set(&mut v, &format!("{key}={value}")).unwrap();
+        let e = err(v);
+        assert!(e.contains(want), "{key}={value}: {e}");
+    }
+
+    #[test]
+    fn errors_name_the_json_path() {
+        assert_error("model.depthz", json!([1]), "model.depthz");
+        assert_error("model.depthz", json!([1]), "unknown field");
+        assert_error("training.lr", json!("fast"), "training.lr");
+        assert_error("model.depths", json!([10, 0]), "model.depths[1]");
+        assert_error(
+            "training.lr",
+            json!(-0.1),
+            "training.lr: must be a positive",
+        );
+        assert_error(
+            "training.seeds",
+            json!([]),
+            "training.seeds: must not be empty",
+        );
+        assert_error("training.epochs", json!(1.5), "training.epochs");
+    }
+
+    #[test]
+    fn dataset_names_come_from_the_data_crate() {
+        assert_error(
+            "dataset.name",
+            json!("imagenet"),
+            "dataset.name: unknown dataset 'imagenet' (known: mnist, fashion-mnist, cifar10, cifar100, synthetic)",
+        );
+        let mut v = base();
+        apply_set(&mut v, "dataset.name=fashion-mnist").unwrap();
+        let c = Config::from_value(v).unwrap();
+        assert_eq!(c.dataset.name, DatasetName::FashionMnist);
+        assert_eq!(
+            serde_json::to_value(&c).unwrap()["dataset"]["name"],
+            json!("fashion-mnist")
+        );
+    }
+
+    #[test]
+    fn set_overrides_any_field_and_per_kind_values() {
+        let mut v = base();
+        apply_set(&mut v, "training.lr={\"plain\":0.01,\"highway\":0.05}").unwrap();
+        apply_set(&mut v, "backend=ndarray").unwrap();
+        apply_set(&mut v, "model.depths=[3]").unwrap();
+        let c = Config::from_value(v).unwrap();
+        assert_eq!(
+            (
+                c.training.lr.get(Kind::Plain),
+                c.training.lr.get(Kind::Highway)
+            ),
+            (0.01, 0.05)
+        );
+        assert_eq!(c.backend, BackendName::Ndarray);
+        assert_eq!(c.model.depths, vec![3]);
+    }
+
+    #[test]
+    fn gate_bias_per_depth() {
+        let mut v = base();
+        apply_set(&mut v, r#"model.gate_bias={"2": -1, "5": -3}"#).unwrap();
+        let c = Config::from_value(v.clone()).unwrap();
+        assert_eq!(
+            (c.model.gate_bias.get(2), c.model.gate_bias.get(5)),
+            (Some(-1.0), Some(-3.0))
+        );
+        apply_set(&mut v, "model.depths=[2, 9]").unwrap();
+        assert!(err(v).contains("model.gate_bias: no entry for depth 9"));
+    }
+}

@@ -1,0 +1,37 @@
+//! The dataset a config describes, loaded from the data directory.
+
+use std::path::Path;
+
+use anyhow::Result;
+use highway_data::{DataError, Dataset, LoadOptions, Preprocess};
+
+use super::config::{Config, LabelSet, PreprocessName};
+
+/// Loads the config's dataset from `dataset.dir`, else `data_dir` (`--data-dir`), else
+/// `$HIGHWAY_DATA`, else `./data`; a missing dataset names the command that fetches it.
+pub fn load_dataset(config: &Config, data_dir: Option<&Path>) -> Result<Dataset> {
+    let d = &config.dataset;
+    let name = d.name;
+    let dir = highway_data::data_dir(d.dir.as_deref().or(data_dir));
+    let opts = LoadOptions {
+        preprocess: match d.preprocess {
+            PreprocessName::None => Preprocess::None,
+            PreprocessName::Scale => Preprocess::Scale,
+            PreprocessName::Standardize => Preprocess::Standardize,
+        },
+        validation: d.validation,
+        validation_seed: 0,
+        limit: d.limit,
+        cifar100_coarse: d.labels == LabelSet::Coarse,
+        synthetic: d.synthetic.clone(),
+    };
+    highway_data::load(name, &dir, &opts).map_err(|e| match e {
+        DataError::Missing { .. } => anyhow::anyhow!(
+            "{e}\ndataset '{name}' is not in {}: fetch it with `highway data fetch {name} --data-dir {}` \
+             (or point dataset.dir, --data-dir or HIGHWAY_DATA at a copy)",
+            dir.display(),
+            dir.display()
+        ),
+        other => other.into(),
+    })
+}

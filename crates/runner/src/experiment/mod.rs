@@ -1,0 +1,12 @@
+//! What to run: a config file (strict JSON, `--set` overrides), the random search it may
+//! describe, and the ordered plan of runs with their stable ids.
+
+pub mod config;
+pub mod dataset;
+pub mod plan;
+pub mod run_id;
+pub mod search;
+
+pub use config::{apply_set, Config};
+pub use dataset::load_dataset;
+pub use plan::{plan, RunSpec, RunTraining};

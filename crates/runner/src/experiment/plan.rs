@@ -1,0 +1,204 @@
+//! A config expanded into its ordered list of runs: kinds × depths × seeds.
+//!
+//! Each run gets a stable id (`run_id.rs`): a readable prefix and a short hash of the settings
+//! that change its result, so the same run keeps the same folder across restarts and machines,
+//! and a changed setting gets a new one.
+
+use highway_model::{Kind, ModelConfig};
+use serde::{Deserialize, Serialize};
+
+use super::config::{Config, DecayEvery};
+use super::run_id::run_id;
+
+/// Everything needed to train one run, and nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub index: usize,
+    pub id: String,
+    pub kind: Kind,
+    pub depth: usize,
+    pub seed: u64,
+    /// The random-search trial this run belongs to, when the config has a `search` section.
+    #[serde(default)]
+    pub trial: Option<usize>,
+    /// The network, except `input_size` and `classes`, which the dataset fixes at run time.
+    pub model: ModelConfig,
+    pub training: RunTraining,
+}
+
+/// The training settings of one run, each resolved for its kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunTraining {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub momentum: f64,
+    pub nesterov: bool,
+    pub weight_decay: f64,
+    pub lr_decay: f64,
+    pub decay_every: DecayEvery,
+    pub divergence_factor: f64,
+    pub gradient_checkpointing: bool,
+    /// Keep the trained net (`model.safetensors`). Not part of the run's id: saving the model
+    /// does not change the run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub save_model: bool,
+}
+
+impl RunTraining {
+    /// The learning rate after `epoch` epochs and `step` steps.
+    pub fn lr_at(&self, epoch: usize, step: usize) -> f64 {
+        let t = match self.decay_every {
+            DecayEvery::Epoch => epoch,
+            DecayEvery::Step => step,
+        };
+        self.lr * self.lr_decay.powi(t as i32)
+    }
+}
+
+/// The ordered runs of a config: kinds × depths × (search trials) × seeds.
+pub fn plan(config: &Config) -> Vec<RunSpec> {
+    let m = &config.model;
+    let t = &config.training;
+    let trials: Vec<Option<usize>> = match &config.search {
+        Some(search) => (0..search.trials).map(Some).collect(),
+        None => vec![None],
+    };
+    let mut runs = Vec::new();
+    for &kind in &m.kinds {
+        for &depth in &m.depths {
+            for &trial in &trials {
+                for &seed in &t.seeds {
+                    let mut model = ModelConfig {
+                        kind,
+                        depth,
+                        width: m.width.get(kind),
+                        input_size: 0,
+                        classes: 0,
+                        activation: m.activation.get(kind),
+                        gate_bias: m
+                            .gate_bias
+                            .get(depth)
+                            .expect("validated: every depth has a bias"),
+                        init: m.init,
+                    };
+                    let mut training = RunTraining {
+                        epochs: t.epochs,
+                        batch_size: t.batch_size,
+                        lr: t.lr.get(kind),
+                        momentum: t.momentum.get(kind),
+                        nesterov: t.nesterov,
+                        weight_decay: t.weight_decay,
+                        lr_decay: t.lr_decay.get(kind),
+                        decay_every: t.decay_every,
+                        divergence_factor: t.divergence_factor,
+                        gradient_checkpointing: t.gradient_checkpointing,
+                        save_model: t.save_model,
+                    };
+                    if let (Some(search), Some(trial)) = (&config.search, trial) {
+                        let drawn = search.draw(kind, depth, trial);
+                        model.activation = drawn.activation;
+                        model.gate_bias = drawn.gate_bias;
+                        training.lr = drawn.lr;
+                        training.momentum = drawn.momentum;
+                        training.lr_decay = drawn.lr_decay;
+                    }
+                    if kind == Kind::Plain {
+                        model.gate_bias = 0.0;
+                    }
+                    let mut run = RunSpec {
+                        index: runs.len(),
+                        id: String::new(),
+                        kind,
+                        depth,
+                        seed,
+                        trial,
+                        model,
+                        training,
+                    };
+                    run.id = run_id(&run, &config.dataset);
+                    runs.push(run);
+                }
+            }
+        }
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::apply_set;
+    use serde_json::json;
+
+    fn config(sets: &[&str]) -> Config {
+        let mut v = json!({
+            "name": "t",
+            "dataset": {"name": "synthetic"},
+            "model": {"kinds": ["plain", "highway"], "depths": [2, 5]},
+            "training": {"epochs": 2, "lr": {"plain": 0.1, "highway": 0.3}, "seeds": [0, 1]}
+        });
+        for s in sets {
+            apply_set(&mut v, s).unwrap();
+        }
+        Config::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn order_ids_and_per_kind_settings() {
+        let runs = plan(&config(&[]));
+        assert_eq!(runs.len(), 8);
+        let keys: Vec<_> = runs.iter().map(|r| (r.kind, r.depth, r.seed)).collect();
+        assert_eq!(keys[0], (Kind::Plain, 2, 0));
+        assert_eq!(keys[1], (Kind::Plain, 2, 1));
+        assert_eq!(keys[2], (Kind::Plain, 5, 0));
+        assert_eq!(keys[7], (Kind::Highway, 5, 1));
+        assert!(runs.iter().enumerate().all(|(i, r)| r.index == i));
+        assert_eq!((runs[0].training.lr, runs[7].training.lr), (0.1, 0.3));
+        assert_eq!((runs[0].model.width, runs[7].model.width), (71, 50));
+        assert!(runs[7].id.starts_with("highway-d5-s1-"));
+        let ids: std::collections::HashSet<_> = runs.iter().map(|r| &r.id).collect();
+        assert_eq!(ids.len(), 8);
+        // Stable across calls, changed by any setting.
+        assert_eq!(plan(&config(&[]))[3].id, runs[3].id);
+        assert_ne!(plan(&config(&["training.epochs=3"]))[3].id, runs[3].id);
+        // Keeping the model does not change the run: the same folder, resumable.
+        let saving = plan(&config(&["training.save_model=true"]));
+        assert!(saving[3].training.save_model);
+        assert_eq!(saving[3].id, runs[3].id);
+    }
+
+    #[test]
+    fn search_trials_are_planned_and_extending_keeps_earlier_runs() {
+        let small = plan(&config(&[r#"search={"trials": 2, "seed": 1}"#]));
+        assert_eq!(small.len(), 2 * 2 * 2 * 2);
+        assert!(
+            small[2].id.starts_with("plain-d2-t001-s0-"),
+            "{}",
+            small[2].id
+        );
+        let t = &small[2];
+        assert_eq!(t.trial, Some(1));
+        assert!(
+            (1e-3..=1e-1).contains(&t.training.lr)
+                && (-10.0..=-1.0).contains(&small[12].model.gate_bias)
+        );
+        assert_eq!(t.model.gate_bias, 0.0, "plain nets have no gate");
+        let big = plan(&config(&[r#"search={"trials": 5, "seed": 1}"#]));
+        let ids: std::collections::HashSet<_> = big.iter().map(|r| &r.id).collect();
+        assert!(
+            small.iter().all(|r| ids.contains(&r.id)),
+            "the first trials keep their runs"
+        );
+    }
+
+    #[test]
+    fn lr_decays_per_epoch_or_per_step() {
+        let mut t = plan(&config(&["training.lr_decay=0.5"]))[0]
+            .training
+            .clone();
+        assert_eq!(t.lr_at(2, 100), 0.1 * 0.25);
+        t.decay_every = DecayEvery::Step;
+        assert!((t.lr_at(2, 3) - 0.1 * 0.125).abs() < 1e-12);
+    }
+}

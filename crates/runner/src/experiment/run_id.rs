@@ -1,0 +1,165 @@
+//! A run's id: `highway-d50-s0-1a2b3c4d`, its kind, depth, trial and seed to read, and a hash of
+//! every setting that changes what the run computes.
+//!
+//! The hash covers an explicit, versioned list of settings ([`IdentityV1`]), not the config as
+//! it happens to be serialized: paths (`dataset.dir`, the output folder), `save_model` and the
+//! backend are left out, so `--data-dir /scratch/...` on a cluster finds the runs made on a
+//! laptop, and a new config field changes no id until it is added here on purpose (as a new
+//! version, which renames every run, and says so in the README).
+//!
+//! Version 1 hashes exactly the bytes that ids were made of before this list existed (the
+//! model, the training settings, the seed and the dataset section, with `dataset.dir` set to
+//! null), so the ids of every committed sweep stay valid; `tests::ids_are_pinned` checks it.
+
+use highway_data::{DatasetName, SyntheticSpec};
+use highway_model::{Activation, Kind, WeightInit};
+use serde::Serialize;
+
+use super::config::{DatasetConfig, DecayEvery, LabelSet, PreprocessName};
+use super::plan::RunSpec;
+
+/// The settings of version 1, serialized as the JSON array `[model, training, seed, dataset]`,
+/// fields in this order.
+#[derive(Serialize)]
+struct IdentityV1<'a>(ModelV1, TrainingV1, u64, DatasetV1<'a>);
+
+#[derive(Serialize)]
+struct ModelV1 {
+    kind: Kind,
+    depth: usize,
+    width: usize,
+    /// Fixed by the dataset at run time; 0 in the plan.
+    input_size: usize,
+    classes: usize,
+    activation: Activation,
+    gate_bias: f32,
+    init: WeightInit,
+}
+
+#[derive(Serialize)]
+struct TrainingV1 {
+    epochs: usize,
+    batch_size: usize,
+    lr: f64,
+    momentum: f64,
+    nesterov: bool,
+    weight_decay: f64,
+    lr_decay: f64,
+    decay_every: DecayEvery,
+    divergence_factor: f64,
+    /// Composed instead of fused layers: the same formulas, rounded differently.
+    gradient_checkpointing: bool,
+}
+
+#[derive(Serialize)]
+struct DatasetV1<'a> {
+    name: DatasetName,
+    /// Always null: where the files are does not change the run.
+    dir: Option<()>,
+    preprocess: PreprocessName,
+    validation: Option<f64>,
+    limit: Option<usize>,
+    labels: LabelSet,
+    synthetic: &'a SyntheticSpec,
+}
+
+/// The id of `run`, whose data is described by `dataset`.
+pub fn run_id(run: &RunSpec, dataset: &DatasetConfig) -> String {
+    let (m, t) = (&run.model, &run.training);
+    let identity = IdentityV1(
+        ModelV1 {
+            kind: m.kind,
+            depth: m.depth,
+            width: m.width,
+            input_size: m.input_size,
+            classes: m.classes,
+            activation: m.activation,
+            gate_bias: m.gate_bias,
+            init: m.init,
+        },
+        TrainingV1 {
+            epochs: t.epochs,
+            batch_size: t.batch_size,
+            lr: t.lr,
+            momentum: t.momentum,
+            nesterov: t.nesterov,
+            weight_decay: t.weight_decay,
+            lr_decay: t.lr_decay,
+            decay_every: t.decay_every,
+            divergence_factor: t.divergence_factor,
+            gradient_checkpointing: t.gradient_checkpointing,
+        },
+        run.seed,
+        DatasetV1 {
+            name: dataset.name,
+            dir: None,
+            preprocess: dataset.preprocess,
+            validation: dataset.validation,
+            limit: dataset.limit,
+            labels: dataset.labels,
+            synthetic: &dataset.synthetic,
+        },
+    );
+    let bytes = serde_json::to_vec(&identity).expect("plain data serializes");
+    let trial = run.trial.map(|t| format!("-t{t:03}")).unwrap_or_default();
+    format!(
+        "{}-d{}{trial}-s{}-{:08x}",
+        run.kind.name(),
+        run.depth,
+        run.seed,
+        highway_rng::fnv1a(&bytes) as u32
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use crate::experiment::{apply_set, plan, Config};
+    use crate::store::SweepDir;
+
+    fn committed(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../results")
+            .join(name)
+    }
+
+    /// The ids recorded in committed sweeps are the ids the plan gives today.
+    #[test]
+    fn ids_are_pinned() {
+        for name in ["fig1-mnist", "fig1-mnist-search-reduced", "analysis-mnist"] {
+            let sweep = SweepDir::new(committed(name)).load().unwrap();
+            let recorded: Vec<&str> = sweep.plan.iter().map(|r| r.id.as_str()).collect();
+            let planned: Vec<String> = plan(&sweep.config).into_iter().map(|r| r.id).collect();
+            assert_eq!(planned, recorded, "{name}");
+        }
+        // And one written out, so that a change shows up even if the files were regenerated.
+        let sweep = SweepDir::new(committed("fig1-mnist")).load().unwrap();
+        let runs = plan(&sweep.config);
+        assert_eq!(runs[0].id, "plain-d10-s0-d8dbc98f");
+        assert_eq!(runs[23].id, "highway-d100-s2-7bfe49e6");
+    }
+
+    #[test]
+    fn paths_saving_and_backend_do_not_change_ids() {
+        let base = SweepDir::new(committed("fig1-mnist"))
+            .load()
+            .unwrap()
+            .config;
+        let ids = |c: &Config| plan(c).into_iter().map(|r| r.id).collect::<Vec<_>>();
+        let mut v = serde_json::to_value(&base).unwrap();
+        for set in [
+            "dataset.dir=/scratch/someone/data",
+            "output=/elsewhere",
+            "training.save_model=true",
+            "backend=ndarray",
+        ] {
+            apply_set(&mut v, set).unwrap();
+        }
+        let moved = Config::from_value(v.clone()).unwrap();
+        assert_eq!(ids(&moved), ids(&base));
+        apply_set(&mut v, "training.epochs=13").unwrap();
+        let changed = Config::from_value(v).unwrap();
+        assert!(ids(&changed).iter().zip(ids(&base)).all(|(a, b)| *a != b));
+    }
+}

@@ -1,0 +1,180 @@
+//! The paper's random search: for every (kind, depth), `trials` hyperparameter settings drawn
+//! from the config's distributions.
+//!
+//! Each trial is drawn from its own generator, seeded by (search seed, kind, depth, trial
+//! number), so a plan is reproducible, and raising `trials` from 40 to 100 keeps the first 40
+//! trials exactly as they were (a resumed sweep skips them).
+
+use highway_model::{Activation, Kind};
+use highway_rng::{fnv1a, SplitMix64};
+use serde::{Deserialize, Serialize};
+
+/// `[min, max]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Range(pub f64, pub f64);
+
+impl Range {
+    fn uniform(self, rng: &mut SplitMix64) -> f64 {
+        self.0 + (self.1 - self.0) * rng.next_f64()
+    }
+
+    fn log_uniform(self, rng: &mut SplitMix64) -> f64 {
+        (self.0.ln() + (self.1.ln() - self.0.ln()) * rng.next_f64()).exp()
+    }
+
+    #[cfg(test)]
+    fn contains(self, v: f64) -> bool {
+        self.0 <= v && v <= self.1
+    }
+}
+
+/// The `search` section of a config; each distribution is recorded in `sweep.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchConfig {
+    /// Trials per (kind, depth); the paper ran 100.
+    pub trials: usize,
+    #[serde(default)]
+    pub seed: u64,
+    /// Initial learning rate, log-uniform.
+    #[serde(default = "default_lr")]
+    pub lr: Range,
+    /// Momentum, uniform.
+    #[serde(default = "default_momentum")]
+    pub momentum: Range,
+    /// Learning-rate decay factor, uniform.
+    #[serde(default = "default_decay")]
+    pub lr_decay: Range,
+    /// Activations to choose from, uniformly.
+    #[serde(default = "default_activations")]
+    pub activation: Vec<Activation>,
+    /// Initial transform-gate bias of highway nets, uniform; the paper: [−10, −1].
+    #[serde(default = "default_gate_bias")]
+    pub gate_bias: Range,
+}
+
+fn default_lr() -> Range {
+    Range(1e-3, 1e-1)
+}
+fn default_momentum() -> Range {
+    Range(0.8, 0.99)
+}
+fn default_decay() -> Range {
+    Range(0.9, 1.0)
+}
+fn default_activations() -> Vec<Activation> {
+    vec![Activation::Relu, Activation::Tanh]
+}
+fn default_gate_bias() -> Range {
+    Range(-10.0, -1.0)
+}
+
+/// One drawn setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trial {
+    pub lr: f64,
+    pub momentum: f64,
+    pub lr_decay: f64,
+    pub activation: Activation,
+    /// Drawn for every kind (so the stream is the same), used by highway nets.
+    pub gate_bias: f32,
+}
+
+impl SearchConfig {
+    /// Problems with the section, as (JSON path, why).
+    pub fn problems(&self) -> Vec<(String, &'static str)> {
+        let mut out = Vec::new();
+        let mut bad = |path: &str, why| out.push((format!("search.{path}"), why));
+        if self.trials == 0 {
+            bad("trials", "must be at least 1");
+        }
+        for (name, r) in [
+            ("lr", self.lr),
+            ("momentum", self.momentum),
+            ("lr_decay", self.lr_decay),
+            ("gate_bias", self.gate_bias),
+        ] {
+            if !(r.0.is_finite() && r.1.is_finite() && r.0 <= r.1) {
+                bad(name, "must be [min, max] with min <= max");
+            }
+        }
+        if self.lr.0 <= 0.0 {
+            bad("lr", "must be positive (it is drawn log-uniformly)");
+        }
+        if self.momentum.0 < 0.0 || self.momentum.1 >= 1.0 {
+            bad("momentum", "must lie in [0, 1)");
+        }
+        if self.lr_decay.0 <= 0.0 || self.lr_decay.1 > 1.0 {
+            bad("lr_decay", "must lie in (0, 1]");
+        }
+        if self.activation.is_empty() {
+            bad("activation", "must not be empty");
+        }
+        out
+    }
+
+    /// Trial `trial` of (kind, depth).
+    pub fn draw(&self, kind: Kind, depth: usize, trial: usize) -> Trial {
+        let key = format!("{}/{}/{}/{}", self.seed, kind.name(), depth, trial);
+        let mut rng = SplitMix64::new(fnv1a(key.as_bytes()));
+        Trial {
+            lr: self.lr.log_uniform(&mut rng),
+            momentum: self.momentum.uniform(&mut rng),
+            lr_decay: self.lr_decay.uniform(&mut rng),
+            activation: self.activation[rng.below(self.activation.len())],
+            gate_bias: self.gate_bias.uniform(&mut rng) as f32,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn search(trials: usize) -> SearchConfig {
+        serde_json::from_value(serde_json::json!({ "trials": trials, "seed": 3 })).unwrap()
+    }
+
+    #[test]
+    fn draws_lie_in_their_ranges_and_cover_them() {
+        let s = search(200);
+        let trials: Vec<Trial> = (0..200).map(|t| s.draw(Kind::Highway, 50, t)).collect();
+        for t in &trials {
+            assert!(
+                s.lr.contains(t.lr)
+                    && s.momentum.contains(t.momentum)
+                    && s.lr_decay.contains(t.lr_decay)
+            );
+            assert!(s.gate_bias.contains(t.gate_bias as f64));
+        }
+        // Log-uniform: about half the learning rates below the geometric midpoint 1e-2.
+        let below = trials.iter().filter(|t| t.lr < 1e-2).count();
+        assert!((70..130).contains(&below), "{below}");
+        assert!(trials.iter().any(|t| t.activation == Activation::Tanh));
+        assert!(trials.iter().any(|t| t.activation == Activation::Relu));
+    }
+
+    #[test]
+    fn same_seed_same_trials_and_extending_keeps_the_first() {
+        let (a, b) = (search(40), search(100));
+        for t in 0..40 {
+            assert_eq!(a.draw(Kind::Plain, 10, t), b.draw(Kind::Plain, 10, t));
+        }
+        assert_ne!(a.draw(Kind::Plain, 10, 0), a.draw(Kind::Plain, 10, 1));
+        assert_ne!(a.draw(Kind::Plain, 10, 0), a.draw(Kind::Plain, 20, 0));
+        let other = SearchConfig {
+            seed: 4,
+            ..a.clone()
+        };
+        assert_ne!(a.draw(Kind::Plain, 10, 0), other.draw(Kind::Plain, 10, 0));
+    }
+
+    #[test]
+    fn problems_name_their_path() {
+        let mut s = search(0);
+        s.lr = Range(0.0, 0.1);
+        s.momentum = Range(0.5, 1.0);
+        let paths: Vec<String> = s.problems().into_iter().map(|p| p.0).collect();
+        assert_eq!(paths, vec!["search.trials", "search.lr", "search.momentum"]);
+    }
+}

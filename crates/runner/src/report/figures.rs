@@ -1,0 +1,179 @@
+//! The loss figures: every (kind, depth) on one chart as in the paper's Figure 1, one panel per
+//! depth with plain against highway, and final loss and accuracy against depth.
+
+use std::collections::BTreeMap;
+
+use highway_model::Kind;
+
+use super::results::{groups, mean_std, RunResult};
+use super::svg::plot::{shades, Chart, Series};
+
+/// Runs of one (kind, depth).
+pub type Groups<'a> = BTreeMap<(Kind, usize), Vec<&'a RunResult>>;
+
+fn kind_hue(kind: Kind) -> f64 {
+    match kind {
+        Kind::Plain => 8.0,     // reds
+        Kind::Highway => 215.0, // blues
+    }
+}
+
+/// The colour of a kind in charts that show one line per kind.
+pub fn kind_color(kind: Kind) -> String {
+    shades(kind_hue(kind), 1)[0].clone()
+}
+
+/// Per epoch: (epoch, mean, min, max) of the training loss over the group's runs.
+pub fn loss_by_epoch(rs: &[&RunResult]) -> Vec<(f64, f64, f64, f64)> {
+    let epochs = rs.iter().map(|r| r.curve.len()).max().unwrap_or(0);
+    (0..epochs)
+        .filter_map(|e| {
+            let v: Vec<f64> = rs
+                .iter()
+                .filter_map(|r| r.curve.get(e))
+                .map(|c| c.train_loss)
+                .filter(|x| x.is_finite())
+                .collect();
+            let (m, _) = mean_std(&v)?;
+            let lo = v.iter().cloned().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            Some(((e + 1) as f64, m, lo, hi))
+        })
+        .collect()
+}
+
+/// The distinct kinds and depths of a sweep, in order.
+pub fn axes(g: &Groups) -> (Vec<Kind>, Vec<usize>) {
+    let mut kinds: Vec<Kind> = g.keys().map(|k| k.0).collect();
+    let mut depths: Vec<usize> = g.keys().map(|k| k.1).collect();
+    kinds.sort();
+    kinds.dedup();
+    depths.sort();
+    depths.dedup();
+    (kinds, depths)
+}
+
+/// One hue per kind, darker for deeper nets: the look of the paper's Figure 1.
+pub fn depth_color(kind: Kind, depth: usize, depths: &[usize]) -> String {
+    let i = depths.iter().position(|&d| d == depth).unwrap_or(0);
+    shades(kind_hue(kind), depths.len())[i].clone()
+}
+
+/// The mean training loss of `rs` per epoch, with the min–max band.
+fn band_series(label: String, color: String, rs: &[&RunResult]) -> Series {
+    let stats = loss_by_epoch(rs);
+    let mut s = Series::line(label, color, stats.iter().map(|p| (p.0, p.1)).collect());
+    s.band = stats.iter().map(|p| (p.0, p.2, p.3)).collect();
+    s
+}
+
+fn loss_chart(title: String, series: Vec<Series>) -> Chart {
+    Chart {
+        title,
+        x_label: "epoch".into(),
+        y_label: "training cross-entropy (log)".into(),
+        log_y: true,
+        series,
+    }
+}
+
+/// Every figure as `(file stem, chart)`; the per-depth panels are named `loss-depth-<d>`.
+pub fn figures(runs: &[RunResult]) -> Vec<(String, Chart)> {
+    let g = groups(runs);
+    let (kinds, depths) = axes(&g);
+    let mut out = vec![("loss-all-depths".to_string(), loss_all_depths(&g))];
+    for &depth in &depths {
+        out.push((
+            format!("loss-depth-{depth}"),
+            loss_at_depth(&g, &kinds, depth),
+        ));
+    }
+    out.push((
+        "final-loss-vs-depth".to_string(),
+        Chart {
+            title: "Final training loss vs depth (done runs; min–max over seeds)".into(),
+            x_label: "depth (hidden layers)".into(),
+            y_label: "final training cross-entropy (log)".into(),
+            log_y: true,
+            series: by_depth(&g, &|r| r.final_train_loss()),
+        },
+    ));
+    out.push((
+        "accuracy-vs-depth".to_string(),
+        Chart {
+            title: "Final evaluation accuracy vs depth".into(),
+            x_label: "depth (hidden layers)".into(),
+            y_label: "accuracy".into(),
+            log_y: false,
+            series: by_depth(&g, &|r| r.final_eval_acc()),
+        },
+    ));
+    out
+}
+
+/// Figure 1's look: every (kind, depth), colours per kind, darker for deeper.
+fn loss_all_depths(g: &Groups) -> Chart {
+    let (kinds, depths) = axes(g);
+    let mut all = Vec::new();
+    for &kind in &kinds {
+        for &depth in &depths {
+            if let Some(rs) = g.get(&(kind, depth)) {
+                let color = depth_color(kind, depth, &depths);
+                let mut s = band_series(format!("{} {depth}", kind.name()), color, rs);
+                s.band.clear();
+                all.push(s);
+            }
+        }
+    }
+    loss_chart("Training loss, mean over seeds".into(), all)
+}
+
+/// One depth: plain against highway, with the min–max band over seeds.
+fn loss_at_depth(g: &Groups, kinds: &[Kind], depth: usize) -> Chart {
+    let series = kinds
+        .iter()
+        .filter_map(|&kind| {
+            let rs = g.get(&(kind, depth))?;
+            let label = format!("{} (n={})", kind.name(), rs.len());
+            Some(band_series(label, kind_color(kind), rs))
+        })
+        .collect();
+    loss_chart(
+        format!("Depth {depth}: training loss, mean and min–max over seeds"),
+        series,
+    )
+}
+
+/// Per kind, the mean of `value` over done runs at each depth, with the min–max band.
+fn by_depth(g: &Groups, value: &dyn Fn(&RunResult) -> Option<f64>) -> Vec<Series> {
+    let (kinds, depths) = axes(g);
+    kinds
+        .iter()
+        .map(|&kind| {
+            let mut points = Vec::new();
+            let mut band = Vec::new();
+            for &depth in &depths {
+                let v: Vec<f64> = g
+                    .get(&(kind, depth))
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| r.is_done())
+                    .filter_map(|r| value(r))
+                    .filter(|x| x.is_finite())
+                    .collect();
+                if let Some((m, _)) = mean_std(&v) {
+                    points.push((depth as f64, m));
+                    band.push((
+                        depth as f64,
+                        v.iter().cloned().fold(f64::INFINITY, f64::min),
+                        v.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+                    ));
+                }
+            }
+            let mut s = Series::line(kind.name(), kind_color(kind), points);
+            s.band = band;
+            s.markers = true;
+            s
+        })
+        .collect()
+}

@@ -1,0 +1,64 @@
+//! `highway report`: a sweep folder to `summary.csv`, `summary.md` and `figures/*.svg`.
+//!
+//! Everything is computed from the files the runs wrote (`curve.csv`, `status.json`), so a
+//! report of a half-finished, diverged or failed sweep is honest about each run.
+
+pub mod figures;
+pub mod results;
+pub mod search;
+pub mod summary;
+pub mod svg;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::store::{self, SweepDir};
+use figures::figures;
+use results::collect;
+use search::{search_charts, search_md};
+use summary::{summary_csv, summary_md};
+use svg::plot::{side_by_side, Chart};
+
+/// Writes the summary files and figures; returns their paths.
+pub fn write(root: &Path) -> Result<Vec<PathBuf>> {
+    let dir = SweepDir::new(root.to_path_buf());
+    dir.load()?;
+    // Many `run --index` processes may report at once: one at a time, so that the last report
+    // written reads every status written before it.
+    let lock_path = root.join(".report.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("{}: cannot create", lock_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("{}: cannot lock", lock_path.display()))?;
+    let (sweep, runs) = collect(&dir)?;
+    let mut written = Vec::new();
+    let mut put = |name: &str, text: String| -> Result<()> {
+        let path = root.join(name);
+        store::write_atomic(&path, text.as_bytes())?;
+        written.push(path);
+        Ok(())
+    };
+    put("summary.csv", summary_csv(&runs))?;
+    let mut md = summary_md(&sweep, &runs);
+    if runs.iter().any(|r| r.spec.trial.is_some()) {
+        md += &search_md(&runs);
+        let (best, top) = search_charts(&runs);
+        put("figures/search-best.svg", best.to_svg())?;
+        put("figures/search-top10.svg", top.to_svg())?;
+        put("figures/search.svg", side_by_side(&[best, top], 2))?;
+    }
+    put("summary.md", md)?;
+    let charts = figures(&runs);
+    let panels: Vec<Chart> = charts
+        .iter()
+        .filter(|(name, _)| name.starts_with("loss-depth-"))
+        .map(|(_, c)| c.clone())
+        .collect();
+    for (name, chart) in charts {
+        put(&format!("figures/{name}.svg"), chart.to_svg())?;
+    }
+    // The per-depth panels side by side, the shallowest first.
+    put("figures/loss-by-depth.svg", side_by_side(&panels, 3))?;
+    Ok(written)
+}

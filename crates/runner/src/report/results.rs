@@ -1,0 +1,83 @@
+//! A sweep's runs as the report sees them: the plan, and what each run has written so far.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use highway_model::Kind;
+
+use crate::experiment::RunSpec;
+use crate::store::{CurveRow, State, Status, SweepDir, SweepFile};
+
+/// One run of the plan and what it has written so far.
+pub struct RunResult {
+    pub spec: RunSpec,
+    pub status: Option<Status>,
+    pub curve: Vec<CurveRow>,
+}
+
+impl RunResult {
+    /// The run's state; `None` while it is pending (never started).
+    pub fn state(&self) -> Option<State> {
+        self.status.as_ref().map(|s| s.state)
+    }
+
+    /// Whether the run finished training normally.
+    pub fn is_done(&self) -> bool {
+        self.state() == Some(State::Done)
+    }
+
+    /// The state's name, or `pending`.
+    pub fn state_name(&self) -> &'static str {
+        self.state().map_or("pending", State::as_str)
+    }
+
+    pub fn final_train_loss(&self) -> Option<f64> {
+        self.curve.last().map(|r| r.train_loss)
+    }
+
+    pub fn best_train_loss(&self) -> Option<f64> {
+        self.curve
+            .iter()
+            .map(|r| r.train_loss)
+            .filter(|v| v.is_finite())
+            .reduce(f64::min)
+    }
+
+    pub fn final_eval_acc(&self) -> Option<f64> {
+        self.curve.last().map(|r| r.eval_acc)
+    }
+}
+
+/// Reads the plan and every run's files.
+pub fn collect(dir: &SweepDir) -> Result<(SweepFile, Vec<RunResult>)> {
+    let sweep = dir.load()?;
+    let runs = sweep
+        .plan
+        .iter()
+        .map(|spec| RunResult {
+            spec: spec.clone(),
+            status: dir.status(&spec.id),
+            curve: dir.curve(&spec.id),
+        })
+        .collect();
+    Ok((sweep, runs))
+}
+
+/// Runs grouped by (kind, depth), in plan order of kinds and increasing depth.
+pub fn groups(runs: &[RunResult]) -> BTreeMap<(Kind, usize), Vec<&RunResult>> {
+    let mut g: BTreeMap<(Kind, usize), Vec<&RunResult>> = BTreeMap::new();
+    for r in runs {
+        g.entry((r.spec.kind, r.spec.depth)).or_default().push(r);
+    }
+    g
+}
+
+/// Mean and standard deviation; `None` for no values.
+pub fn mean_std(v: &[f64]) -> Option<(f64, f64)> {
+    if v.is_empty() {
+        return None;
+    }
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64;
+    Some((m, var.sqrt()))
+}

@@ -1,0 +1,115 @@
+//! The paper's random search: per (kind, depth), the best trial and the mean of the top 10, as
+//! a table with the winners' hyperparameters and as the paper's two panels.
+
+use std::fmt::Write;
+
+use highway_model::Kind;
+
+use super::figures::{axes, depth_color, loss_by_epoch};
+use super::results::{groups, mean_std, RunResult};
+use super::svg::plot::{Chart, Series};
+use crate::store::State;
+
+/// A group's finished runs, best first: ranked by the lowest training loss each reached (the
+/// paper's "best"). Diverged and unfinished runs are left out.
+fn ranked<'a>(rs: &[&'a RunResult]) -> Vec<&'a RunResult> {
+    let mut done: Vec<&RunResult> = rs
+        .iter()
+        .copied()
+        .filter(|r| r.is_done() && r.best_train_loss().is_some())
+        .collect();
+    done.sort_by(|a, b| {
+        a.best_train_loss()
+            .unwrap()
+            .total_cmp(&b.best_train_loss().unwrap())
+    });
+    done
+}
+
+/// How many of the best runs the right-hand panel averages, as in the paper.
+const TOP: usize = 10;
+
+pub fn search_md(runs: &[RunResult]) -> String {
+    let mut s = String::from(
+        "\n## Random search\n\nPer (kind, depth): the trial that reached the lowest training loss, its \
+         hyperparameters, and the mean final loss of the best 10 trials (diverged and unfinished \
+         trials are not ranked).\n\n| kind | depth | trials done | diverged | best trial | best loss | lr | momentum | lr decay | activation | b_T | mean final loss, top 10 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n",
+    );
+    for ((kind, depth), rs) in groups(runs) {
+        let ranked = ranked(&rs);
+        let diverged = rs
+            .iter()
+            .filter(|r| r.state() == Some(State::Diverged))
+            .count();
+        let top: Vec<f64> = ranked
+            .iter()
+            .take(TOP)
+            .filter_map(|r| r.final_train_loss())
+            .collect();
+        let Some(best) = ranked.first() else {
+            let _ = writeln!(
+                s,
+                "| {} | {depth} | 0 | {diverged} | – | – | | | | | | |",
+                kind.name()
+            );
+            continue;
+        };
+        let (m, t) = (&best.spec.model, &best.spec.training);
+        let _ = writeln!(
+            s,
+            "| {} | {depth} | {} | {diverged} | {} | {:.3e} | {:.3e} | {:.3} | {:.3} | {} | {} | {} |",
+            kind.name(),
+            ranked.len(),
+            best.spec.trial.map(|t| t.to_string()).unwrap_or_default(),
+            best.best_train_loss().unwrap_or(f64::NAN),
+            t.lr,
+            t.momentum,
+            t.lr_decay,
+            m.activation.name(),
+            if kind == Kind::Highway { format!("{:.2}", m.gate_bias) } else { "–".into() },
+            mean_std(&top).map(|(m, _)| format!("{m:.3e} (n={})", top.len())).unwrap_or("–".into()),
+        );
+    }
+    s
+}
+
+/// The paper's two panels: the best trial's curve, and the mean curve of the top 10 trials,
+/// per (kind, depth).
+pub fn search_charts(runs: &[RunResult]) -> (Chart, Chart) {
+    let g = groups(runs);
+    let (_, depths) = axes(&g);
+    let (mut best, mut top) = (Vec::new(), Vec::new());
+    for ((kind, depth), rs) in &g {
+        let color = depth_color(*kind, *depth, &depths);
+        let ranked = ranked(rs);
+        let label = format!("{} {depth}", kind.name());
+        let curve = |r: &RunResult| {
+            r.curve
+                .iter()
+                .map(|c| (c.epoch as f64, c.train_loss))
+                .collect::<Vec<_>>()
+        };
+        best.push(Series::line(
+            label.clone(),
+            color.clone(),
+            ranked.first().map(|r| curve(r)).unwrap_or_default(),
+        ));
+        let chosen: Vec<&RunResult> = ranked.into_iter().take(TOP).collect();
+        let mean = loss_by_epoch(&chosen)
+            .into_iter()
+            .map(|p| (p.0, p.1))
+            .collect();
+        top.push(Series::line(label, color, mean));
+    }
+    let chart = |title: &str, series| Chart {
+        title: title.into(),
+        x_label: "epoch".into(),
+        y_label: "training cross-entropy (log)".into(),
+        log_y: true,
+        series,
+    };
+    (
+        chart("Best trial per (kind, depth)", best),
+        chart("Mean of the top 10 trials", top),
+    )
+}

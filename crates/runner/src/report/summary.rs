@@ -1,0 +1,131 @@
+//! `summary.csv` (one row per run) and `summary.md` (one row per kind and depth, and the runs
+//! that are not done).
+
+use std::fmt::Write;
+
+use super::results::{groups, mean_std, RunResult};
+use crate::store::{State, SweepFile};
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:e}")).unwrap_or_default()
+}
+
+/// The columns of `summary.csv`.
+pub const SUMMARY_HEADER: &str = "index,id,kind,depth,seed,trial,width,activation,gate_bias,lr,momentum,lr_decay,batch_size,state,epochs,final_train_loss,best_train_loss,final_eval_loss,final_eval_acc,wall_seconds,backend,message";
+
+pub fn summary_csv(runs: &[RunResult]) -> String {
+    let mut s = format!("{SUMMARY_HEADER}\n");
+    for r in runs {
+        let (spec, st) = (&r.spec, r.status.as_ref());
+        let message = st
+            .and_then(|s| s.message.clone())
+            .unwrap_or_default()
+            .replace([',', '\n', '"'], " ");
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            spec.index,
+            spec.id,
+            spec.kind.name(),
+            spec.depth,
+            spec.seed,
+            spec.trial.map(|t| t.to_string()).unwrap_or_default(),
+            spec.model.width,
+            spec.model.activation.name(),
+            spec.model.gate_bias,
+            spec.training.lr,
+            spec.training.momentum,
+            spec.training.lr_decay,
+            spec.training.batch_size,
+            r.state_name(),
+            r.curve.len(),
+            opt(r.final_train_loss()),
+            opt(r.best_train_loss()),
+            opt(r.curve.last().map(|c| c.eval_loss)),
+            opt(r.final_eval_acc()),
+            st.map(|s| format!("{:.1}", s.wall_seconds))
+                .unwrap_or_default(),
+            st.map(|s| s.backend.clone()).unwrap_or_default(),
+            message
+        );
+    }
+    s
+}
+
+pub fn summary_md(sweep: &SweepFile, runs: &[RunResult]) -> String {
+    let c = &sweep.config;
+    let mut s = format!("# {}\n\n", c.name);
+    let _ = writeln!(
+        s,
+        "Dataset `{}`, {} epochs, batch {}, backend `{}`. Final training loss is the mean cross-entropy \
+         over the last epoch; statistics over seeds use finished (done) runs only.\n",
+        c.dataset.name, c.training.epochs, c.training.batch_size, c.backend
+    );
+    if !c.notes.is_empty() {
+        let _ = writeln!(s, "{}\n", c.notes);
+    }
+    s += "| kind | depth | runs | done | diverged | failed | unfinished | best final train loss | mean ± std final train loss | mean eval accuracy | mean time per run (s) |\n";
+    s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for ((kind, depth), rs) in groups(runs) {
+        let count = |st: State| rs.iter().filter(|r| r.state() == Some(st)).count();
+        let done: Vec<&&RunResult> = rs.iter().filter(|r| r.is_done()).collect();
+        let finals: Vec<f64> = done
+            .iter()
+            .filter_map(|r| r.final_train_loss())
+            .filter(|v| v.is_finite())
+            .collect();
+        let accs: Vec<f64> = done.iter().filter_map(|r| r.final_eval_acc()).collect();
+        let times: Vec<f64> = done
+            .iter()
+            .filter_map(|r| r.status.as_ref().map(|s| s.wall_seconds))
+            .collect();
+        let best = finals.iter().cloned().reduce(f64::min);
+        let _ = writeln!(
+            s,
+            "| {} | {depth} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            kind.name(),
+            rs.len(),
+            done.len(),
+            count(State::Diverged),
+            count(State::Failed),
+            rs.len() - done.len() - count(State::Diverged) - count(State::Failed),
+            best.map(|b| format!("{b:.3e}")).unwrap_or("–".into()),
+            mean_std(&finals)
+                .map(|(m, sd)| format!("{m:.3e} ± {sd:.1e}"))
+                .unwrap_or("–".into()),
+            mean_std(&accs)
+                .map(|(m, _)| format!("{:.2}%", 100.0 * m))
+                .unwrap_or("–".into()),
+            mean_std(&times)
+                .map(|(m, _)| format!("{m:.0}"))
+                .unwrap_or("–".into()),
+        );
+    }
+    let odd: Vec<&RunResult> = runs
+        .iter()
+        .filter(|r| !matches!(r.state_name(), "done"))
+        .collect();
+    if !odd.is_empty() {
+        s += "\n## Runs not done\n\n";
+        for r in odd {
+            let msg = r
+                .status
+                .as_ref()
+                .and_then(|s| s.message.clone())
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "- `{}`: {} after {} epochs{}",
+                r.spec.id,
+                r.state_name(),
+                r.curve.len(),
+                if msg.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {msg}")
+                }
+            );
+        }
+    }
+    s
+}

@@ -1,0 +1,12 @@
+//! Running a plan: the sweep over its runs, and one run's training loop with what it needs
+//! (the epoch order, evaluation, the SGD step, progress lines, stopping on Ctrl-C).
+
+pub mod eval;
+pub mod order;
+pub mod progress;
+pub mod sgd;
+pub mod stop;
+pub mod sweep;
+pub mod train;
+
+pub use sweep::{run_one, sweep, SweepOptions};

@@ -1,0 +1,81 @@
+//! Progress of a run: a bar on a terminal (epoch, step, loss, time left); otherwise one plain
+//! line per epoch, so that cluster logs stay readable.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use highway_data::EvalSplit;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::store::CurveRow;
+
+pub struct RunProgress {
+    bar: Option<ProgressBar>,
+    label: String,
+    epochs: usize,
+    steps_per_epoch: usize,
+    started: Instant,
+}
+
+impl RunProgress {
+    pub fn new(label: String, epochs: usize, steps_per_epoch: usize) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new((epochs * steps_per_epoch) as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {msg} {elapsed_precise} (left {eta})",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(label.clone());
+            bar.enable_steady_tick(Duration::from_millis(500));
+            bar
+        });
+        Self {
+            bar,
+            label,
+            epochs,
+            steps_per_epoch,
+            started: Instant::now(),
+        }
+    }
+
+    /// After `step` (1-based) of `epoch` (1-based), with the latest loss read back.
+    pub fn step(&self, epoch: usize, step: usize, loss: f64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(((epoch - 1) * self.steps_per_epoch + step) as u64);
+            bar.set_message(format!(
+                "epoch {epoch}/{} step {step}/{} loss {loss:.4}",
+                self.epochs, self.steps_per_epoch
+            ));
+        }
+    }
+
+    pub fn epoch(&self, row: &CurveRow, eval_kind: EvalSplit) {
+        let line = format!(
+            "{} epoch {}/{}: train loss {:.4e} acc {:.4} | {eval_kind} loss {:.4} acc {:.4} | lr {:.3e} | {:.1}s (total {:.0}s)",
+            self.label,
+            row.epoch,
+            self.epochs,
+            row.train_loss,
+            row.train_acc,
+            row.eval_loss,
+            row.eval_acc,
+            row.lr,
+            row.seconds,
+            self.started.elapsed().as_secs_f64()
+        );
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    pub fn finish(&self, message: &str) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        eprintln!("{} {message}", self.label);
+    }
+}

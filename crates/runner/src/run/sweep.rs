@@ -1,0 +1,206 @@
+//! Running a plan: every run of a sweep in order (`highway sweep`), or one of them (`highway run
+//! --index I`, one per cluster task). Finished runs are skipped, so a sweep resumes where it
+//! stopped; a run that fails or diverges is recorded and the sweep goes on.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+use super::stop::stop_flag;
+use super::train;
+use crate::backend::BackendName;
+use crate::experiment::{load_dataset, plan, Config, RunSpec};
+use crate::report;
+use crate::store::{self, State, Status, SweepDir};
+
+/// Where a sweep goes and how it runs, after the command line has had its say.
+pub struct SweepOptions {
+    pub config: Config,
+    pub config_path: PathBuf,
+    pub backend: BackendName,
+    pub data_dir: Option<PathBuf>,
+    /// `--set` arguments, repeated in the resume hint.
+    pub sets: Vec<String>,
+    pub out: Option<PathBuf>,
+}
+
+impl SweepOptions {
+    pub fn sweep_dir(&self) -> SweepDir {
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| self.config.output.clone());
+        SweepDir::new(out.join(&self.config.name))
+    }
+
+    /// The command that picks up where this one stopped: the same sweep, or the same run of
+    /// the plan, with the same overrides, folders and backend.
+    fn resume_hint(&self, index: Option<usize>) -> String {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+        let config = quote(&self.config_path.display().to_string());
+        let mut cmd = match index {
+            Some(i) => format!("highway run {config} --index {i}"),
+            None => format!("highway sweep {config}"),
+        };
+        for s in &self.sets {
+            cmd += &format!(" --set {}", quote(s));
+        }
+        if let Some(out) = &self.out {
+            cmd += &format!(" --out {}", quote(&out.display().to_string()));
+        }
+        if let Some(dir) = &self.data_dir {
+            cmd += &format!(" --data-dir {}", quote(&dir.display().to_string()));
+        }
+        cmd + &format!(" --backend {}", self.backend)
+    }
+}
+
+/// Runs every unfinished run of the plan, then writes the report.
+pub fn sweep(opts: &SweepOptions) -> Result<()> {
+    let runs = plan(&opts.config);
+    let all: Vec<usize> = runs.iter().map(|r| r.index).collect();
+    run_selected(opts, &runs, &all, None)
+}
+
+/// Runs the run at `index` of the plan (one cluster task), then refreshes the report.
+pub fn run_one(opts: &SweepOptions, index: usize) -> Result<()> {
+    let runs = plan(&opts.config);
+    if index >= runs.len() {
+        bail!(
+            "--index {index} is out of range: the plan has {} runs (0..{})",
+            runs.len(),
+            runs.len()
+        );
+    }
+    run_selected(opts, &runs, &[index], Some(index))
+}
+
+/// Trains `selected` runs of the plan; `index` is set when this is one cluster task's run.
+fn run_selected(
+    opts: &SweepOptions,
+    runs: &[RunSpec],
+    selected: &[usize],
+    index: Option<usize>,
+) -> Result<()> {
+    let dir = opts.sweep_dir();
+    dir.prepare(&opts.config, runs)?;
+    let todo = unfinished(&dir, runs, selected);
+    if !todo.is_empty() {
+        let data = load_dataset(&opts.config, opts.data_dir.as_deref())?;
+        eprintln!(
+            "{}: {} train / {} {} examples, {} features, {} classes; backend {}",
+            data.name,
+            data.train.len(),
+            data.eval.len(),
+            data.eval_kind,
+            data.train.dim,
+            data.classes,
+            opts.backend
+        );
+        let stop = stop_flag();
+        for run in todo {
+            eprintln!(
+                "[{}/{}] {} (lr {}, batch {}, {} epochs)",
+                run.index + 1,
+                runs.len(),
+                run.id,
+                run.training.lr,
+                run.training.batch_size,
+                run.training.epochs
+            );
+            let run_dir = dir.run_dir(&run.id);
+            match guarded(|| train::train_run(run, &data, opts.backend, &run_dir, &stop)) {
+                Ok(status) if status.state == State::Interrupted => {
+                    report::write(&dir.root).ok();
+                    bail!(
+                        "interrupted: finished runs are kept; resume with\n  {}",
+                        opts.resume_hint(index)
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => record_failure(&dir, &run.id, opts.backend, &e)?,
+            }
+        }
+    }
+    let written = report::write(&dir.root)?;
+    eprintln!("results: {}", dir.root.display());
+    for path in written {
+        eprintln!("  {}", path.display());
+    }
+    Ok(())
+}
+
+/// The `selected` runs that have no final result yet; the others are listed as skipped.
+fn unfinished<'a>(dir: &SweepDir, runs: &'a [RunSpec], selected: &[usize]) -> Vec<&'a RunSpec> {
+    selected
+        .iter()
+        .map(|&i| &runs[i])
+        .filter(|r| match dir.status(&r.id) {
+            Some(s) if s.state.is_final() => {
+                let (n, total) = (r.index + 1, runs.len());
+                eprintln!("[{n}/{total}] {}: already {}, skipped", r.id, s.state);
+                false
+            }
+            _ => true,
+        })
+        .collect()
+}
+
+/// Runs `train`, turning a panic (a GPU that fails mid-run, an assertion in a backend) into an
+/// error, so that it fails this run and not the sweep.
+pub fn guarded<T>(train: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(train)).unwrap_or_else(|panic| {
+        let msg = crate::sys::panic_message(panic.as_ref());
+        Err(anyhow::anyhow!("the backend panicked: {msg}"))
+    })
+}
+
+/// Records run `id` as failed with `error`, keeping what its status already said.
+pub fn record_failure(
+    dir: &SweepDir,
+    id: &str,
+    backend: BackendName,
+    error: &anyhow::Error,
+) -> Result<()> {
+    eprintln!("{id}: failed: {error:#}");
+    let failed = Status {
+        state: State::Failed,
+        message: Some(format!("{error:#}")),
+        ..dir
+            .status(id)
+            .unwrap_or_else(|| Status::starting(backend.as_str()))
+    };
+    store::write_json(&dir.run_dir(id).join("status.json"), &failed)
+        .context("recording the failure")
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, Tensor};
+
+    use super::*;
+
+    /// A real panic inside a backend operation (Flex multiplying mismatched shapes) fails the
+    /// run with the panic's message, recorded in its status, and the caller carries on.
+    #[test]
+    fn a_backend_panic_fails_the_run_not_the_sweep() {
+        let root = std::env::temp_dir().join(format!("highway-guarded-{}", std::process::id()));
+        let dir = SweepDir::new(root.clone());
+        let result = guarded(|| {
+            let device = Device::flex();
+            let a = Tensor::<2>::ones([2, 3], &device);
+            let b = Tensor::<2>::ones([4, 5], &device);
+            Ok(a.matmul(b).into_data())
+        });
+        let error = result.unwrap_err();
+        assert!(
+            format!("{error}").starts_with("the backend panicked: "),
+            "{error}"
+        );
+        record_failure(&dir, "plain-d2-s0-00000000", BackendName::Flex, &error).unwrap();
+        let status = dir.status("plain-d2-s0-00000000").unwrap();
+        assert_eq!(status.state, State::Failed);
+        assert!(status.message.unwrap().contains("panicked"));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}

@@ -1,0 +1,249 @@
+//! One run: SGD with classical momentum and exponential learning-rate decay, seeded shuffling,
+//! evaluation every epoch, divergence detection, and a curve written after every epoch.
+//!
+//! This is our own loop rather than burn-train's `Learner`: the Learner logs per batch, draws a
+//! terminal UI that garbles cluster logs, and has no divergence stop; a sweep needs one line per
+//! epoch, a NaN stop that records the run as diverged, and atomic per-epoch files.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use highway_data::Dataset;
+use highway_model::loss::{correct, cross_entropy};
+use highway_model::{Kind, Mlp, ModelConfig};
+
+use super::eval::{evaluate, to_device};
+use super::order::epoch_order;
+use super::progress::RunProgress;
+use super::sgd::Sgd;
+use crate::backend::BackendName;
+use crate::experiment::RunSpec;
+use crate::store::{self, model_file, CurveRow, State, Status};
+use crate::sys;
+
+/// Examples whose gate activity is recorded after each epoch.
+const GATE_SAMPLES: usize = 1_000;
+/// Read the loss back to the host (progress, divergence check) every this many steps.
+const READ_EVERY: usize = 10;
+
+/// Trains one run into `dir`, writing `spec.json`, `curve.csv`, `gates.csv`, `status.json` and,
+/// if asked, `model.safetensors`.
+/// Returns the final status; a diverged run is a result, not an error.
+pub fn train_run(
+    spec: &RunSpec,
+    data: &Dataset,
+    backend: BackendName,
+    dir: &Path,
+    stop: &AtomicBool,
+) -> Result<Status> {
+    let started = Instant::now();
+    let mut status = Status::starting(backend.as_str());
+    let mut model_config = spec.model.clone();
+    model_config.input_size = data.train.dim;
+    model_config.classes = data.classes;
+    store::write_json(
+        &dir.join("spec.json"),
+        &serde_json::json!({ "run": spec, "model": model_config, "data": data_record(data) }),
+    )?;
+    store::write_json(&dir.join("status.json"), &status)?;
+
+    let device = backend.device()?;
+    let (mut run, mut model) = Training::new(spec, &model_config, data, &device);
+    let (x_eval, y_eval) = to_device(&data.eval, &device);
+    let mut curve = Vec::new();
+    let mut gates_csv = String::from("epoch,layer,mean_gate,mean_gate_bias\n");
+    for epoch in 1..=spec.training.epochs {
+        let epoch_start = Instant::now();
+        let lr = spec.training.lr_at(epoch - 1, run.step);
+        let outcome;
+        (model, outcome) = run.epoch(model, epoch, stop);
+        let (train_loss, train_acc) = match outcome {
+            Ok(means) => means,
+            Err((state, message)) => {
+                status.state = state;
+                status.message = Some(message);
+                break;
+            }
+        };
+        let valid = model.valid();
+        let (eval_loss, eval_acc) = evaluate(&valid, &x_eval, &y_eval);
+        if spec.kind == Kind::Highway {
+            gate_rows(&valid, &x_eval, epoch, &mut gates_csv);
+            store::write_atomic(&dir.join("gates.csv"), gates_csv.as_bytes())?;
+        }
+        let row = CurveRow {
+            epoch,
+            train_loss,
+            train_acc,
+            eval_loss,
+            eval_acc,
+            lr,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        run.progress.epoch(&row, data.eval_kind);
+        curve.push(row);
+        store::write_atomic(&dir.join("curve.csv"), store::curve_csv(&curve).as_bytes())?;
+        status.record_epoch(curve.last().expect("just pushed"), started);
+        if let Some(why) = run.diverged(train_loss) {
+            status.state = State::Diverged;
+            status.message = Some(format!("epoch {epoch}: mean training loss {why}"));
+            break;
+        }
+        store::write_json(&dir.join("status.json"), &status)?;
+    }
+    if status.state == State::Running {
+        status.state = State::Done;
+        if spec.training.save_model {
+            // Written before the final status, so a run marked done has its model.
+            let path = dir.join(model_file::FILE);
+            model_file::save(&path, &model.valid(), &model_config)?;
+        }
+    }
+    status.wall_seconds = started.elapsed().as_secs_f64();
+    status.peak_rss_mib = sys::peak_rss_mib();
+    store::write_json(&dir.join("status.json"), &status)?;
+    run.progress.finish(&status.summary());
+    Ok(status)
+}
+
+/// How an epoch ended: its mean training loss and accuracy, or the state the run stopped in
+/// and why.
+type EpochEnd = Result<(f64, f64), (State, String)>;
+
+/// What a run's training keeps between steps, besides the net: the optimiser, the data on the
+/// device, the step count and the divergence reference.
+struct Training<'a> {
+    spec: &'a RunSpec,
+    optim: Sgd,
+    x: Tensor<2>,
+    y: Tensor<1, Int>,
+    device: Device,
+    progress: RunProgress,
+    steps_per_epoch: usize,
+    /// Steps taken so far (the learning rate may decay per step).
+    step: usize,
+    /// The first loss read back: the reference of the divergence check.
+    first_loss: Option<f64>,
+}
+
+impl<'a> Training<'a> {
+    /// The training state and the freshly initialised net.
+    fn new(
+        spec: &'a RunSpec,
+        model_config: &ModelConfig,
+        data: &Dataset,
+        device: &Device,
+    ) -> (Self, Mlp) {
+        let t = &spec.training;
+        let mut device = device.clone().autodiff();
+        if t.gradient_checkpointing {
+            device = device.gradient_checkpointing();
+        }
+        // Checkpointing recomputes activations of composed layers only (see `Mlp::fused`).
+        let model = model_config
+            .init(spec.seed, &device)
+            .with_fused(!t.gradient_checkpointing);
+        let (x, y) = to_device(&data.train, &device);
+        let steps_per_epoch = data.train.len().div_ceil(t.batch_size);
+        let training = Training {
+            spec,
+            optim: Sgd::new(t.momentum, t.nesterov, t.weight_decay),
+            x,
+            y,
+            device,
+            progress: RunProgress::new(spec.id.clone(), t.epochs, steps_per_epoch),
+            steps_per_epoch,
+            step: 0,
+            first_loss: None,
+        };
+        (training, model)
+    }
+
+    /// One pass of `model` over the training set in this epoch's order. Returns the trained net
+    /// and the mean training loss and accuracy, or the state and reason the run stopped in the
+    /// middle of the epoch.
+    fn epoch(&mut self, mut model: Mlp, epoch: usize, stop: &AtomicBool) -> (Mlp, EpochEnd) {
+        let t = &self.spec.training;
+        let [n, _] = self.x.dims();
+        let order = epoch_order(self.spec.seed, epoch, n);
+        let mut loss_sum = Tensor::<1>::zeros([1], &self.device);
+        let mut correct_sum = Tensor::<1, Int>::zeros([1], &self.device);
+        for (b, batch) in order.chunks(t.batch_size).enumerate() {
+            let lr = t.lr_at(epoch - 1, self.step);
+            let idx = Tensor::<1, Int>::from_data(
+                TensorData::new(
+                    batch.iter().map(|&i| i as i64).collect::<Vec<_>>(),
+                    [batch.len()],
+                ),
+                &self.device,
+            );
+            let x = self.x.clone().select(0, idx.clone());
+            let y = self.y.clone().select(0, idx);
+            let logits = model.forward(x);
+            let loss = cross_entropy(logits.clone(), y.clone());
+            loss_sum = loss_sum + loss.clone().detach().mul_scalar(batch.len() as f64);
+            correct_sum = correct_sum + correct(logits.detach(), y);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = self.optim.step(lr, model, grads);
+            self.step += 1;
+            if b % READ_EVERY == 0 || b + 1 == self.steps_per_epoch {
+                let value = loss.into_scalar::<f32>() as f64;
+                self.progress.step(epoch, b + 1, value);
+                if let Some(why) = self.diverged(value) {
+                    let at = format!("epoch {epoch}, step {}", b + 1);
+                    return (model, Err((State::Diverged, format!("{at}: loss {why}"))));
+                }
+            }
+            if stop.load(Ordering::SeqCst) {
+                let why = format!("interrupted in epoch {epoch}");
+                return (model, Err((State::Interrupted, why)));
+            }
+        }
+        let loss = loss_sum.into_scalar::<f32>() as f64 / n as f64;
+        let acc = correct_sum.into_scalar::<i64>() as f64 / n as f64;
+        (model, Ok((loss, acc)))
+    }
+
+    /// Why `loss` means the run diverged (not finite, or above `divergence_factor` times the
+    /// first loss read back), or `None`. The first call sets that reference.
+    fn diverged(&mut self, loss: f64) -> Option<String> {
+        let first = *self.first_loss.get_or_insert(loss);
+        let limit = self.spec.training.divergence_factor;
+        (!loss.is_finite() || loss > limit * first)
+            .then(|| format!("{loss} (first loss {first:.4}, limit {limit}×)"))
+    }
+}
+
+/// Appends, per highway layer, the mean transform-gate output over the first `GATE_SAMPLES`
+/// examples of `x` (the evaluation split: the same examples every epoch)
+/// and the mean gate bias `b_T`.
+fn gate_rows(model: &Mlp, x: &Tensor<2>, epoch: usize, out: &mut String) {
+    let [n, _] = x.dims();
+    let probe = model.probe(x.clone().narrow(0, 0, n.min(GATE_SAMPLES)));
+    for (layer, (gate, hw)) in probe.gates.into_iter().zip(&model.highway).enumerate() {
+        let mean_gate = gate.mean().into_scalar::<f32>();
+        let mean_bias = hw.b_t.val().mean().into_scalar::<f32>();
+        out.push_str(&format!(
+            "{epoch},{},{mean_gate:.6},{mean_bias:.6}\n",
+            layer + 1
+        ));
+    }
+}
+
+/// What the run saw of its data, for `spec.json`.
+fn data_record(data: &Dataset) -> serde_json::Value {
+    serde_json::json!({
+        "dataset": data.name.as_str(),
+        "train_examples": data.train.len(),
+        "eval_split": data.eval_kind,
+        "eval_examples": data.eval.len(),
+        "preprocess": format!("{:?}", data.normalization.method).to_lowercase(),
+        "mean": data.normalization.mean,
+        "std": data.normalization.std,
+    })
+}

@@ -1,0 +1,26 @@
+//! The results folder: one folder per sweep, one per run, every file written atomically.
+//!
+//! ```text
+//! <sweep>/sweep.json            resolved config and the plan           (sweep_dir.rs)
+//! <sweep>/runs/<id>/spec.json   the run's resolved settings
+//! <sweep>/runs/<id>/curve.csv   one row per epoch                      (curve.rs)
+//! <sweep>/runs/<id>/gates.csv   highway nets: mean transform gate per layer per epoch
+//! <sweep>/runs/<id>/status.json running | done | diverged | ...        (status.rs)
+//! <sweep>/runs/<id>/model.safetensors  the trained net, when asked    (model_file.rs)
+//! ```
+
+pub mod curve;
+pub mod files;
+pub mod model_file;
+pub mod status;
+pub mod sweep_dir;
+
+pub use curve::{curve_csv, read_curve, CurveRow, CURVE_HEADER};
+pub use files::{read_json, write_atomic, write_files, write_json};
+pub use status::{State, Status};
+pub use sweep_dir::{SweepDir, SweepFile};
+
+/// Prints a warning about a file that exists but cannot be used, and what is done instead.
+pub fn warn(what: &anyhow::Error, instead: &str) {
+    eprintln!("warning: {what:#}; {instead}");
+}

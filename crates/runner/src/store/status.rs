@@ -1,0 +1,111 @@
+//! `status.json`: where a run stands, and the facts of the process that ran it.
+
+use std::fmt;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::CurveRow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Running,
+    Done,
+    Diverged,
+    Failed,
+    Interrupted,
+}
+
+impl State {
+    /// Finished results that a restarted sweep keeps.
+    pub fn is_final(self) -> bool {
+        matches!(self, State::Done | State::Diverged)
+    }
+
+    /// The state's name, as in `status.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Running => "running",
+            State::Done => "done",
+            State::Diverged => "diverged",
+            State::Failed => "failed",
+            State::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `status.json` of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub state: State,
+    pub epochs: usize,
+    pub best_train_loss: Option<f64>,
+    pub final_train_loss: Option<f64>,
+    pub final_eval_loss: Option<f64>,
+    pub final_eval_acc: Option<f64>,
+    pub wall_seconds: f64,
+    pub peak_rss_mib: f64,
+    pub backend: String,
+    pub git_revision: String,
+    pub host: String,
+    pub pid: u32,
+    pub started_at: f64,
+    /// Why a run diverged or failed.
+    pub message: Option<String>,
+}
+
+impl Status {
+    /// The status of a run that is starting now on `backend`.
+    pub fn starting(backend: &str) -> Self {
+        Status {
+            state: State::Running,
+            epochs: 0,
+            best_train_loss: None,
+            final_train_loss: None,
+            final_eval_loss: None,
+            final_eval_acc: None,
+            wall_seconds: 0.0,
+            peak_rss_mib: 0.0,
+            backend: backend.to_string(),
+            git_revision: crate::sys::git_revision(),
+            host: crate::sys::host(),
+            pid: std::process::id(),
+            started_at: crate::sys::now(),
+            message: None,
+        }
+    }
+
+    /// Records a finished epoch's losses, the time since `started` and the memory used.
+    pub fn record_epoch(&mut self, row: &CurveRow, started: Instant) {
+        self.epochs = row.epoch;
+        self.final_train_loss = Some(row.train_loss);
+        self.best_train_loss = Some(
+            self.best_train_loss
+                .map_or(row.train_loss, |b| b.min(row.train_loss)),
+        );
+        self.final_eval_loss = Some(row.eval_loss);
+        self.final_eval_acc = Some(row.eval_acc);
+        self.wall_seconds = started.elapsed().as_secs_f64();
+        self.peak_rss_mib = crate::sys::peak_rss_mib();
+    }
+
+    /// One line for the log: `done after 12 epochs, 31.4s` and the message, if any.
+    pub fn summary(&self) -> String {
+        let message = self
+            .message
+            .as_deref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
+        format!(
+            "{} after {} epochs, {:.1}s{message}",
+            self.state, self.epochs, self.wall_seconds
+        )
+    }
+}

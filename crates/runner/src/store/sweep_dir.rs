@@ -1,0 +1,78 @@
+//! A sweep's folder: `sweep.json` and one folder per run.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use super::{read_curve, read_json, write_json, CurveRow, Status};
+use crate::experiment::{Config, RunSpec};
+
+/// `sweep.json`: what the sweep is, so that `report` and `run --index` need nothing else.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SweepFile {
+    pub config: Config,
+    pub plan: Vec<RunSpec>,
+    pub harness_version: String,
+}
+
+/// A sweep's folder.
+#[derive(Debug, Clone)]
+pub struct SweepDir {
+    pub root: PathBuf,
+}
+
+impl SweepDir {
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    /// Writes `sweep.json` (the same bytes from every process of one sweep).
+    pub fn prepare(&self, config: &Config, plan: &[RunSpec]) -> Result<()> {
+        let file = SweepFile {
+            config: config.clone(),
+            plan: plan.to_vec(),
+            harness_version: env!("CARGO_PKG_VERSION").into(),
+        };
+        write_json(&self.root.join("sweep.json"), &file)
+    }
+
+    pub fn load(&self) -> Result<SweepFile> {
+        let path = self.root.join("sweep.json");
+        anyhow::ensure!(
+            path.is_file(),
+            "{}: no sweep.json here: not a sweep folder",
+            self.root.display()
+        );
+        read_json(&path)
+    }
+
+    pub fn run_dir(&self, id: &str) -> PathBuf {
+        self.root.join("runs").join(id)
+    }
+
+    /// The run's status; `None` when it has none yet. A `status.json` that cannot be read (cut
+    /// short, edited by hand) is reported with its path and treated as absent: the run counts
+    /// as not started, so a sweep trains it again.
+    pub fn status(&self, id: &str) -> Option<Status> {
+        let path = self.run_dir(id).join("status.json");
+        if !path.try_exists().unwrap_or(true) {
+            return None;
+        }
+        read_json(&path)
+            .map_err(|e| super::warn(&e, "the run is treated as not started"))
+            .ok()
+    }
+
+    /// The run's learning curve; empty when it has none yet. A `curve.csv` that cannot be read
+    /// is reported with its path and treated as empty.
+    pub fn curve(&self, id: &str) -> Vec<CurveRow> {
+        let path = self.run_dir(id).join("curve.csv");
+        if !path.try_exists().unwrap_or(true) {
+            return Vec::new();
+        }
+        read_curve(&path)
+            .map_err(|e| super::warn(&e, "its curve is left out"))
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,62 @@
+//! End-to-end: `plan`, `backends` and `bench`.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn plan_prints_runs_and_backends_lists_all() {
+    let dir = tmp("plan");
+    let cfg = config(&dir, "plan", "[2, 3]", "[0, 1]", 1);
+    let o = run(&["plan", cfg.to_str().unwrap(), "--set", "model.depths=[5]"]);
+    assert!(o.status.success());
+    let t = text(&o);
+    assert!(t.contains("4 runs:") && t.contains("highway-d5-s1-"), "{t}");
+    let o = run(&["backends"]);
+    let t = text(&o);
+    assert!(
+        o.status.success() && t.contains("flex     ok") && t.contains("ndarray  ok"),
+        "{t}"
+    );
+    assert!(t.contains("cuda") && t.contains("wgpu"), "{t}");
+}
+
+#[test]
+fn bench_reports_json_on_a_tiny_net() {
+    for kind in ["highway", "plain"] {
+        let o = run(&[
+            "bench", "--kind", kind, "--depth", "3", "--input", "16", "--batch", "8", "--steps",
+            "3", "--json",
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(v["steps_per_s"].as_f64().unwrap() > 0.0);
+        assert!(v["ms_per_step"].as_f64().unwrap() > 0.0);
+        assert!(v["peak_rss_mib"].as_f64().unwrap() > 0.0);
+        assert_eq!(v["kind"], kind);
+    }
+}
+
+/// Every bench flag that sizes the net or the run is checked before anything is built.
+#[test]
+fn bench_refuses_impossible_values_by_flag() {
+    for (flag, value, want) in [
+        ("--width", "0", "--width 0: must be at least 1"),
+        ("--depth", "0", "--depth 0: must be at least 1"),
+        ("--batch", "0", "--batch 0: must be at least 1"),
+        ("--steps", "0", "--steps 0: must be at least 1"),
+        ("--input", "0", "--input 0: must be at least 1"),
+        ("--threads", "0", "--threads 0: must be between 1 and 255"),
+        (
+            "--threads",
+            "100000",
+            "--threads 100000: must be between 1 and 255",
+        ),
+        ("--kind", "resnet", "'resnet': expected highway or plain"),
+    ] {
+        let o = run(&["bench", flag, value]);
+        assert!(!o.status.success(), "{flag} {value}: {}", text(&o));
+        assert!(text(&o).contains(want), "{flag} {value}: {}", text(&o));
+        assert!(!text(&o).contains("panicked"), "{}", text(&o));
+    }
+}

@@ -1,0 +1,80 @@
+//! What the end-to-end tests share: the real `highway` binary, temporary folders, small
+//! synthetic configs, and readers of the files a sweep writes.
+#![allow(dead_code)] // each test file uses its share
+
+// What most test files need, so that `use common::*;` brings it.
+#[allow(unused_imports)]
+pub use std::fs;
+pub use std::path::{Path, PathBuf};
+#[allow(unused_imports)]
+pub use std::process::{Command, Output, Stdio};
+#[allow(unused_imports)]
+pub use std::time::{Duration, Instant};
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_highway"));
+    c.env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX");
+    c
+}
+
+pub fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("highway-cli-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A small synthetic sweep: 2 kinds × `depths` × `seeds`.
+pub fn config(dir: &Path, name: &str, depths: &str, seeds: &str, epochs: usize) -> PathBuf {
+    let path = dir.join(format!("{name}.json"));
+    let json = format!(
+        r#"{{
+  "name": "{name}",
+  "dataset": {{"name": "synthetic", "synthetic": {{"train": 256, "test": 128, "dim": 8, "classes": 3, "clusters": 2, "noise": 0.5, "seed": 1}}}},
+  "model": {{"kinds": ["plain", "highway"], "depths": {depths}, "width": {{"plain": 12, "highway": 10}}}},
+  "training": {{"epochs": {epochs}, "batch_size": 32, "lr": 0.05, "seeds": {seeds}}},
+  "output": "{}"
+}}"#,
+        dir.join("results").display()
+    );
+    fs::write(&path, json).unwrap();
+    path
+}
+
+pub fn summary_rows(sweep: &Path) -> Vec<Vec<String>> {
+    let text = fs::read_to_string(sweep.join("summary.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect()
+}
+
+/// The column of `summary.csv` named `name`.
+pub fn col(name: &str) -> usize {
+    highway_runner::report::summary::SUMMARY_HEADER
+        .split(',')
+        .position(|c| c == name)
+        .unwrap()
+}
+
+pub fn curve(run_dir: &Path) -> Vec<Vec<f64>> {
+    fs::read_to_string(run_dir.join("curve.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect()
+}

@@ -1,0 +1,93 @@
+//! End-to-end: the shipped CIFAR configs on generated files.
+
+mod common;
+
+use common::*;
+
+/// The shipped CIFAR configs, as they are but for one epoch and one seed, on a few hundred
+/// generated records in the official CIFAR-10 and CIFAR-100 layouts.
+#[test]
+fn shipped_cifar_configs_run_end_to_end_on_generated_files() {
+    use highway_data::cifar::{encode_record, PIXELS};
+    let dir = tmp("cifar");
+    let data = dir.join("data");
+    let records = |n: usize, labels: &dyn Fn(usize) -> Vec<u8>| -> Vec<u8> {
+        let mut rng = highway_rng::SplitMix64::new(n as u64);
+        (0..n)
+            .flat_map(|i| {
+                let mut px = [0u8; PIXELS];
+                px.iter_mut().for_each(|p| *p = rng.below(256) as u8);
+                encode_record(&labels(i), &px)
+            })
+            .collect()
+    };
+    let c10 = data.join("cifar-10-batches-bin");
+    fs::create_dir_all(&c10).unwrap();
+    for b in 1..=5 {
+        fs::write(
+            c10.join(format!("data_batch_{b}.bin")),
+            records(60, &|i| vec![(i % 10) as u8]),
+        )
+        .unwrap();
+    }
+    fs::write(
+        c10.join("test_batch.bin"),
+        records(50, &|i| vec![(i % 10) as u8]),
+    )
+    .unwrap();
+    fs::write(
+        c10.join("batches.meta.txt"),
+        "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n",
+    )
+    .unwrap();
+    let c100 = data.join("cifar-100-binary");
+    fs::create_dir_all(&c100).unwrap();
+    fs::write(
+        c100.join("train.bin"),
+        records(300, &|i| vec![(i % 20) as u8, (i % 100) as u8]),
+    )
+    .unwrap();
+    fs::write(
+        c100.join("test.bin"),
+        records(50, &|i| vec![(i % 20) as u8, (i % 100) as u8]),
+    )
+    .unwrap();
+    fs::write(
+        c100.join("fine_label_names.txt"),
+        (0..100).map(|i| format!("f{i}\n")).collect::<String>(),
+    )
+    .unwrap();
+    fs::write(
+        c100.join("coarse_label_names.txt"),
+        (0..20).map(|i| format!("c{i}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let configs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    for (name, runs) in [("cifar10-depth", 10), ("cifar100-900", 2)] {
+        let o = run(&[
+            "sweep",
+            configs.join(format!("{name}.json")).to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--out",
+            dir.join("results").to_str().unwrap(),
+            "--set",
+            "training.epochs=1",
+            "--set",
+            "training.seeds=[0]",
+        ]);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        let rows = summary_rows(&dir.join("results").join(name));
+        assert_eq!(rows.len(), runs, "{name}");
+        assert!(
+            rows.iter()
+                .all(|r| r[col("state")] == "done" || r[col("state")] == "diverged"),
+            "{name}: {rows:?}"
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r[col("depth")] == "900" && r[col("state")] == "done"),
+            "{name}: {rows:?}"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! End-to-end: reports of unfinished sweeps and of random searches.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn report_is_honest_about_diverged_failed_running_and_pending_runs() {
+    let dir = tmp("honest");
+    let cfg = config(&dir, "honest", "[2, 3]", "[0]", 3);
+    // Plain nets get an absurd learning rate and diverge; the sweep goes on.
+    let o = run(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--set",
+        "training.lr={\"plain\": 1e6, \"highway\": 0.05}",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let sweep = dir.join("results/honest");
+    let rows = summary_rows(&sweep);
+    let states: Vec<&str> = rows.iter().map(|r| r[col("state")].as_str()).collect();
+    assert_eq!(
+        states,
+        vec!["diverged", "diverged", "done", "done"],
+        "{}",
+        text(&o)
+    );
+    // Fake a failed run and a still-running one; delete one to leave it pending.
+    let ids: Vec<String> = rows.iter().map(|r| r[col("id")].clone()).collect();
+    let runs = sweep.join("runs");
+    let status = fs::read_to_string(runs.join(&ids[2]).join("status.json")).unwrap();
+    fs::write(
+        runs.join(&ids[2]).join("status.json"),
+        status.replace("\"done\"", "\"running\""),
+    )
+    .unwrap();
+    let curve_text = fs::read_to_string(runs.join(&ids[2]).join("curve.csv")).unwrap();
+    fs::write(
+        runs.join(&ids[2]).join("curve.csv"),
+        curve_text.lines().take(2).collect::<Vec<_>>().join("\n") + "\n",
+    )
+    .unwrap();
+    fs::write(
+        runs.join(&ids[3]).join("status.json"),
+        status
+            .replace("\"done\"", "\"failed\"")
+            .replace("\"message\": null", "\"message\": \"out of memory\""),
+    )
+    .unwrap();
+    fs::remove_dir_all(runs.join(&ids[0])).unwrap();
+    let o = run(&["report", sweep.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rows = summary_rows(&sweep);
+    let states: Vec<&str> = rows.iter().map(|r| r[col("state")].as_str()).collect();
+    assert_eq!(states, vec!["pending", "diverged", "running", "failed"]);
+    assert_eq!(rows[2][col("epochs")], "1");
+    let md = fs::read_to_string(sweep.join("summary.md")).unwrap();
+    assert!(
+        md.contains("out of memory") && md.contains("pending") && md.contains("diverged"),
+        "{md}"
+    );
+    for f in fs::read_dir(sweep.join("figures")).unwrap() {
+        roxmltree::Document::parse(&fs::read_to_string(f.unwrap().path()).unwrap()).unwrap();
+    }
+    let o = run(&["report", dir.to_str().unwrap()]);
+    assert!(
+        !o.status.success() && text(&o).contains("no sweep.json"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// A `status.json` or `curve.csv` that cannot be read is not silently taken for a pending run
+/// or an empty curve: `report` and `sweep` warn, naming the file, and say what they do instead.
+#[test]
+fn corrupt_run_files_are_reported_by_name() {
+    let dir = tmp("corrupt");
+    let cfg = config(&dir, "corrupt", "[2]", "[0]", 2);
+    let o = run(&["sweep", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let sweep = dir.join("results/corrupt");
+    let ids: Vec<String> = summary_rows(&sweep)
+        .iter()
+        .map(|r| r[col("id")].clone())
+        .collect();
+    let status = sweep.join("runs").join(&ids[0]).join("status.json");
+    let curve = sweep.join("runs").join(&ids[1]).join("curve.csv");
+    fs::write(&status, "{\"state\": \"do").unwrap();
+    fs::write(&curve, "epoch,train_loss\n1,banana\n").unwrap();
+    let o = run(&["report", sweep.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains(&format!("warning: {}", status.display()))
+            && t.contains("treated as not started"),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("warning: {}", curve.display())) && t.contains("left out"),
+        "{t}"
+    );
+    // The sweep warns too, and trains the run whose status it cannot read again.
+    let o = run(&["sweep", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains(&format!("warning: {}", status.display())), "{t}");
+    assert_eq!(t.matches("skipped").count(), 1, "{t}");
+    let state = &summary_rows(&sweep)[0][col("state")];
+    assert_eq!(state, "done");
+}
+
+#[test]
+fn random_search_sweep_reports_best_and_top_trials() {
+    let dir = tmp("search");
+    let cfg = config(&dir, "search", "[2]", "[0]", 2);
+    let set = r#"search={"trials": 3, "seed": 5, "lr": [0.01, 0.1]}"#;
+    let o = run(&["sweep", cfg.to_str().unwrap(), "--set", set]);
+    assert!(o.status.success(), "{}", text(&o));
+    let sweep = dir.join("results/search");
+    let rows = summary_rows(&sweep);
+    assert_eq!(rows.len(), 6);
+    assert_eq!(
+        rows.iter()
+            .map(|r| r[col("trial")].as_str())
+            .collect::<Vec<_>>(),
+        vec!["0", "1", "2", "0", "1", "2"]
+    );
+    // The winners table names, per kind, the trial with the lowest loss reached.
+    let md = fs::read_to_string(sweep.join("summary.md")).unwrap();
+    for kind in ["plain", "highway"] {
+        let best = rows
+            .iter()
+            .filter(|r| r[col("kind")] == kind && r[col("state")] == "done")
+            .min_by(|a, b| {
+                a[col("best_train_loss")]
+                    .parse::<f64>()
+                    .unwrap()
+                    .total_cmp(&b[col("best_train_loss")].parse::<f64>().unwrap())
+            })
+            .unwrap();
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| {kind} | 2 | ")) && l.matches('|').count() > 12)
+            .unwrap();
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        assert_eq!(cells[5], best[col("trial")], "{line}");
+        let lr: f64 = cells[7].parse().unwrap();
+        assert!((0.01..=0.1).contains(&lr), "{line}");
+    }
+    for f in ["search-best", "search-top10", "search"] {
+        let svg = fs::read_to_string(sweep.join(format!("figures/{f}.svg"))).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let lines = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("series"))
+            .count();
+        assert_eq!(lines, if f == "search" { 4 } else { 2 }, "{f}");
+    }
+    // Raising the trial count keeps the finished trials.
+    let more = r#"search={"trials": 4, "seed": 5, "lr": [0.01, 0.1]}"#;
+    let o = run(&["sweep", cfg.to_str().unwrap(), "--set", more]);
+    assert!(o.status.success());
+    assert_eq!(text(&o).matches("skipped").count(), 6, "{}", text(&o));
+    assert_eq!(summary_rows(&sweep).len(), 8);
+}
