@@ -214,25 +214,16 @@ impl HighwayOps for Flex {
         let mut dx = vec![0.0f32; rows * n];
         let parts = row_parts2(&mut dz, 2 * n, &mut dx, n, &row_blocks(rows, n * 2 * n));
         team::each(parts, &|(r, dz, dx)| {
-            let rows_of = dyv[r.start * n..r.end * n]
-                .chunks_exact(n)
-                .zip(xv[r.start * n..r.end * n].chunks_exact(n))
-                .zip(htv[r.start * 2 * n..r.end * 2 * n].chunks_exact(2 * n))
-                .zip(dz.chunks_exact_mut(2 * n).zip(dx.chunks_exact_mut(n)));
-            for (((g, x), ht), (dz, dx)) in rows_of {
-                let (h, t) = ht.split_at(n);
-                let (dz_h, dz_t) = dz.split_at_mut(n);
-                for j in 0..n {
-                    let d_h = g[j] * t[j];
-                    dz_h[j] = match act {
-                        LayerActivation::Tanh => d_h * (1.0 - h[j] * h[j]),
-                        LayerActivation::Relu if h[j] > 0.0 => d_h,
-                        LayerActivation::Relu => 0.0,
-                        LayerActivation::Linear => d_h,
-                    };
-                    dz_t[j] = g[j] * (h[j] - x[j]) * t[j] * (1.0 - t[j]);
-                    dx[j] = g[j] * (1.0 - t[j]);
+            let g = &dyv[r.start * n..r.end * n];
+            let x = &xv[r.start * n..r.end * n];
+            let ht = &htv[r.start * 2 * n..r.end * 2 * n];
+            // One loop per activation, so that none branches on it per element.
+            match act {
+                LayerActivation::Tanh => gate_grads(n, g, x, ht, dz, dx, |d, h| d * (1.0 - h * h)),
+                LayerActivation::Relu => {
+                    gate_grads(n, g, x, ht, dz, dx, |d, h| if h > 0.0 { d } else { 0.0 })
                 }
+                LayerActivation::Linear => gate_grads(n, g, x, ht, dz, dx, |d, _| d),
             }
             gemm_into(dx, View::new(dz, r.len(), 2 * n), wm.t(), true);
         });
@@ -253,6 +244,34 @@ impl HighwayOps for Flex {
             flex(dw_t, [n, n]),
             vector(db[n..].to_vec()),
         )
+    }
+}
+
+/// For a block of rows: `dz = [dz_H | dz_T]` and the carry part of `dx`, `(1 − T)·dy`, from the
+/// output gradient `g`, the input `x` and `[H | T]`; `slope(dH, H)` is `dH·act'(H)`.
+#[inline(always)]
+fn gate_grads(
+    n: usize,
+    g: &[f32],
+    x: &[f32],
+    ht: &[f32],
+    dz: &mut [f32],
+    dx: &mut [f32],
+    slope: impl Fn(f32, f32) -> f32,
+) {
+    let rows_of = g
+        .chunks_exact(n)
+        .zip(x.chunks_exact(n))
+        .zip(ht.chunks_exact(2 * n))
+        .zip(dz.chunks_exact_mut(2 * n).zip(dx.chunks_exact_mut(n)));
+    for (((g, x), ht), (dz, dx)) in rows_of {
+        let (h, t) = ht.split_at(n);
+        let (dz_h, dz_t) = dz.split_at_mut(n);
+        for j in 0..n {
+            dz_h[j] = slope(g[j] * t[j], h[j]);
+            dz_t[j] = g[j] * (h[j] - x[j]) * t[j] * (1.0 - t[j]);
+            dx[j] = g[j] * (1.0 - t[j]);
+        }
     }
 }
 
