@@ -18,7 +18,7 @@ mod weights;
 
 pub use activation::Activation;
 pub use highway::HighwayLayer;
-pub use highway_rng::SplitMix64;
+use highway_rng::SplitMix64;
 pub use init::WeightInit;
 pub use mlp::{Kind, Mlp, ModelConfig, Probe};
 pub use plain::PlainLayer;

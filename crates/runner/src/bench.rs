@@ -9,7 +9,8 @@ use anyhow::Result;
 use burn::optim::GradientsParams;
 use burn::tensor::{Int, Tensor, TensorData};
 use highway_model::loss::cross_entropy;
-use highway_model::{Activation, Kind, ModelConfig, SplitMix64, WeightInit};
+use highway_model::{Activation, Kind, ModelConfig, WeightInit};
+use highway_rng::SplitMix64;
 use serde::Serialize;
 
 use crate::backend::BackendName;

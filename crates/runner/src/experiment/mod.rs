@@ -6,7 +6,9 @@ pub mod dataset;
 pub mod plan;
 pub mod run_id;
 pub mod search;
+pub mod spec;
 
 pub use config::{apply_set, Config};
 pub use dataset::load_dataset;
-pub use plan::{plan, RunSpec, RunTraining};
+pub use plan::plan;
+pub use spec::{RunSpec, RunTraining};

@@ -5,56 +5,10 @@
 //! and a changed setting gets a new one.
 
 use highway_model::{Kind, ModelConfig};
-use serde::{Deserialize, Serialize};
 
-use super::config::{Config, DecayEvery};
+use super::config::Config;
 use super::run_id::run_id;
-
-/// Everything needed to train one run, and nothing else.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunSpec {
-    pub index: usize,
-    pub id: String,
-    pub kind: Kind,
-    pub depth: usize,
-    pub seed: u64,
-    /// The random-search trial this run belongs to, when the config has a `search` section.
-    #[serde(default)]
-    pub trial: Option<usize>,
-    /// The network, except `input_size` and `classes`, which the dataset fixes at run time.
-    pub model: ModelConfig,
-    pub training: RunTraining,
-}
-
-/// The training settings of one run, each resolved for its kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunTraining {
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub lr: f64,
-    pub momentum: f64,
-    pub nesterov: bool,
-    pub weight_decay: f64,
-    pub lr_decay: f64,
-    pub decay_every: DecayEvery,
-    pub divergence_factor: f64,
-    pub gradient_checkpointing: bool,
-    /// Keep the trained net (`model.safetensors`). Not part of the run's id: saving the model
-    /// does not change the run.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub save_model: bool,
-}
-
-impl RunTraining {
-    /// The learning rate after `epoch` epochs and `step` steps.
-    pub fn lr_at(&self, epoch: usize, step: usize) -> f64 {
-        let t = match self.decay_every {
-            DecayEvery::Epoch => epoch,
-            DecayEvery::Step => step,
-        };
-        self.lr * self.lr_decay.powi(t as i32)
-    }
-}
+use super::spec::{RunSpec, RunTraining};
 
 /// The ordered runs of a config: kinds × depths × (search trials) × seeds.
 pub fn plan(config: &Config) -> Vec<RunSpec> {
@@ -129,6 +83,7 @@ pub fn plan(config: &Config) -> Vec<RunSpec> {
 mod tests {
     use super::*;
     use crate::experiment::apply_set;
+    use crate::experiment::config::DecayEvery;
     use serde_json::json;
 
     fn config(sets: &[&str]) -> Config {

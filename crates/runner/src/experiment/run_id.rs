@@ -16,7 +16,7 @@ use highway_model::{Activation, Kind, WeightInit};
 use serde::Serialize;
 
 use super::config::{DatasetConfig, DecayEvery, LabelSet, PreprocessName};
-use super::plan::RunSpec;
+use super::spec::RunSpec;
 
 /// The settings of version 1, serialized as the JSON array `[model, training, seed, dataset]`,
 /// fields in this order.

@@ -1,0 +1,52 @@
+//! One run of a plan, with every setting resolved: what training needs, and nothing else.
+
+use highway_model::{Kind, ModelConfig};
+use serde::{Deserialize, Serialize};
+
+use super::config::DecayEvery;
+
+/// Everything needed to train one run, and nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub index: usize,
+    pub id: String,
+    pub kind: Kind,
+    pub depth: usize,
+    pub seed: u64,
+    /// The random-search trial this run belongs to, when the config has a `search` section.
+    #[serde(default)]
+    pub trial: Option<usize>,
+    /// The network, except `input_size` and `classes`, which the dataset fixes at run time.
+    pub model: ModelConfig,
+    pub training: RunTraining,
+}
+
+/// The training settings of one run, each resolved for its kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunTraining {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub momentum: f64,
+    pub nesterov: bool,
+    pub weight_decay: f64,
+    pub lr_decay: f64,
+    pub decay_every: DecayEvery,
+    pub divergence_factor: f64,
+    pub gradient_checkpointing: bool,
+    /// Keep the trained net (`model.safetensors`). Not part of the run's id: saving the model
+    /// does not change the run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub save_model: bool,
+}
+
+impl RunTraining {
+    /// The learning rate after `epoch` epochs and `step` steps.
+    pub fn lr_at(&self, epoch: usize, step: usize) -> f64 {
+        let t = match self.decay_every {
+            DecayEvery::Epoch => epoch,
+            DecayEvery::Step => step,
+        };
+        self.lr * self.lr_decay.powi(t as i32)
+    }
+}
