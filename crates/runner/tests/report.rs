@@ -156,6 +156,52 @@ fn random_search_sweep_reports_best_and_top_trials() {
             .count();
         assert_eq!(lines, if f == "search" { 4 } else { 2 }, "{f}");
     }
+    // Trainability: per (kind, depth), the counts below each threshold agree with the summary.
+    let line = |kind: &str, section: &str| {
+        let part = &md[md.find(section).unwrap()..];
+        part.lines()
+            .find(|l| l.starts_with(&format!("| {kind} | 2 | ")))
+            .unwrap()
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    for kind in ["plain", "highway"] {
+        let done: Vec<f64> = rows
+            .iter()
+            .filter(|r| r[col("kind")] == kind && r[col("state")] == "done")
+            .map(|r| r[col("final_train_loss")].parse().unwrap())
+            .collect();
+        let finished = rows
+            .iter()
+            .filter(|r| r[col("kind")] == kind && r[col("state")] != "failed")
+            .count();
+        let cells = line(kind, "## Trainability");
+        assert_eq!(cells[3], finished.to_string());
+        let below = done.iter().filter(|&&l| l < 0.1).count();
+        assert!(cells[4].starts_with(&format!("{below} (")), "{cells:?}");
+    }
+    assert!(md.contains("## Best b_T by depth"), "{md}");
+    // The trainability figure: one line per kind and threshold; the sensitivity panels: one
+    // marker per finished trial.
+    let svg = fs::read_to_string(sweep.join("figures/trainability.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let lines = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("series"))
+        .count();
+    assert_eq!(lines, 4);
+    for (f, markers) in [("sensitivity-lr", 6), ("sensitivity-gate-bias", 3)] {
+        let svg = fs::read_to_string(sweep.join(format!("figures/{f}.svg"))).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        // Legend entries are circles too: 3 or 4 per panel besides the trials' markers.
+        let circles = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("circle"))
+            .count();
+        let legend = if f == "sensitivity-lr" { 2 * 3 } else { 4 };
+        assert_eq!(circles, markers + legend, "{f}");
+    }
     // Raising the trial count keeps the finished trials.
     let more = r#"search={"trials": 4, "seed": 5, "lr": [0.01, 0.1]}"#;
     let o = run(&["sweep", cfg.to_str().unwrap(), "--set", more]);

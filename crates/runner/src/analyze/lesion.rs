@@ -69,6 +69,8 @@ pub fn write(out: &Path, lesions: &Lesions, split: &str) -> Result<Vec<PathBuf>>
             x_label: "lesioned highway layer".into(),
             y_label: y_label.into(),
             log_y,
+            log_x: false,
+            y_range: None,
             series: vec![lesioned, intact],
         }
     };

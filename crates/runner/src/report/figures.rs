@@ -73,6 +73,8 @@ fn loss_chart(title: String, series: Vec<Series>) -> Chart {
         x_label: "epoch".into(),
         y_label: "training cross-entropy (log)".into(),
         log_y: true,
+        log_x: false,
+        y_range: None,
         series,
     }
 }
@@ -95,6 +97,8 @@ pub fn figures(runs: &[RunResult]) -> Vec<(String, Chart)> {
             x_label: "depth (hidden layers)".into(),
             y_label: "final training cross-entropy (log)".into(),
             log_y: true,
+            log_x: false,
+            y_range: None,
             series: by_depth(&g, &|r| r.final_train_loss()),
         },
     ));
@@ -105,6 +109,8 @@ pub fn figures(runs: &[RunResult]) -> Vec<(String, Chart)> {
             x_label: "depth (hidden layers)".into(),
             y_label: "accuracy".into(),
             log_y: false,
+            log_x: false,
+            y_range: None,
             series: by_depth(&g, &|r| r.final_eval_acc()),
         },
     ));

@@ -6,8 +6,10 @@
 pub mod figures;
 pub mod results;
 pub mod search;
+pub mod sensitivity;
 pub mod summary;
 pub mod svg;
+pub mod trainability;
 
 use std::path::{Path, PathBuf};
 
@@ -43,10 +45,21 @@ pub fn write(root: &Path) -> Result<Vec<PathBuf>> {
     let mut md = summary_md(&sweep, &runs);
     if runs.iter().any(|r| r.spec.trial.is_some()) {
         md += &search_md(&runs);
+        md += &trainability::trainability_md(&runs);
+        md += &sensitivity::gate_bias_md(&runs);
         let (best, top) = search_charts(&runs);
         put("figures/search-best.svg", best.to_svg())?;
         put("figures/search-top10.svg", top.to_svg())?;
         put("figures/search.svg", side_by_side(&[best, top], 2))?;
+        let trainable = trainability::trainability_chart(&runs);
+        put("figures/trainability.svg", trainable.to_svg())?;
+        put(
+            "figures/sensitivity-lr.svg",
+            sensitivity::by_activation(&runs),
+        )?;
+        if let Some(svg) = sensitivity::by_gate_bias(&runs) {
+            put("figures/sensitivity-gate-bias.svg", svg)?;
+        }
     }
     put("summary.md", md)?;
     let charts = figures(&runs);

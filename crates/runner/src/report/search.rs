@@ -12,7 +12,7 @@ use crate::store::State;
 
 /// A group's finished runs, best first: ranked by the lowest training loss each reached (the
 /// paper's "best"). Diverged and unfinished runs are left out.
-fn ranked<'a>(rs: &[&'a RunResult]) -> Vec<&'a RunResult> {
+pub fn ranked<'a>(rs: &[&'a RunResult]) -> Vec<&'a RunResult> {
     let mut done: Vec<&RunResult> = rs
         .iter()
         .copied()
@@ -106,6 +106,8 @@ pub fn search_charts(runs: &[RunResult]) -> (Chart, Chart) {
         x_label: "epoch".into(),
         y_label: "training cross-entropy (log)".into(),
         log_y: true,
+        log_x: false,
+        y_range: None,
         series,
     };
     (

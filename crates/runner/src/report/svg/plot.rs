@@ -13,6 +13,8 @@ pub struct Series {
     pub band: Vec<(f64, f64, f64)>,
     pub dashed: bool,
     pub markers: bool,
+    /// Draw the line through the points; without it only the markers (a scatter).
+    pub line: bool,
 }
 
 impl Series {
@@ -28,6 +30,20 @@ impl Series {
             band: Vec::new(),
             dashed: false,
             markers: false,
+            line: true,
+        }
+    }
+
+    /// Markers without a line: a scatter plot.
+    pub fn scatter(
+        label: impl Into<String>,
+        color: impl Into<String>,
+        points: Vec<(f64, f64)>,
+    ) -> Self {
+        Self {
+            markers: true,
+            line: false,
+            ..Self::line(label, color, points)
         }
     }
 }
@@ -38,6 +54,10 @@ pub struct Chart {
     pub x_label: String,
     pub y_label: String,
     pub log_y: bool,
+    /// A log x axis (for example the learning rate of a search).
+    pub log_x: bool,
+    /// A fixed y range (in data units) instead of one that fits the data.
+    pub y_range: Option<(f64, f64)>,
     pub series: Vec<Series>,
 }
 
@@ -65,6 +85,8 @@ pub fn shades(hue: f64, n: usize) -> Vec<String> {
 /// Where a chart's data lands on the page: the axis ranges and the plotting area.
 struct Frame {
     log_y: bool,
+    log_x: bool,
+    /// The x range, in log10 units on a log axis.
     x0: f64,
     x1: f64,
     /// The y range, in log10 units on a log axis.
@@ -80,6 +102,18 @@ impl Frame {
         y.is_finite() && (!self.log_y || y > 0.0)
     }
 
+    fn x_ok(&self, x: f64) -> bool {
+        x.is_finite() && (!self.log_x || x > 0.0)
+    }
+
+    fn x_map(&self, x: f64) -> f64 {
+        if self.log_x {
+            x.log10()
+        } else {
+            x
+        }
+    }
+
     fn y_map(&self, y: f64) -> f64 {
         if self.log_y {
             y.log10()
@@ -89,11 +123,21 @@ impl Frame {
     }
 
     fn px(&self, x: f64) -> f64 {
-        LEFT + (x - self.x0) / (self.x1 - self.x0) * self.pw
+        LEFT + (self.x_map(x) - self.x0) / (self.x1 - self.x0) * self.pw
     }
 
     fn py(&self, y: f64) -> f64 {
         TOP + self.ph - (self.y_map(y) - self.y0) / (self.y1 - self.y0) * self.ph
+    }
+
+    fn x_ticks(&self) -> Vec<f64> {
+        if self.log_x {
+            (self.x0.ceil() as i32..=self.x1.floor() as i32)
+                .map(|e| 10f64.powi(e))
+                .collect()
+        } else {
+            nice_ticks(self.x0, self.x1)
+        }
     }
 
     fn y_ticks(&self) -> Vec<f64> {
@@ -112,6 +156,7 @@ impl Chart {
     fn frame(&self) -> Frame {
         let mut frame = Frame {
             log_y: self.log_y,
+            log_x: self.log_x,
             x0: 0.0,
             x1: 1.0,
             y0: 0.0,
@@ -123,7 +168,8 @@ impl Chart {
             .series
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.0))
-            .filter(|x| x.is_finite())
+            .filter(|&x| frame.x_ok(x))
+            .map(|x| frame.x_map(x))
             .collect();
         let ys: Vec<f64> = self
             .series
@@ -137,8 +183,11 @@ impl Chart {
             .filter(|&y| frame.y_ok(y))
             .map(|y| frame.y_map(y))
             .collect();
-        (frame.x0, frame.x1) = padded(range(&xs), 0.0);
-        (frame.y0, frame.y1) = padded(range(&ys), 0.05);
+        (frame.x0, frame.x1) = padded(range(&xs), if self.log_x { 0.03 } else { 0.0 });
+        (frame.y0, frame.y1) = match self.y_range {
+            Some((lo, hi)) => (frame.y_map(lo), frame.y_map(hi)),
+            None => padded(range(&ys), 0.05),
+        };
         if self.log_y {
             frame.y0 = frame.y0.floor();
             frame.y1 = frame.y1.ceil().max(frame.y0 + 1.0);
@@ -166,7 +215,7 @@ impl Chart {
     fn draw_axes(&self, f: &Frame, s: &mut String) {
         let (pw, ph) = (f.pw, f.ph);
         let yticks = f.y_ticks();
-        let xticks = nice_ticks(f.x0, f.x1);
+        let xticks = f.x_ticks();
         let _ = writeln!(s, r##"<g stroke="#ddd" stroke-width="1">"##);
         for &t in &yticks {
             let (x2, y) = (LEFT + pw, f.py(t));
@@ -194,12 +243,16 @@ impl Chart {
             );
         }
         for &t in &xticks {
+            let label = if self.log_x {
+                format!("1e{}", t.log10().round() as i32)
+            } else {
+                fmt_num(t)
+            };
             let _ = writeln!(
                 s,
-                r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
+                r#"<text x="{:.1}" y="{}" text-anchor="middle">{label}</text>"#,
                 f.px(t),
                 TOP + ph + 18.0,
-                fmt_num(t)
             );
         }
         let _ = writeln!(
@@ -226,13 +279,22 @@ impl Chart {
         for (i, series) in self.series.iter().enumerate() {
             let y = TOP + 10.0 + i as f64 * 18.0;
             let x = LEFT + f.pw + 14.0;
-            let _ = writeln!(
-                s,
-                r#"<line x1="{x}" x2="{}" y1="{y}" y2="{y}" stroke="{}" stroke-width="2.5"{}/>"#,
-                x + 24.0,
-                series.color,
-                dash(series)
-            );
+            if series.line {
+                let _ = writeln!(
+                    s,
+                    r#"<line x1="{x}" x2="{}" y1="{y}" y2="{y}" stroke="{}" stroke-width="2.5"{}/>"#,
+                    x + 24.0,
+                    series.color,
+                    dash(series)
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{}" cy="{y}" r="3.5" fill="{}"/>"#,
+                    x + 12.0,
+                    series.color
+                );
+            }
             let _ = writeln!(
                 s,
                 r#"<text x="{}" y="{y}" dominant-baseline="middle">{}</text>"#,
@@ -281,7 +343,7 @@ fn draw_line(f: &Frame, series: &Series, s: &mut String) {
     let mut d = String::new();
     let mut pen_down = false;
     for &(x, y) in &series.points {
-        if x.is_finite() && f.y_ok(y) {
+        if f.x_ok(x) && f.y_ok(y) {
             let pen = if pen_down { "L" } else { "M" };
             let _ = write!(d, "{pen}{:.1},{:.1} ", f.px(x), f.py(y));
             pen_down = true;
@@ -289,20 +351,18 @@ fn draw_line(f: &Frame, series: &Series, s: &mut String) {
             pen_down = false;
         }
     }
-    let _ = writeln!(
-        s,
-        r#"<path class="series" data-label="{}" d="{}" fill="none" stroke="{}" stroke-width="2"{}/>"#,
-        esc(&series.label),
-        d.trim_end(),
-        series.color,
-        dash(series)
-    );
+    if series.line {
+        let _ = writeln!(
+            s,
+            r#"<path class="series" data-label="{}" d="{}" fill="none" stroke="{}" stroke-width="2"{}/>"#,
+            esc(&series.label),
+            d.trim_end(),
+            series.color,
+            dash(series)
+        );
+    }
     if series.markers {
-        for &(x, y) in series
-            .points
-            .iter()
-            .filter(|p| p.0.is_finite() && f.y_ok(p.1))
-        {
+        for &(x, y) in series.points.iter().filter(|p| f.x_ok(p.0) && f.y_ok(p.1)) {
             let _ = writeln!(
                 s,
                 r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{}"/>"#,
@@ -423,6 +483,8 @@ mod tests {
             x_label: "epoch".into(),
             y_label: "loss".into(),
             log_y: true,
+            log_x: false,
+            y_range: None,
             series: vec![a, b],
         };
         let svg = chart.to_svg();
@@ -446,6 +508,8 @@ mod tests {
             x_label: "x".into(),
             y_label: "y".into(),
             log_y: false,
+            log_x: false,
+            y_range: None,
             series: vec![Series::line(label, "red", vec![(0.0, 1.0), (1.0, 2.0)])],
         };
         let svg = side_by_side(&[chart("a"), chart("b"), chart("c")], 3);
@@ -457,6 +521,67 @@ mod tests {
             3
         );
         assert_eq!(doc.root_element().attribute("width"), Some("2160"));
+    }
+
+    #[test]
+    fn scatter_on_log_axes_draws_markers_only_and_a_fixed_range_holds() {
+        let chart = Chart {
+            title: "t".into(),
+            x_label: "lr".into(),
+            y_label: "loss".into(),
+            log_y: true,
+            log_x: true,
+            y_range: None,
+            series: vec![Series::scatter(
+                "relu",
+                "red",
+                vec![(1e-3, 1.0), (1e-1, 0.01), (-1.0, 1.0), (1e-2, f64::NAN)],
+            )],
+        };
+        let svg = chart.to_svg();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        assert_eq!(
+            doc.descendants()
+                .filter(|n| n.attribute("class") == Some("series"))
+                .count(),
+            0,
+            "no line"
+        );
+        // Two drawable points, plus the legend's marker; decade ticks on x.
+        assert_eq!(
+            doc.descendants()
+                .filter(|n| n.has_tag_name("circle"))
+                .count(),
+            3
+        );
+        assert!(svg.contains(">1e-3<") && svg.contains(">1e-1<"), "{svg}");
+        // The second point (larger lr, smaller loss) lies right of and below the first.
+        let at: Vec<(f64, f64)> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("circle"))
+            .take(2)
+            .map(|n| {
+                let v = |a| n.attribute(a).unwrap().parse::<f64>().unwrap();
+                (v("cx"), v("cy"))
+            })
+            .collect();
+        assert!(at[1].0 > at[0].0 && at[1].1 > at[0].1);
+        let fixed = Chart {
+            log_y: false,
+            log_x: false,
+            y_range: Some((0.0, 1.0)),
+            series: vec![Series::line(
+                "flat",
+                "blue",
+                vec![(10.0, 0.0), (100.0, 0.0)],
+            )],
+            ..chart
+        };
+        let svg = fixed.to_svg();
+        assert!(
+            svg.contains(">1<") && svg.contains(">0<"),
+            "the range, not the data: {svg}"
+        );
     }
 
     #[test]

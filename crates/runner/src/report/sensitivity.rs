@@ -1,0 +1,156 @@
+//! How narrow the working range of a setting is: every trial's final training loss against its
+//! learning rate, one panel per (kind, depth), coloured by activation; for highway nets also
+//! coloured by the gate bias `b_T` it started with. And, per depth, the `b_T` of the best
+//! trials, to set against the variance argument (deeper nets want more negative `b_T`).
+
+use std::fmt::Write;
+
+use highway_model::{Activation, Kind};
+
+use super::figures::axes;
+use super::results::{groups, RunResult};
+use super::search::ranked;
+use super::svg::plot::{side_by_side, Chart, Series};
+use crate::store::State;
+
+/// Where diverged trials are drawn (they have no final loss): above chance, off the scale of
+/// any trial that trained.
+const DIVERGED_AT: f64 = 10.0;
+
+/// `(lr, final training loss)` of a group's finished trials that `pick` selects; diverged ones
+/// at [`DIVERGED_AT`] when `diverged` is set.
+fn points(rs: &[&RunResult], pick: &dyn Fn(&RunResult) -> bool, diverged: bool) -> Vec<(f64, f64)> {
+    rs.iter()
+        .filter(|r| pick(r))
+        .filter_map(|r| match r.state() {
+            Some(State::Done) => Some((r.spec.training.lr, r.final_train_loss()?)),
+            Some(State::Diverged) if diverged => Some((r.spec.training.lr, DIVERGED_AT)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn panel(kind: Kind, depth: usize, series: Vec<Series>) -> Chart {
+    Chart {
+        title: format!("{} {depth}: final loss vs learning rate", kind.name()),
+        x_label: "initial learning rate (log)".into(),
+        y_label: format!("final training loss (log; diverged at {DIVERGED_AT})"),
+        log_y: true,
+        log_x: true,
+        y_range: None,
+        series,
+    }
+}
+
+/// One panel per (kind, depth), trials coloured by activation, diverged trials in grey.
+pub fn by_activation(runs: &[RunResult]) -> String {
+    let g = groups(runs);
+    let charts: Vec<Chart> = g
+        .iter()
+        .map(|(&(kind, depth), rs)| {
+            let act =
+                |a: Activation| move |r: &RunResult| r.spec.model.activation == a && r.is_done();
+            let series = vec![
+                Series::scatter(
+                    "relu",
+                    "hsl(25,80%,50%)",
+                    points(rs, &act(Activation::Relu), false),
+                ),
+                Series::scatter(
+                    "tanh",
+                    "hsl(200,70%,40%)",
+                    points(rs, &act(Activation::Tanh), false),
+                ),
+                Series::scatter(
+                    "diverged",
+                    "hsl(0,0%,60%)",
+                    points(rs, &|r| r.state() == Some(State::Diverged), true),
+                ),
+            ];
+            panel(kind, depth, series)
+        })
+        .collect();
+    let (_, depths) = axes(&g);
+    side_by_side(&charts, depths.len().max(1))
+}
+
+/// The starting `b_T` ranges that colour the highway panels, from most negative.
+const GATE_BINS: [(f64, f64); 3] = [(-10.0, -7.0), (-7.0, -4.0), (-4.0, -1.0)];
+
+/// Highway panels only, trials coloured by their starting `b_T`; `None` without highway runs.
+pub fn by_gate_bias(runs: &[RunResult]) -> Option<String> {
+    let g = groups(runs);
+    let charts: Vec<Chart> = g
+        .iter()
+        .filter(|((kind, _), _)| *kind == Kind::Highway)
+        .map(|(&(kind, depth), rs)| {
+            let mut series: Vec<Series> = GATE_BINS
+                .iter()
+                .enumerate()
+                .map(|(i, &(lo, hi))| {
+                    let within = move |r: &RunResult| {
+                        let b = r.spec.model.gate_bias as f64;
+                        (lo..hi).contains(&b) || (i == GATE_BINS.len() - 1 && b == hi)
+                    };
+                    let color = format!("hsl(215,70%,{}%)", 25 + 22 * i);
+                    Series::scatter(
+                        format!("b_T in [{lo}, {hi})"),
+                        color,
+                        points(rs, &within, false),
+                    )
+                })
+                .collect();
+            let diverged = points(rs, &|r| r.state() == Some(State::Diverged), true);
+            series.push(Series::scatter("diverged", "hsl(0,0%,60%)", diverged));
+            panel(kind, depth, series)
+        })
+        .collect();
+    (!charts.is_empty()).then(|| side_by_side(&charts, charts.len()))
+}
+
+/// Per highway depth: the starting `b_T` of the best trial, and the median over the top 10 and
+/// over every trial that trained (final loss below the trainability threshold).
+pub fn gate_bias_md(runs: &[RunResult]) -> String {
+    let mut s = String::from(
+        "\n## Best b_T by depth\n\nThe starting transform-gate bias of the best highway trials. The variance \
+         argument (README, \"Choosing b_T\") says deeper nets need more negative values.\n\n\
+         | depth | best trial's b_T | median b_T, top 10 | median b_T, trials that trained | trials that trained |\n\
+         |---:|---:|---:|---:|---:|\n",
+    );
+    for ((kind, depth), rs) in groups(runs) {
+        if kind != Kind::Highway {
+            continue;
+        }
+        let bias = |r: &RunResult| r.spec.model.gate_bias as f64;
+        let ranked = ranked(&rs);
+        let top: Vec<f64> = ranked.iter().take(10).map(|r| bias(r)).collect();
+        let trained: Vec<f64> = ranked
+            .iter()
+            .filter(|r| {
+                r.final_train_loss()
+                    .is_some_and(|l| l < super::trainability::TRAINED)
+            })
+            .map(|r| bias(r))
+            .collect();
+        let fmt = |v: Option<f64>| v.map_or("–".into(), |b| format!("{b:.2}"));
+        let _ = writeln!(
+            s,
+            "| {depth} | {} | {} | {} | {} |",
+            fmt(ranked.first().map(|r| bias(r))),
+            fmt(median(&top)),
+            fmt(median(&trained)),
+            trained.len()
+        );
+    }
+    s
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(v[n / 2]),
+        n => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
+}
