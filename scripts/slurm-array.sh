@@ -9,6 +9,18 @@
 # Each task runs `highway run CONFIG`, which reads its index from $SLURM_ARRAY_TASK_ID. A task
 # whose run is already done exits at once, so resubmitting the whole array after failures or
 # preemption only redoes what is missing. Give every task the same --out on a shared filesystem.
+#
+# Preemption and time limits: SLURM sends SIGUSR1 to the batch shell 120 s before the time
+# limit (or a preemption with a grace time). `B:` sends it to the batch shell itself, which is
+# the process here (no `srun` step; `exec` below makes the shell `highway`): without `B:` the
+# signal would go only to job steps, and there are none. `highway` then finishes its current
+# step, writes the run's checkpoint, requeues this array task (`scontrol requeue
+# <array job>_<task>`) and exits; the requeued task continues from the checkpoint. SIGTERM
+# (`scancel`, or a preemption without the warning) also checkpoints, but does not requeue.
+# `--open-mode=append` keeps the log of every attempt in one file.
+#SBATCH --signal=B:USR1@120
+#SBATCH --requeue
+#SBATCH --open-mode=append
 #SBATCH --job-name=highway
 #SBATCH --cpus-per-task=2
 #SBATCH --mem=4G

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use burn::module::Param;
+use burn::module::{Param, ParamId};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::{Activation, HighwayLayer, Kind, Mlp, ModelConfig, PlainLayer};
@@ -44,28 +44,57 @@ fn named<const D: usize>(name: String, p: &Param<Tensor<D>>) -> NamedTensor {
     }
 }
 
+/// A parameter of either rank, as the walk over a net hands it out.
+enum AnyParam<'a> {
+    Matrix(&'a Param<Tensor<2>>),
+    Vector(&'a Param<Tensor<1>>),
+}
+
 impl Mlp {
-    /// Every parameter, in forward order.
-    pub fn tensors(&self) -> Vec<NamedTensor> {
-        let plain = |prefix: String, l: &PlainLayer| {
+    /// Every parameter with its name, in forward order.
+    fn walk(&self) -> Vec<(String, AnyParam<'_>)> {
+        fn plain(prefix: String, l: &PlainLayer) -> [(String, AnyParam<'_>); 2] {
             [
-                named(format!("{prefix}.weight"), &l.weight),
-                named(format!("{prefix}.bias"), &l.bias),
+                (format!("{prefix}.weight"), AnyParam::Matrix(&l.weight)),
+                (format!("{prefix}.bias"), AnyParam::Vector(&l.bias)),
             ]
-        };
+        }
         let mut out = Vec::new();
         out.extend(plain("input".into(), &self.input));
         for (i, l) in self.plain.iter().enumerate() {
             out.extend(plain(format!("plain.{i}"), l));
         }
         for (i, l) in self.highway.iter().enumerate() {
-            out.push(named(format!("highway.{i}.w_h"), &l.w_h));
-            out.push(named(format!("highway.{i}.b_h"), &l.b_h));
-            out.push(named(format!("highway.{i}.w_t"), &l.w_t));
-            out.push(named(format!("highway.{i}.b_t"), &l.b_t));
+            out.push((format!("highway.{i}.w_h"), AnyParam::Matrix(&l.w_h)));
+            out.push((format!("highway.{i}.b_h"), AnyParam::Vector(&l.b_h)));
+            out.push((format!("highway.{i}.w_t"), AnyParam::Matrix(&l.w_t)));
+            out.push((format!("highway.{i}.b_t"), AnyParam::Vector(&l.b_t)));
         }
         out.extend(plain("output".into(), &self.output));
         out
+    }
+
+    /// Every parameter, in forward order.
+    pub fn tensors(&self) -> Vec<NamedTensor> {
+        self.walk()
+            .into_iter()
+            .map(|(name, p)| match p {
+                AnyParam::Matrix(p) => named(name, p),
+                AnyParam::Vector(p) => named(name, p),
+            })
+            .collect()
+    }
+
+    /// Every parameter's name and id, in forward order: how an optimiser's per-parameter
+    /// state (kept by id) is saved under names and found again in a rebuilt net.
+    pub fn param_ids(&self) -> Vec<(String, ParamId)> {
+        self.walk()
+            .into_iter()
+            .map(|(name, p)| match p {
+                AnyParam::Matrix(p) => (name, p.id),
+                AnyParam::Vector(p) => (name, p.id),
+            })
+            .collect()
     }
 }
 

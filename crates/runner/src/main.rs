@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use highway_runner::cli::{self, Cli};
+use highway_runner::run::sweep::Interrupted;
 use highway_runner::sys;
 
 /// mimalloc instead of glibc's allocator: a training step frees and allocates thousands of
@@ -34,6 +35,11 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Interrupted>().is_some() => {
+            let stop = e.downcast_ref::<Interrupted>().expect("checked");
+            eprintln!("{stop}");
+            ExitCode::from(stop.signal.exit_code())
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -153,3 +153,238 @@ fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
     assert_eq!(rows[0][col("state")], "interrupted", "{rows:?}");
     assert!(rows[1][col("state")] == "pending", "{rows:?}");
 }
+
+/// A synthetic run long enough to be stopped part-way: `epochs` epochs of a highway net.
+fn long_config(dir: &Path, width: usize, depth: usize, train: usize, epochs: usize) -> PathBuf {
+    let path = dir.join("long.json");
+    let json = format!(
+        r#"{{"name": "long",
+ "dataset": {{"name": "synthetic", "synthetic": {{"train": {train}, "test": 256, "dim": 16, "classes": 4, "clusters": 2, "noise": 0.5, "seed": 1}}}},
+ "model": {{"kinds": ["highway"], "depths": [{depth}], "width": {width}}},
+ "training": {{"epochs": {epochs}, "batch_size": 16, "lr": 0.02, "seeds": [0]}}}}"#
+    );
+    fs::write(&path, json).unwrap();
+    path
+}
+
+/// `highway run CONFIG --index 0 --out OUT` on one thread, not waited for.
+fn start(cfg: &Path, out: &Path) -> std::process::Child {
+    bin()
+        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
+        .arg(out)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The single run folder under `out`.
+fn run_dir(out: &Path) -> PathBuf {
+    let runs = out.join("long/runs");
+    fs::read_dir(runs).unwrap().next().unwrap().unwrap().path()
+}
+
+/// Every column of `curve.csv` but the seconds, and `gates.csv`, as text.
+fn results(run: &Path) -> (String, String) {
+    let curve = fs::read_to_string(run.join("curve.csv")).unwrap();
+    let curve = curve
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
+        .collect();
+    (curve, fs::read_to_string(run.join("gates.csv")).unwrap())
+}
+
+/// Waits until `path` exists (the run has reached some point), at most a minute.
+fn wait_for(path: &Path) {
+    let t = Instant::now();
+    while !path.exists() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_checkpoints_and_the_resumed_run_is_the_uninterrupted_one() {
+    let dir = tmp("sigterm");
+    let cfg = long_config(&dir, 64, 20, 8192, 4);
+    let whole = bin()
+        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
+        .arg(dir.join("whole"))
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(whole.status.success(), "{}", text(&whole));
+    let out = dir.join("stopped");
+    let child = start(&cfg, &out);
+    // Stop it in its second epoch: after the first epoch's checkpoint exists.
+    wait_for(
+        &out.join("long/runs")
+            .join(run_dir(&dir.join("whole")).file_name().unwrap())
+            .join("checkpoint/state.safetensors"),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let stopped = {
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let log = text(&stopped);
+    assert_eq!(stopped.status.code(), Some(143), "{log}");
+    assert!(
+        log.contains("stopped by SIGTERM") && log.contains("resume with"),
+        "{log}"
+    );
+    let run = run_dir(&out);
+    let status = fs::read_to_string(run.join("status.json")).unwrap();
+    assert!(
+        status.contains("\"interrupted\"") && status.contains("resume with: highway run"),
+        "{status}"
+    );
+    assert!(run.join("checkpoint/state.safetensors").is_file());
+    // Resumed: the same curve and gates as the run that was never stopped, one row per epoch.
+    let again = bin()
+        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
+        .arg(&out)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again).contains("resumed at epoch"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(results(&run), results(&run_dir(&dir.join("whole"))));
+    assert!(
+        !run.join("checkpoint").exists(),
+        "a finished run keeps no checkpoint"
+    );
+}
+
+/// SIGKILL mid-epoch, and SIGKILL while a checkpoint is being written (a test hook holds the
+/// half-written file in place): the run resumed each time finishes with the uninterrupted
+/// run's curve and gates, row for row.
+#[test]
+fn sigkill_mid_epoch_and_mid_checkpoint_loses_nothing() {
+    let dir = tmp("sigkill");
+    let cfg = long_config(&dir, 64, 20, 8192, 4);
+    let whole = bin()
+        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
+        .arg(dir.join("whole"))
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(whole.status.success(), "{}", text(&whole));
+    let out = dir.join("killed");
+    let id = run_dir(&dir.join("whole"));
+    let run = out.join("long/runs").join(id.file_name().unwrap());
+    let ckpt = run.join("checkpoint");
+    // 1. In the middle of the second epoch: the first epoch's checkpoint exists.
+    let mut child = start(&cfg, &out);
+    wait_for(&ckpt.join("state.safetensors"));
+    std::thread::sleep(Duration::from_millis(250));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let rows = fs::read_to_string(run.join("curve.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    assert!(rows < 4, "killed before the end: {rows} epochs");
+    // 2. While the next checkpoint is half written.
+    let mut child = bin()
+        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
+        .arg(&out)
+        .env("RAYON_NUM_THREADS", "1")
+        .env("HIGHWAY_TEST_CHECKPOINT_PAUSE_MS", "5000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&ckpt.join(".state.safetensors.tmp-pause"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // 3. To the end: the half-written file is cleaned up, the previous checkpoint used.
+    let last = bin()
+        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
+        .arg(&out)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(last.status.success(), "{}", text(&last));
+    assert!(text(&last).contains("resumed at epoch"), "{}", text(&last));
+    assert!(!ckpt.exists());
+    assert_eq!(results(&run), results(&id));
+}
+
+/// Under SLURM, the warning signal (SIGUSR1) checkpoints, stops and requeues the array task
+/// with `scontrol requeue <array job>_<task>`; `--no-requeue` and SIGTERM do not requeue.
+#[test]
+fn slurm_warning_signal_requeues_the_task() {
+    let dir = tmp("requeue");
+    let cfg = long_config(&dir, 64, 20, 8192, 4);
+    // A stand-in for scontrol that records how it was called.
+    let bin_dir = dir.join("bin");
+    fs::create_dir_all(&bin_dir).unwrap();
+    let calls = dir.join("scontrol.calls");
+    let scontrol = bin_dir.join("scontrol");
+    fs::write(
+        &scontrol,
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\n", calls.display()),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&scontrol)
+        .status()
+        .unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    for (signal, flags, code, want) in [
+        ("-USR1", vec![], 138, Some("requeue 4242_0")),
+        ("-USR1", vec!["--no-requeue"], 138, None),
+        ("-TERM", vec![], 143, None),
+    ] {
+        let _ = fs::remove_file(&calls);
+        let out = dir.join(format!("out{signal}{}", flags.len()));
+        let child = bin()
+            .args(["run", cfg.to_str().unwrap(), "--out"])
+            .arg(&out)
+            .args(&flags)
+            .env("RAYON_NUM_THREADS", "1")
+            .env("PATH", &path)
+            .env("SLURM_JOB_ID", "4243")
+            .env("SLURM_ARRAY_JOB_ID", "4242")
+            .env("SLURM_ARRAY_TASK_ID", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for(&out.join("long/sweep.json"));
+        std::thread::sleep(Duration::from_millis(700));
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{signal} {flags:?}: {}",
+            text(&o)
+        );
+        let recorded = fs::read_to_string(&calls).ok();
+        assert_eq!(
+            recorded.as_deref().map(str::trim),
+            want,
+            "{signal} {flags:?}"
+        );
+        assert!(run_dir(&out).join("checkpoint/state.safetensors").is_file());
+    }
+}

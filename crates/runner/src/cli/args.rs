@@ -24,6 +24,10 @@ pub struct RunArgs {
     /// Data directory (default: $HIGHWAY_DATA, else ./data).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Under SLURM, do not requeue the job after a warning signal (SIGUSR1/SIGUSR2); the run
+    /// still checkpoints and stops. Also `HIGHWAY_NO_REQUEUE=1`.
+    #[arg(long, env = "HIGHWAY_NO_REQUEUE", value_parser = clap::builder::BoolishValueParser::new())]
+    no_requeue: bool,
 }
 
 impl RunArgs {
@@ -37,6 +41,7 @@ impl RunArgs {
             data_dir: self.data_dir,
             sets: self.sets,
             out: self.out,
+            requeue: !self.no_requeue,
         })
     }
 }

@@ -186,6 +186,10 @@ pub struct TrainingConfig {
     /// Recompute activations in the backward pass instead of storing them (saves memory).
     #[serde(default)]
     pub gradient_checkpointing: bool,
+    /// Write a checkpoint every this many epochs (and when a stop signal arrives), from which a
+    /// restarted run continues exactly; 0 turns checkpoints off. Not part of a run's id.
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: usize,
     /// Write each finished run's trained net to `model.safetensors` in its folder (for
     /// `highway analyze` and Python); off by default, so a large search keeps no models.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -200,6 +204,9 @@ fn default_momentum() -> PerKind<f64> {
 }
 fn default_decay() -> PerKind<f64> {
     PerKind::Both(1.0)
+}
+fn default_checkpoint_every() -> usize {
+    1
 }
 fn default_divergence() -> f64 {
     10.0

@@ -47,6 +47,7 @@ pub fn plan(config: &Config) -> Vec<RunSpec> {
                         decay_every: t.decay_every,
                         divergence_factor: t.divergence_factor,
                         gradient_checkpointing: t.gradient_checkpointing,
+                        checkpoint_every: t.checkpoint_every,
                         save_model: t.save_model,
                     };
                     if let (Some(search), Some(trial)) = (&config.search, trial) {

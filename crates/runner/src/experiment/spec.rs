@@ -34,6 +34,10 @@ pub struct RunTraining {
     pub decay_every: DecayEvery,
     pub divergence_factor: f64,
     pub gradient_checkpointing: bool,
+    /// A checkpoint every this many epochs; 0: none. Not part of the run's id: it does not
+    /// change what the run computes.
+    #[serde(default = "one")]
+    pub checkpoint_every: usize,
     /// Keep the trained net (`model.safetensors`). Not part of the run's id: saving the model
     /// does not change the run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -49,4 +53,8 @@ impl RunTraining {
         };
         self.lr * self.lr_decay.powi(t as i32)
     }
+}
+
+fn one() -> usize {
+    1
 }

@@ -4,8 +4,10 @@
 pub mod eval;
 pub mod order;
 pub mod progress;
+pub mod requeue;
+pub mod resume;
 pub mod sgd;
-pub mod stop;
+pub mod signals;
 pub mod sweep;
 pub mod train;
 

@@ -72,6 +72,15 @@ impl RunProgress {
         }
     }
 
+    /// A line of its own, above the bar on a terminal.
+    pub fn say(&self, message: &str) {
+        let line = format!("{} {message}", self.label);
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
     pub fn finish(&self, message: &str) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();

@@ -32,6 +32,17 @@ impl Sgd {
         }
     }
 
+    /// The velocity of parameter `id`; `None` before its first step.
+    pub fn velocity(&self, id: &ParamId) -> Option<&Tensor<1>> {
+        self.velocity.get(id)
+    }
+
+    /// Sets the velocity of parameter `id` (resuming from a checkpoint). It must live on the
+    /// device the parameter's values live on, without autodiff.
+    pub fn set_velocity(&mut self, id: ParamId, velocity: Tensor<1>) {
+        self.velocity.insert(id, velocity);
+    }
+
     /// Updates every parameter of `module` that has a gradient in `grads`.
     pub fn step<M: Module>(&mut self, lr: f64, module: M, grads: GradientsParams) -> M {
         module.map(&mut Stepper {

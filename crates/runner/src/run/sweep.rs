@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
-use super::stop::stop_flag;
+use super::requeue;
+use super::signals::{Signal, Stop};
 use super::train;
 use crate::backend::BackendName;
 use crate::experiment::{load_dataset, plan, Config, RunSpec};
@@ -21,6 +22,8 @@ pub struct SweepOptions {
     pub data_dir: Option<PathBuf>,
     /// `--set` arguments, repeated in the resume hint.
     pub sets: Vec<String>,
+    /// Under SLURM, requeue the job after a warning signal (`--no-requeue` turns it off).
+    pub requeue: bool,
     pub out: Option<PathBuf>,
 }
 
@@ -97,7 +100,7 @@ fn run_selected(
             data.classes,
             opts.backend
         );
-        let stop = stop_flag();
+        let stop = Stop::install()?;
         for run in todo {
             eprintln!(
                 "[{}/{}] {} (lr {}, batch {}, {} epochs)",
@@ -111,11 +114,8 @@ fn run_selected(
             let run_dir = dir.run_dir(&run.id);
             match guarded(|| train::train_run(run, &data, opts.backend, &run_dir, &stop)) {
                 Ok(status) if status.state == State::Interrupted => {
-                    report::write(&dir.root).ok();
-                    bail!(
-                        "interrupted: finished runs are kept; resume with\n  {}",
-                        opts.resume_hint(index)
-                    );
+                    let signal = stop.requested().unwrap_or(Signal::Interrupt);
+                    return Err(stopped(opts, &dir, run, status, signal, index).into());
                 }
                 Ok(_) => {}
                 Err(e) => record_failure(&dir, &run.id, opts.backend, &e)?,
@@ -128,6 +128,54 @@ fn run_selected(
         eprintln!("  {}", path.display());
     }
     Ok(())
+}
+
+/// A sweep stopped by a signal. The process exits with 128 + the signal's number, as a shell
+/// reports a process killed by it, so that a scheduler or a script can tell a stop from a
+/// failure.
+#[derive(Debug)]
+pub struct Interrupted {
+    pub signal: Signal,
+    pub message: String,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Records the resume command in the stopped run's status, refreshes the report and, on a
+/// scheduler's warning signal under SLURM, requeues the job; the error to exit with.
+fn stopped(
+    opts: &SweepOptions,
+    dir: &SweepDir,
+    run: &RunSpec,
+    mut status: Status,
+    signal: Signal,
+    index: Option<usize>,
+) -> Interrupted {
+    let hint = opts.resume_hint(index);
+    let what = status.message.take().unwrap_or_default();
+    status.message = Some(format!("{what}; resume with: {hint}"));
+    let path = dir.run_dir(&run.id).join("status.json");
+    if let Err(e) = store::write_json(&path, &status) {
+        eprintln!("warning: {e:#}");
+    }
+    report::write(&dir.root).ok();
+    let mut message =
+        format!("stopped by {signal}: {what}; finished runs are kept; resume with\n  {hint}");
+    if signal.is_warning() && opts.requeue {
+        if let Some(job) = requeue::slurm_job() {
+            message += &match requeue::requeue(&job) {
+                Ok(()) => format!("\nrequeued SLURM job {job}: it continues from the checkpoint"),
+                Err(e) => format!("\ncould not requeue SLURM job {job}: {e:#}"),
+            };
+        }
+    }
+    Interrupted { signal, message }
 }
 
 /// The `selected` runs that have no final result yet; the others are listed as skipped.

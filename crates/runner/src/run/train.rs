@@ -1,12 +1,13 @@
 //! One run: SGD with classical momentum and exponential learning-rate decay, seeded shuffling,
-//! evaluation every epoch, divergence detection, and a curve written after every epoch.
+//! evaluation every epoch, divergence detection, a curve written after every epoch, and a
+//! checkpoint every `checkpoint_every` epochs and on a stop signal, from which a restarted run
+//! continues exactly where it was.
 //!
 //! This is our own loop rather than burn-train's `Learner`: the Learner logs per batch, draws a
 //! terminal UI that garbles cluster logs, and has no divergence stop; a sweep needs one line per
 //! epoch, a NaN stop that records the run as diverged, and atomic per-epoch files.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -20,9 +21,12 @@ use highway_model::{Kind, Mlp, ModelConfig};
 use super::eval::{evaluate, to_device};
 use super::order::epoch_order;
 use super::progress::RunProgress;
+use super::resume;
 use super::sgd::Sgd;
+use super::signals::{Signal, Stop};
 use crate::backend::BackendName;
 use crate::experiment::RunSpec;
+use crate::store::checkpoint::{self, Position};
 use crate::store::{self, model_file, CurveRow, State, Status};
 use crate::sys;
 
@@ -31,15 +35,16 @@ const GATE_SAMPLES: usize = 1_000;
 /// Read the loss back to the host (progress, divergence check) every this many steps.
 const READ_EVERY: usize = 10;
 
-/// Trains one run into `dir`, writing `spec.json`, `curve.csv`, `gates.csv`, `status.json` and,
-/// if asked, `model.safetensors`.
-/// Returns the final status; a diverged run is a result, not an error.
+/// Trains one run into `dir`, writing `spec.json`, `curve.csv`, `gates.csv`, `status.json`,
+/// checkpoints while it runs and, if asked, `model.safetensors`; continues from the run's
+/// checkpoint when it has one. Returns the final status: a diverged run is a result, not an
+/// error; a stopped one is `interrupted`, with a checkpoint to continue from.
 pub fn train_run(
     spec: &RunSpec,
     data: &Dataset,
     backend: BackendName,
     dir: &Path,
-    stop: &AtomicBool,
+    stop: &Stop,
 ) -> Result<Status> {
     let started = Instant::now();
     let mut status = Status::starting(backend.as_str());
@@ -50,23 +55,59 @@ pub fn train_run(
         &dir.join("spec.json"),
         &serde_json::json!({ "run": spec, "model": model_config, "data": data_record(data) }),
     )?;
-    store::write_json(&dir.join("status.json"), &status)?;
-
     let device = backend.device()?;
     let (mut run, mut model) = Training::new(spec, &model_config, data, &device);
+    let t = &spec.training;
+    let (mut position, mut curve, mut gates_csv) = (Position::start(), Vec::new(), String::new());
+    if let Some(c) = checkpoint::load(dir, &spec.id, &model_config)? {
+        let fused = !t.gradient_checkpointing;
+        let devices = (&run.device, &device);
+        model = resume::restore(&c, &model_config, devices, fused, &mut run.optim)?;
+        (curve, gates_csv) = resume::earlier_rows(dir, c.position.epoch)?;
+        position = c.position;
+        run.step = position.step;
+        run.first_loss = position.first_loss;
+        for row in &curve {
+            status.record_epoch(row, position.wall_seconds);
+        }
+        run.progress.say(&format!(
+            "resumed at epoch {} of {}{}",
+            position.epoch,
+            t.epochs,
+            match position.batch {
+                0 => String::new(),
+                b => format!(", step {} of {}", b + 1, run.steps_per_epoch),
+            }
+        ));
+    }
+    if gates_csv.is_empty() {
+        gates_csv = String::from("epoch,layer,mean_gate,mean_gate_bias\n");
+    }
+    let offset = position.wall_seconds;
+    store::write_json(&dir.join("status.json"), &status)?;
     let (x_eval, y_eval) = to_device(&data.eval, &device);
-    let mut curve = Vec::new();
-    let mut gates_csv = String::from("epoch,layer,mean_gate,mean_gate_bias\n");
-    for epoch in 1..=spec.training.epochs {
+    for epoch in position.epoch..=t.epochs {
         let epoch_start = Instant::now();
-        let lr = spec.training.lr_at(epoch - 1, run.step);
-        let outcome;
-        (model, outcome) = run.epoch(model, epoch, stop);
-        let (train_loss, train_acc) = match outcome {
-            Ok(means) => means,
-            Err((state, message)) => {
-                status.state = state;
+        let lr = t.lr_at(epoch - 1, run.step - position.batch);
+        let end;
+        (model, end) = run.epoch(model, epoch, &position, stop);
+        let prior_seconds = position.epoch_seconds;
+        position = Position::start();
+        let (train_loss, train_acc) = match end {
+            EpochEnd::Finished { loss, acc } => (loss, acc),
+            EpochEnd::Diverged(message) => {
+                status.state = State::Diverged;
                 status.message = Some(message);
+                break;
+            }
+            EpochEnd::Stopped { signal, at } => {
+                let at = Position {
+                    wall_seconds: offset + started.elapsed().as_secs_f64(),
+                    epoch_seconds: prior_seconds + epoch_start.elapsed().as_secs_f64(),
+                    ..at
+                };
+                status.state = State::Interrupted;
+                status.message = Some(run.stopped(signal, &at, &model, dir, &model_config)?);
                 break;
             }
         };
@@ -83,37 +124,61 @@ pub fn train_run(
             eval_loss,
             eval_acc,
             lr,
-            seconds: epoch_start.elapsed().as_secs_f64(),
+            seconds: prior_seconds + epoch_start.elapsed().as_secs_f64(),
         };
         run.progress.epoch(&row, data.eval_kind);
         curve.push(row);
         store::write_atomic(&dir.join("curve.csv"), store::curve_csv(&curve).as_bytes())?;
-        status.record_epoch(curve.last().expect("just pushed"), started);
+        status.record_epoch(
+            curve.last().expect("just pushed"),
+            offset + started.elapsed().as_secs_f64(),
+        );
         if let Some(why) = run.diverged(train_loss) {
             status.state = State::Diverged;
             status.message = Some(format!("epoch {epoch}: mean training loss {why}"));
             break;
         }
+        let every = t.checkpoint_every;
+        if every > 0 && epoch % every == 0 && epoch < t.epochs {
+            let next = Position {
+                epoch: epoch + 1,
+                step: run.step,
+                first_loss: run.first_loss,
+                wall_seconds: offset + started.elapsed().as_secs_f64(),
+                ..Position::start()
+            };
+            let c = resume::snapshot(&model, &run.optim, next);
+            checkpoint::save(dir, &spec.id, &model_config, &c)?;
+        }
         store::write_json(&dir.join("status.json"), &status)?;
     }
     if status.state == State::Running {
         status.state = State::Done;
-        if spec.training.save_model {
+        if t.save_model {
             // Written before the final status, so a run marked done has its model.
             let path = dir.join(model_file::FILE);
             model_file::save(&path, &model.valid(), &model_config)?;
         }
     }
-    status.wall_seconds = started.elapsed().as_secs_f64();
+    if status.state.is_final() {
+        checkpoint::remove(dir)?;
+    }
+    status.wall_seconds = offset + started.elapsed().as_secs_f64();
     status.peak_rss_mib = sys::peak_rss_mib();
     store::write_json(&dir.join("status.json"), &status)?;
     run.progress.finish(&status.summary());
     Ok(status)
 }
 
-/// How an epoch ended: its mean training loss and accuracy, or the state the run stopped in
-/// and why.
-type EpochEnd = Result<(f64, f64), (State, String)>;
+/// How an epoch ended.
+enum EpochEnd {
+    /// The whole epoch ran: its mean training loss and accuracy.
+    Finished { loss: f64, acc: f64 },
+    /// The loss blew up; why.
+    Diverged(String),
+    /// A stop signal arrived; where training stands after the last step taken.
+    Stopped { signal: Signal, at: Position },
+}
 
 /// What a run's training keeps between steps, besides the net: the optimiser, the data on the
 /// device, the step count and the divergence reference.
@@ -164,16 +229,24 @@ impl<'a> Training<'a> {
         (training, model)
     }
 
-    /// One pass of `model` over the training set in this epoch's order. Returns the trained net
-    /// and the mean training loss and accuracy, or the state and reason the run stopped in the
-    /// middle of the epoch.
-    fn epoch(&mut self, mut model: Mlp, epoch: usize, stop: &AtomicBool) -> (Mlp, EpochEnd) {
+    /// One pass of `model` over the training set in this epoch's order, from batch
+    /// `from.batch` on with the running sums `from` holds (a resumed epoch; an epoch's start
+    /// otherwise). Returns the trained net and how the epoch ended.
+    fn epoch(
+        &mut self,
+        mut model: Mlp,
+        epoch: usize,
+        from: &Position,
+        stop: &Stop,
+    ) -> (Mlp, EpochEnd) {
         let t = &self.spec.training;
         let [n, _] = self.x.dims();
         let order = epoch_order(self.spec.seed, epoch, n);
-        let mut loss_sum = Tensor::<1>::zeros([1], &self.device);
-        let mut correct_sum = Tensor::<1, Int>::zeros([1], &self.device);
-        for (b, batch) in order.chunks(t.batch_size).enumerate() {
+        let mut loss_sum =
+            Tensor::<1>::from_data(TensorData::new(vec![from.loss_sum], [1]), &self.device);
+        let mut correct_sum =
+            Tensor::<1, Int>::from_data(TensorData::new(vec![from.correct_sum], [1]), &self.device);
+        for (b, batch) in order.chunks(t.batch_size).enumerate().skip(from.batch) {
             let lr = t.lr_at(epoch - 1, self.step);
             let idx = Tensor::<1, Int>::from_data(
                 TensorData::new(
@@ -196,17 +269,25 @@ impl<'a> Training<'a> {
                 self.progress.step(epoch, b + 1, value);
                 if let Some(why) = self.diverged(value) {
                     let at = format!("epoch {epoch}, step {}", b + 1);
-                    return (model, Err((State::Diverged, format!("{at}: loss {why}"))));
+                    return (model, EpochEnd::Diverged(format!("{at}: loss {why}")));
                 }
             }
-            if stop.load(Ordering::SeqCst) {
-                let why = format!("interrupted in epoch {epoch}");
-                return (model, Err((State::Interrupted, why)));
+            if let Some(signal) = stop.requested() {
+                let at = Position {
+                    epoch,
+                    batch: b + 1,
+                    step: self.step,
+                    first_loss: self.first_loss,
+                    loss_sum: loss_sum.into_scalar::<f32>(),
+                    correct_sum: correct_sum.into_scalar::<i64>(),
+                    ..Position::start()
+                };
+                return (model, EpochEnd::Stopped { signal, at });
             }
         }
         let loss = loss_sum.into_scalar::<f32>() as f64 / n as f64;
         let acc = correct_sum.into_scalar::<i64>() as f64 / n as f64;
-        (model, Ok((loss, acc)))
+        (model, EpochEnd::Finished { loss, acc })
     }
 
     /// Why `loss` means the run diverged (not finite, or above `divergence_factor` times the
@@ -216,6 +297,32 @@ impl<'a> Training<'a> {
         let limit = self.spec.training.divergence_factor;
         (!loss.is_finite() || loss > limit * first)
             .then(|| format!("{loss} (first loss {first:.4}, limit {limit}×)"))
+    }
+
+    /// Writes the checkpoint of a run stopped by `signal` at `at` (unless checkpoints are off);
+    /// the status message saying so.
+    fn stopped(
+        &self,
+        signal: Signal,
+        at: &Position,
+        model: &Mlp,
+        dir: &Path,
+        model_config: &ModelConfig,
+    ) -> Result<String> {
+        let place = format!(
+            "epoch {}, step {} of {}",
+            at.epoch, at.batch, self.steps_per_epoch
+        );
+        if self.spec.training.checkpoint_every == 0 {
+            return Ok(format!(
+                "stopped by {signal} in {place}; no checkpoint (checkpoint_every is 0)"
+            ));
+        }
+        let c = resume::snapshot(model, &self.optim, at.clone());
+        checkpoint::save(dir, &self.spec.id, model_config, &c)?;
+        Ok(format!(
+            "stopped by {signal} in {place}; checkpoint written"
+        ))
     }
 }
 

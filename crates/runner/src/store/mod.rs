@@ -7,13 +7,16 @@
 //! <sweep>/runs/<id>/gates.csv   highway nets: mean transform gate per layer per epoch
 //! <sweep>/runs/<id>/status.json running | done | diverged | ...        (status.rs)
 //! <sweep>/runs/<id>/model.safetensors  the trained net, when asked    (model_file.rs)
+//! <sweep>/runs/<id>/checkpoint/  while a run is unfinished: where it stands (checkpoint.rs)
 //! ```
 
+pub mod checkpoint;
 pub mod curve;
 pub mod files;
 pub mod model_file;
 pub mod status;
 pub mod sweep_dir;
+pub mod tensor_file;
 
 pub use curve::{curve_csv, read_curve, CurveRow, CURVE_HEADER};
 pub use files::{read_json, write_atomic, write_files, write_json};

@@ -1,17 +1,15 @@
 //! Trained models on disk: `model.safetensors` in the run folder, written when the config asks
-//! for it (`training.save_model`). Safetensors is a plain header-plus-bytes format that Python
-//! reads without Burn (`safetensors.numpy.load_file`); its metadata carries the model config as
-//! JSON, so the file alone is enough to rebuild the net.
+//! for it (`training.save_model`). Its metadata carries the model config as JSON, so the file
+//! alone is enough to rebuild the net.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use burn::tensor::Device;
-use highway_model::{Mlp, ModelConfig, NamedTensor};
-use safetensors::tensor::TensorView;
-use safetensors::{Dtype, SafeTensors};
+use highway_model::{Mlp, ModelConfig};
 
+use super::tensor_file;
 use crate::store;
 
 /// The model file's name in a run folder.
@@ -24,26 +22,11 @@ const MODEL_KEY: &str = "model";
 
 /// Writes `net` and its config to `path`, atomically.
 pub fn save(path: &Path, net: &Mlp, config: &ModelConfig) -> Result<()> {
-    let tensors = net.tensors();
-    let bytes: Vec<Vec<u8>> = tensors
-        .iter()
-        .map(|t| t.values.iter().flat_map(|v| v.to_le_bytes()).collect())
-        .collect();
-    let views = tensors
-        .iter()
-        .zip(&bytes)
-        .map(|(t, b)| {
-            Ok((
-                t.name.clone(),
-                TensorView::new(Dtype::F32, t.shape.clone(), b)?,
-            ))
-        })
-        .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
     let metadata = HashMap::from([
         (FORMAT_KEY.to_string(), FORMAT.to_string()),
         (MODEL_KEY.to_string(), serde_json::to_string(config)?),
     ]);
-    let file = safetensors::serialize(views, Some(metadata))
+    let file = tensor_file::encode(&net.tensors(), metadata)
         .with_context(|| format!("{}: cannot encode the model", path.display()))?;
     store::write_atomic(path, &file)
 }
@@ -56,10 +39,7 @@ pub fn load(path: &Path, device: &Device) -> Result<(ModelConfig, Mlp)> {
             "{name}: cannot read the model (was the run trained with training.save_model = true?)"
         )
     })?;
-    let file = SafeTensors::deserialize(&bytes)
-        .with_context(|| format!("{name}: not a safetensors file (truncated or damaged?)"))?;
-    let (_, header) = SafeTensors::read_metadata(&bytes)?;
-    let meta = header.metadata().clone().unwrap_or_default();
+    let (meta, tensors) = tensor_file::decode(path, &bytes)?;
     if meta.get(FORMAT_KEY).map(String::as_str) != Some(FORMAT) {
         bail!("{name}: not a highway model (metadata '{FORMAT_KEY}' is not '{FORMAT}')");
     }
@@ -68,24 +48,6 @@ pub fn load(path: &Path, device: &Device) -> Result<(ModelConfig, Mlp)> {
             .with_context(|| format!("{name}: no '{MODEL_KEY}' entry in the metadata"))?,
     )
     .with_context(|| format!("{name}: the '{MODEL_KEY}' metadata is not a model config"))?;
-    let mut tensors = Vec::new();
-    for (tensor_name, view) in file.tensors() {
-        if view.dtype() != Dtype::F32 {
-            bail!(
-                "{name}: tensor '{tensor_name}' is {:?}, expected F32",
-                view.dtype()
-            );
-        }
-        tensors.push(NamedTensor {
-            name: tensor_name,
-            shape: view.shape().to_vec(),
-            values: view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-        });
-    }
     let net = config
         .load(tensors, device)
         .with_context(|| format!("{name}: does not match its own model config"))?;

@@ -1,7 +1,6 @@
 //! `status.json`: where a run stands, and the facts of the process that ran it.
 
 use std::fmt;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -82,8 +81,8 @@ impl Status {
         }
     }
 
-    /// Records a finished epoch's losses, the time since `started` and the memory used.
-    pub fn record_epoch(&mut self, row: &CurveRow, started: Instant) {
+    /// Records a finished epoch's losses, the run's training time so far and the memory used.
+    pub fn record_epoch(&mut self, row: &CurveRow, wall_seconds: f64) {
         self.epochs = row.epoch;
         self.final_train_loss = Some(row.train_loss);
         self.best_train_loss = Some(
@@ -92,7 +91,7 @@ impl Status {
         );
         self.final_eval_loss = Some(row.eval_loss);
         self.final_eval_acc = Some(row.eval_acc);
-        self.wall_seconds = started.elapsed().as_secs_f64();
+        self.wall_seconds = wall_seconds;
         self.peak_rss_mib = crate::sys::peak_rss_mib();
     }
 
