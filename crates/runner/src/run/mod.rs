@@ -1,5 +1,6 @@
 //! Running a plan: the sweep over its runs, and one run's training loop with what it needs
-//! (the epoch order, evaluation, the SGD step, progress lines, stopping on Ctrl-C).
+//! (the epoch order, evaluation, the SGD step, progress lines, checkpoints and resuming, stop
+//! signals, requeueing under SLURM).
 
 pub mod eval;
 pub mod order;

@@ -4,8 +4,8 @@
 //! path string, looks up its settings and state behind a type-erased record, and runs five
 //! tensor operations; a 900-layer highway net has 3,600 parameters, so that bookkeeping is a
 //! large share of its step (README, "Performance"). This optimiser keeps one velocity tensor
-//! per parameter and calls [`highway_model::ops::sgd::sgd_step`]. Its state is not saved: a run
-//! resumes from the start of an unfinished run, never from the middle of one.
+//! per parameter and calls [`highway_model::ops::sgd::sgd_step`]; a checkpoint saves the
+//! velocities by parameter name (`run/resume.rs`).
 
 use std::collections::HashMap;
 
