@@ -2,6 +2,7 @@
 # A SLURM job array that trains one run of a sweep's plan per task, all into one shared folder.
 #
 #   n=$(highway plan configs/fig1-mnist.json --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["runs"]))')
+#   mkdir -p logs   # SLURM opens the --output file before the script runs
 #   sbatch --array=0-$((n-1))%50 scripts/slurm-array.sh configs/fig1-mnist.json
 #   # when the array is done (or at any time, for what has finished so far):
 #   highway report results/fig1-mnist

@@ -179,6 +179,16 @@ fn start(cfg: &Path, out: &Path) -> std::process::Child {
         .unwrap()
 }
 
+/// `highway run CONFIG --index 0 --out OUT` on one thread, to its end.
+fn run_to_end(cfg: &Path, out: &Path) -> Output {
+    bin()
+        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
+        .arg(out)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap()
+}
+
 /// The single run folder under `out`.
 fn run_dir(out: &Path) -> PathBuf {
     let runs = out.join("long/runs");
@@ -212,12 +222,7 @@ fn wait_for(path: &Path) {
 fn sigterm_checkpoints_and_the_resumed_run_is_the_uninterrupted_one() {
     let dir = tmp("sigterm");
     let cfg = long_config(&dir, 64, 20, 8192, 4);
-    let whole = bin()
-        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
-        .arg(dir.join("whole"))
-        .env("RAYON_NUM_THREADS", "1")
-        .output()
-        .unwrap();
+    let whole = run_to_end(&cfg, &dir.join("whole"));
     assert!(whole.status.success(), "{}", text(&whole));
     let out = dir.join("stopped");
     let child = start(&cfg, &out);
@@ -249,12 +254,7 @@ fn sigterm_checkpoints_and_the_resumed_run_is_the_uninterrupted_one() {
     );
     assert!(run.join("checkpoint/state.safetensors").is_file());
     // Resumed: the same curve and gates as the run that was never stopped, one row per epoch.
-    let again = bin()
-        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
-        .arg(&out)
-        .env("RAYON_NUM_THREADS", "1")
-        .output()
-        .unwrap();
+    let again = run_to_end(&cfg, &out);
     assert!(again.status.success(), "{}", text(&again));
     assert!(
         text(&again).contains("resumed at epoch"),
@@ -275,12 +275,7 @@ fn sigterm_checkpoints_and_the_resumed_run_is_the_uninterrupted_one() {
 fn sigkill_mid_epoch_and_mid_checkpoint_loses_nothing() {
     let dir = tmp("sigkill");
     let cfg = long_config(&dir, 64, 20, 8192, 4);
-    let whole = bin()
-        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
-        .arg(dir.join("whole"))
-        .env("RAYON_NUM_THREADS", "1")
-        .output()
-        .unwrap();
+    let whole = run_to_end(&cfg, &dir.join("whole"));
     assert!(whole.status.success(), "{}", text(&whole));
     let out = dir.join("killed");
     let id = run_dir(&dir.join("whole"));
@@ -312,12 +307,7 @@ fn sigkill_mid_epoch_and_mid_checkpoint_loses_nothing() {
     child.kill().unwrap();
     child.wait().unwrap();
     // 3. To the end: the half-written file is cleaned up, the previous checkpoint used.
-    let last = bin()
-        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
-        .arg(&out)
-        .env("RAYON_NUM_THREADS", "1")
-        .output()
-        .unwrap();
+    let last = run_to_end(&cfg, &out);
     assert!(last.status.success(), "{}", text(&last));
     assert!(text(&last).contains("resumed at epoch"), "{}", text(&last));
     assert!(!ckpt.exists());

@@ -67,7 +67,8 @@ fn band_series(label: String, color: String, rs: &[&RunResult]) -> Series {
     s
 }
 
-fn loss_chart(title: String, series: Vec<Series>) -> Chart {
+/// A training-loss-by-epoch chart on a log axis.
+pub fn loss_chart(title: String, series: Vec<Series>) -> Chart {
     Chart {
         title,
         x_label: "epoch".into(),

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use highway_model::Kind;
 
-use super::figures::{axes, depth_color, loss_by_epoch};
+use super::figures::{axes, depth_color, loss_by_epoch, loss_chart};
 use super::results::{groups, mean_std, RunResult};
 use super::svg::plot::{Chart, Series};
 use crate::store::State;
@@ -101,17 +101,8 @@ pub fn search_charts(runs: &[RunResult]) -> (Chart, Chart) {
             .collect();
         top.push(Series::line(label, color, mean));
     }
-    let chart = |title: &str, series| Chart {
-        title: title.into(),
-        x_label: "epoch".into(),
-        y_label: "training cross-entropy (log)".into(),
-        log_y: true,
-        log_x: false,
-        y_range: None,
-        series,
-    };
     (
-        chart("Best trial per (kind, depth)", best),
-        chart("Mean of the top 10 trials", top),
+        loss_chart("Best trial per (kind, depth)".into(), best),
+        loss_chart("Mean of the top 10 trials".into(), top),
     )
 }
