@@ -1,6 +1,7 @@
 //! Running a plan: every run of a sweep in order (`highway sweep`), or one of them (`highway run
-//! --index I`, one per cluster task). Finished runs are skipped, so a sweep resumes where it
-//! stopped; a run that fails or diverges is recorded and the sweep goes on.
+//! --index I`, one per cluster task). Finished runs are skipped and unfinished ones continue
+//! from their checkpoint, so a sweep resumes where it stopped; a run that fails or diverges is
+//! recorded and the sweep goes on; a stop signal ends the sweep with the resume command.
 
 use std::path::PathBuf;
 
