@@ -179,14 +179,16 @@ fn start(cfg: &Path, out: &Path) -> std::process::Child {
         .unwrap()
 }
 
-/// `highway run CONFIG --index 0 --out OUT` on one thread, to its end.
+/// `highway run CONFIG --index 0 --out OUT` on one thread, to its end, which must succeed.
 fn run_to_end(cfg: &Path, out: &Path) -> Output {
-    bin()
+    let o = bin()
         .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
         .arg(out)
         .env("RAYON_NUM_THREADS", "1")
         .output()
-        .unwrap()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    o
 }
 
 /// The single run folder under `out`.
@@ -222,8 +224,7 @@ fn wait_for(path: &Path) {
 fn sigterm_checkpoints_and_the_resumed_run_is_the_uninterrupted_one() {
     let dir = tmp("sigterm");
     let cfg = long_config(&dir, 64, 20, 8192, 4);
-    let whole = run_to_end(&cfg, &dir.join("whole"));
-    assert!(whole.status.success(), "{}", text(&whole));
+    run_to_end(&cfg, &dir.join("whole"));
     let out = dir.join("stopped");
     let child = start(&cfg, &out);
     // Stop it in its second epoch: after the first epoch's checkpoint exists.
@@ -256,7 +257,6 @@ fn sigterm_checkpoints_and_the_resumed_run_is_the_uninterrupted_one() {
     assert!(run.join("checkpoint/state.safetensors").is_file());
     // Resumed: the same curve and gates as the run that was never stopped, one row per epoch.
     let again = run_to_end(&cfg, &out);
-    assert!(again.status.success(), "{}", text(&again));
     assert!(
         text(&again).contains("resumed at epoch"),
         "{}",
@@ -276,8 +276,7 @@ fn sigterm_checkpoints_and_the_resumed_run_is_the_uninterrupted_one() {
 fn sigkill_mid_epoch_and_mid_checkpoint_loses_nothing() {
     let dir = tmp("sigkill");
     let cfg = long_config(&dir, 64, 20, 8192, 4);
-    let whole = run_to_end(&cfg, &dir.join("whole"));
-    assert!(whole.status.success(), "{}", text(&whole));
+    run_to_end(&cfg, &dir.join("whole"));
     let out = dir.join("killed");
     let id = run_dir(&dir.join("whole"));
     let run = out.join("long/runs").join(id.file_name().unwrap());
@@ -309,7 +308,6 @@ fn sigkill_mid_epoch_and_mid_checkpoint_loses_nothing() {
     child.wait().unwrap();
     // 3. To the end: the half-written file is cleaned up, the previous checkpoint used.
     let last = run_to_end(&cfg, &out);
-    assert!(last.status.success(), "{}", text(&last));
     assert!(text(&last).contains("resumed at epoch"), "{}", text(&last));
     assert!(!ckpt.exists());
     assert_eq!(results(&run), results(&id));
