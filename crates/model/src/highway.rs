@@ -18,10 +18,12 @@ pub struct HighwayLayer {
     pub activation: Activation,
 }
 
-/// What one layer computed: its output and, for analysis, its transform gate `T(x)`.
+/// What one layer computed: its output and, for analysis, its transform gate `T(x)` and its
+/// transform `H(x)`.
 pub struct HighwayOutput {
     pub y: Tensor<2>,
     pub gate: Tensor<2>,
+    pub h: Tensor<2>,
 }
 
 impl HighwayLayer {
@@ -70,8 +72,8 @@ impl HighwayLayer {
             .activation
             .apply(linear(x.clone(), self.w_h.val(), Some(self.b_h.val())));
         let gate = sigmoid(linear(x.clone(), self.w_t.val(), Some(self.b_t.val())));
-        let y = x.clone() + gate.clone() * (h - x);
-        HighwayOutput { y, gate }
+        let y = x.clone() + gate.clone() * (h.clone() - x);
+        HighwayOutput { y, gate, h }
     }
 
     pub fn width(&self) -> usize {

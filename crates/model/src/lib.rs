@@ -8,6 +8,7 @@
 
 mod activation;
 pub mod denormals;
+mod diagnostics;
 mod highway;
 mod init;
 pub mod loss;
@@ -17,6 +18,7 @@ mod plain;
 mod weights;
 
 pub use activation::Activation;
+pub use diagnostics::LayerStats;
 pub use highway::HighwayLayer;
 use highway_rng::SplitMix64;
 pub use init::WeightInit;

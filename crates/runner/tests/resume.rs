@@ -197,14 +197,26 @@ fn run_dir(out: &Path) -> PathBuf {
     fs::read_dir(runs).unwrap().next().unwrap().unwrap().path()
 }
 
-/// Every column of `curve.csv` but the seconds, and `gates.csv`, as text.
-fn results(run: &Path) -> (String, String) {
+/// Every column of `curve.csv` but the seconds, `layers.csv`, and the event file's training
+/// losses by step (which must hold each epoch once, and one HParams session start and end).
+fn results(run: &Path) -> (String, String, Vec<(i64, f32)>) {
     let curve = fs::read_to_string(run.join("curve.csv")).unwrap();
     let curve = curve
         .lines()
         .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
         .collect();
-    (curve, fs::read_to_string(run.join("gates.csv")).unwrap())
+    let events = event_values(run);
+    for tag in ["_hparams_/session_start_info", "_hparams_/session_end_info"] {
+        let n = events.iter().filter(|(_, t, _)| t == tag).count();
+        assert_eq!(n, 1, "{}: {tag} {n} times", run.display());
+    }
+    let losses = events
+        .into_iter()
+        .filter(|(_, tag, _)| tag == "train/loss")
+        .map(|(step, _, v)| (step, v.unwrap()))
+        .collect();
+    let layers = fs::read_to_string(run.join("layers.csv")).unwrap();
+    (curve, layers, losses)
 }
 
 /// Waits until `path` exists (the run has reached some point), at most a minute.

@@ -194,6 +194,17 @@ pub struct TrainingConfig {
     /// `highway analyze` and Python); off by default, so a large search keeps no models.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub save_model: bool,
+    /// Record per-layer gradient, activation and gate statistics after every epoch
+    /// (`layers.csv` and the event file). Not part of a run's id.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub layer_stats: bool,
+}
+
+pub(crate) fn yes() -> bool {
+    true
+}
+pub(crate) fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn default_batch() -> usize {

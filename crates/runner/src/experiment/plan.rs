@@ -49,6 +49,7 @@ pub fn plan(config: &Config) -> Vec<RunSpec> {
                         gradient_checkpointing: t.gradient_checkpointing,
                         checkpoint_every: t.checkpoint_every,
                         save_model: t.save_model,
+                        layer_stats: t.layer_stats,
                     };
                     if let (Some(search), Some(trial)) = (&config.search, trial) {
                         let drawn = search.draw(kind, depth, trial);

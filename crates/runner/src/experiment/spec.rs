@@ -42,6 +42,13 @@ pub struct RunTraining {
     /// does not change the run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub save_model: bool,
+    /// Record per-layer statistics after every epoch. Not part of the run's id: they are
+    /// measured on the side and change nothing the run computes.
+    #[serde(
+        default = "super::config::yes",
+        skip_serializing_if = "super::config::is_true"
+    )]
+    pub layer_stats: bool,
 }
 
 impl RunTraining {

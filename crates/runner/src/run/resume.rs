@@ -64,9 +64,8 @@ pub fn restore(
     Ok(model)
 }
 
-/// The curve rows and the `gates.csv` text (header included; empty when the file is absent) of
-/// the epochs before `epoch`, from the run folder `dir`.
-pub fn earlier_rows(dir: &Path, epoch: usize) -> Result<(Vec<CurveRow>, String)> {
+/// The curve rows of the epochs before `epoch`, from the run folder `dir`.
+pub fn earlier_rows(dir: &Path, epoch: usize) -> Result<Vec<CurveRow>> {
     let curve_path = dir.join("curve.csv");
     let mut curve = if curve_path.exists() {
         read_curve(&curve_path)?
@@ -74,22 +73,5 @@ pub fn earlier_rows(dir: &Path, epoch: usize) -> Result<(Vec<CurveRow>, String)>
         Vec::new()
     };
     curve.retain(|r| r.epoch < epoch);
-    let gates_path = dir.join("gates.csv");
-    let gates = match std::fs::read_to_string(&gates_path) {
-        Ok(text) => text
-            .lines()
-            .enumerate()
-            .filter(|(i, line)| {
-                *i == 0
-                    || line
-                        .split(',')
-                        .next()
-                        .and_then(|e| e.parse::<usize>().ok())
-                        .is_some_and(|e| e < epoch)
-            })
-            .map(|(_, line)| format!("{line}\n"))
-            .collect(),
-        Err(_) => String::new(),
-    };
-    Ok((curve, gates))
+    Ok(curve)
 }

@@ -16,7 +16,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use highway_data::Dataset;
 use highway_model::loss::{correct, cross_entropy};
-use highway_model::{Kind, Mlp, ModelConfig};
+use highway_model::{LayerStats, Mlp, ModelConfig};
 
 use super::eval::{evaluate, to_device};
 use super::order::epoch_order;
@@ -27,16 +27,18 @@ use super::signals::{Signal, Stop};
 use crate::backend::BackendName;
 use crate::experiment::RunSpec;
 use crate::store::checkpoint::{self, Position};
-use crate::store::{self, model_file, CurveRow, State, Status};
+use crate::store::run_events::RunEvents;
+use crate::store::{self, layers, model_file, CurveRow, State, Status};
 use crate::sys;
 
-/// Examples whose gate activity is recorded after each epoch.
-const GATE_SAMPLES: usize = 1_000;
+/// Training examples (the first ones, the same every epoch) on which the per-layer statistics
+/// are measured after each epoch.
+const PROBE_EXAMPLES: usize = 512;
 /// Read the loss back to the host (progress, divergence check) every this many steps.
 const READ_EVERY: usize = 10;
 
-/// Trains one run into `dir`, writing `spec.json`, `curve.csv`, `gates.csv`, `status.json`,
-/// checkpoints while it runs and, if asked, `model.safetensors`; continues from the run's
+/// Trains one run into `dir`, writing `spec.json`, `curve.csv`, `layers.csv`, the TensorBoard
+/// event file, `status.json`, checkpoints while it runs and, if asked, `model.safetensors`; continues from the run's
 /// checkpoint when it has one. Returns the final status: a diverged run is a result, not an
 /// error; a stopped one is `interrupted`, with a checkpoint to continue from.
 pub fn train_run(
@@ -58,12 +60,12 @@ pub fn train_run(
     let device = backend.device()?;
     let (mut run, mut model) = Training::new(spec, &model_config, data, &device);
     let t = &spec.training;
-    let (mut position, mut curve, mut gates_csv) = (Position::start(), Vec::new(), String::new());
+    let (mut position, mut curve) = (Position::start(), Vec::new());
     if let Some(c) = checkpoint::load(dir, &spec.id, &model_config)? {
         let fused = !t.gradient_checkpointing;
         let devices = (&run.device, &device);
         model = resume::restore(&c, &model_config, devices, fused, &mut run.optim)?;
-        (curve, gates_csv) = resume::earlier_rows(dir, c.position.epoch)?;
+        curve = resume::earlier_rows(dir, c.position.epoch)?;
         position = c.position;
         run.step = position.step;
         run.first_loss = position.first_loss;
@@ -80,9 +82,12 @@ pub fn train_run(
             }
         ));
     }
-    if gates_csv.is_empty() {
-        gates_csv = String::from("epoch,layer,mean_gate,mean_gate_bias\n");
-    }
+    let mut layers_csv = layers::earlier(dir, position.epoch);
+    let best = curve
+        .iter()
+        .map(|r| r.train_loss)
+        .fold(f64::INFINITY, f64::min);
+    let mut events = RunEvents::open(dir, spec, position.epoch, best)?;
     let offset = position.wall_seconds;
     store::write_json(&dir.join("status.json"), &status)?;
     let (x_eval, y_eval) = to_device(&data.eval, &device);
@@ -111,11 +116,11 @@ pub fn train_run(
                 break;
             }
         };
-        let valid = model.valid();
-        let (eval_loss, eval_acc) = evaluate(&valid, &x_eval, &y_eval);
-        if spec.kind == Kind::Highway {
-            gate_rows(&valid, &x_eval, epoch, &mut gates_csv);
-            store::write_atomic(&dir.join("gates.csv"), gates_csv.as_bytes())?;
+        let (eval_loss, eval_acc) = evaluate(&model.valid(), &x_eval, &y_eval);
+        let stats = t.layer_stats.then(|| run.layer_stats(&model));
+        if let Some(stats) = &stats {
+            layers_csv += &layers::epoch_rows(epoch, stats);
+            store::write_atomic(&dir.join(layers::FILE), layers_csv.as_bytes())?;
         }
         let row = CurveRow {
             epoch,
@@ -127,6 +132,7 @@ pub fn train_run(
             seconds: prior_seconds + epoch_start.elapsed().as_secs_f64(),
         };
         run.progress.epoch(&row, data.eval_kind);
+        events.epoch(&row, stats.as_deref())?;
         curve.push(row);
         store::write_atomic(&dir.join("curve.csv"), store::curve_csv(&curve).as_bytes())?;
         status.record_epoch(
@@ -165,6 +171,7 @@ pub fn train_run(
     }
     status.wall_seconds = offset + started.elapsed().as_secs_f64();
     status.peak_rss_mib = sys::peak_rss_mib();
+    events.end(status.state, curve.last().map_or(0, |r| r.epoch))?;
     store::write_json(&dir.join("status.json"), &status)?;
     run.progress.finish(&status.summary());
     Ok(status)
@@ -290,6 +297,16 @@ impl<'a> Training<'a> {
         (model, EpochEnd::Finished { loss, acc })
     }
 
+    /// The per-layer statistics of `model` on the first `PROBE_EXAMPLES` training examples.
+    fn layer_stats(&self, model: &Mlp) -> Vec<LayerStats> {
+        let [n, _] = self.x.dims();
+        let k = n.min(PROBE_EXAMPLES);
+        model.layer_stats(
+            self.x.clone().narrow(0, 0, k),
+            self.y.clone().narrow(0, 0, k),
+        )
+    }
+
     /// Why `loss` means the run diverged (not finite, or above `divergence_factor` times the
     /// first loss read back), or `None`. The first call sets that reference.
     fn diverged(&mut self, loss: f64) -> Option<String> {
@@ -323,22 +340,6 @@ impl<'a> Training<'a> {
         Ok(format!(
             "stopped by {signal} in {place}; checkpoint written"
         ))
-    }
-}
-
-/// Appends, per highway layer, the mean transform-gate output over the first `GATE_SAMPLES`
-/// examples of `x` (the evaluation split: the same examples every epoch)
-/// and the mean gate bias `b_T`.
-fn gate_rows(model: &Mlp, x: &Tensor<2>, epoch: usize, out: &mut String) {
-    let [n, _] = x.dims();
-    let probe = model.probe(x.clone().narrow(0, 0, n.min(GATE_SAMPLES)));
-    for (layer, (gate, hw)) in probe.gates.into_iter().zip(&model.highway).enumerate() {
-        let mean_gate = gate.mean().into_scalar::<f32>();
-        let mean_bias = hw.b_t.val().mean().into_scalar::<f32>();
-        out.push_str(&format!(
-            "{epoch},{},{mean_gate:.6},{mean_bias:.6}\n",
-            layer + 1
-        ));
     }
 }
 

@@ -27,14 +27,16 @@ impl SweepDir {
         Self { root }
     }
 
-    /// Writes `sweep.json` (the same bytes from every process of one sweep).
+    /// Writes `sweep.json` and the HParams experiment for TensorBoard (the same bytes from
+    /// every process of one sweep).
     pub fn prepare(&self, config: &Config, plan: &[RunSpec]) -> Result<()> {
         let file = SweepFile {
             config: config.clone(),
             plan: plan.to_vec(),
             harness_version: env!("CARGO_PKG_VERSION").into(),
         };
-        write_json(&self.root.join("sweep.json"), &file)
+        write_json(&self.root.join("sweep.json"), &file)?;
+        super::run_events::write_experiment(&self.root, &config.name, &config.notes)
     }
 
     pub fn load(&self) -> Result<SweepFile> {

@@ -78,3 +78,26 @@ pub fn curve(run_dir: &Path) -> Vec<Vec<f64>> {
         .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
         .collect()
 }
+
+/// Every value of the run's event file, in order: (step, tag, the scalar's value if a scalar).
+pub fn event_values(run_dir: &Path) -> Vec<(i64, String, Option<f32>)> {
+    use highway_runner::store::tfevents::{file, Value, What};
+    let path = file::existing(run_dir).unwrap().expect("an event file");
+    file::read(&path)
+        .unwrap()
+        .into_iter()
+        .flat_map(|e| {
+            let values = match e.what {
+                What::Summary(values) => values,
+                What::FileVersion => Vec::new(),
+            };
+            values.into_iter().map(move |v| {
+                let scalar = match &v {
+                    Value::Scalar { value, .. } => Some(*value),
+                    _ => None,
+                };
+                (e.step, v.tag().to_string(), scalar)
+            })
+        })
+        .collect()
+}

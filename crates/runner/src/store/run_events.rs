@@ -1,0 +1,221 @@
+//! What a run and a sweep write for TensorBoard: per epoch the curve's scalars and a summary of
+//! the per-layer statistics, and the HParams plugin's experiment (per sweep) and sessions (per
+//! run), so that `tensorboard --logdir <sweep>` compares the runs of a sweep and the trials of a
+//! random search.
+//!
+//! Tags are the same in every sweep, so `--logdir results` compares sweeps too. The layer
+//! statistics of a 900-layer net are shown as histograms over layers and as the first, middle
+//! and last layer's values, not as one tag per layer; `layers.csv` has every layer.
+
+use std::path::Path;
+
+use anyhow::Result;
+use highway_model::{Kind, LayerStats};
+
+use super::tfevents::hparams::{self, HParamInfo, HValue, MetricInfo, SessionStatus};
+use super::tfevents::{Event, EventFile, Value, What};
+use super::{CurveRow, State};
+use crate::experiment::RunSpec;
+use crate::sys;
+
+/// The sweep's HParams experiment file, in the sweep folder (TensorBoard's run `.`).
+pub const EXPERIMENT_FILE: &str = "events.out.tfevents.hparams";
+
+/// Metrics of the HParams view: the last value of each tag in a run.
+pub const FINAL_TRAIN_LOSS: &str = "train/loss";
+pub const BEST_TRAIN_LOSS: &str = "train/best_loss";
+pub const EVAL_ACCURACY: &str = "eval/accuracy";
+
+/// A run's event file.
+pub struct RunEvents {
+    file: EventFile,
+    best_loss: f64,
+}
+
+impl RunEvents {
+    /// Opens the event file of the run in `dir` that continues at `epoch` (1: a fresh start,
+    /// which records the HParams session start; a resumed run keeps its earlier events).
+    /// `best_loss` is the lowest training loss of the epochs before.
+    pub fn open(dir: &Path, spec: &RunSpec, epoch: usize, best_loss: f64) -> Result<Self> {
+        let now = sys::now();
+        let keep_before = if epoch <= 1 { 0 } else { epoch as i64 };
+        let mut file = EventFile::open(dir, keep_before, &sys::host(), now)?;
+        if epoch <= 1 {
+            let start = hparams::session_start(&run_hparams(spec), now);
+            file.write(&event(0, vec![start]))?;
+        }
+        Ok(Self { file, best_loss })
+    }
+
+    /// Records one epoch: the curve's values and, when measured, the layers' statistics.
+    pub fn epoch(&mut self, row: &CurveRow, layers: Option<&[LayerStats]>) -> Result<()> {
+        self.best_loss = self.best_loss.min(row.train_loss);
+        let mut values = vec![
+            Value::scalar(FINAL_TRAIN_LOSS, row.train_loss),
+            Value::scalar(BEST_TRAIN_LOSS, self.best_loss),
+            Value::scalar("train/accuracy", row.train_acc),
+            Value::scalar("eval/loss", row.eval_loss),
+            Value::scalar(EVAL_ACCURACY, row.eval_acc),
+            Value::scalar("lr", row.lr),
+            Value::scalar("seconds_per_epoch", row.seconds),
+        ];
+        if let Some(layers) = layers {
+            values.extend(layer_values(layers));
+        }
+        self.file.write(&event(row.epoch as i64, values))
+    }
+
+    /// Records the end of the run's HParams session (for a final state only: an interrupted
+    /// run's session goes on when it resumes).
+    pub fn end(&mut self, state: State, last_epoch: usize) -> Result<()> {
+        let status = match state {
+            State::Done => SessionStatus::Success,
+            State::Diverged | State::Failed => SessionStatus::Failure,
+            State::Running | State::Interrupted => return Ok(()),
+        };
+        let end = hparams::session_end(status, sys::now());
+        self.file.write(&event(last_epoch as i64, vec![end]))
+    }
+}
+
+fn event(step: i64, values: Vec<Value>) -> Event {
+    Event {
+        wall_time: sys::now(),
+        step,
+        what: What::Summary(values),
+    }
+}
+
+/// The first, middle and last layer's values (among the layers that have the value: gates are
+/// the highway layers'), and histograms over the layers.
+fn layer_values(layers: &[LayerStats]) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut pick = |name: &str, get: &dyn Fn(&LayerStats) -> Option<f64>| {
+        let values: Vec<f64> = layers.iter().filter_map(get).collect();
+        if let (Some(first), Some(last)) = (values.first(), values.last()) {
+            let middle = values[(values.len() - 1) / 2];
+            for (at, v) in [("first", first), ("middle", &middle), ("last", last)] {
+                out.push(Value::scalar(format!("layers/{name}/{at}"), *v));
+            }
+        }
+    };
+    pick("grad_w", &|s| Some(s.grad_w));
+    pick("grad_out", &|s| Some(s.grad_out));
+    pick("out_std", &|s| Some(s.out_std));
+    pick("gate", &|s| s.gate);
+    let n = layers.len().max(1);
+    let mean_dead = layers.iter().map(|s| s.dead).sum::<f64>() / n as f64;
+    out.push(Value::scalar("layers/dead_fraction", mean_dead));
+    let log10 = |v: f64| if v > 0.0 { v.log10() } else { f64::NAN };
+    let hist = |tag: &str, values: Vec<f64>| Value::Histogram {
+        tag: tag.to_string(),
+        values,
+    };
+    out.push(hist(
+        "layers/log10_grad_w",
+        layers.iter().map(|s| log10(s.grad_w)).collect(),
+    ));
+    out.push(hist(
+        "layers/log10_grad_out",
+        layers.iter().map(|s| log10(s.grad_out)).collect(),
+    ));
+    let gates: Vec<f64> = layers.iter().filter_map(|s| s.gate).collect();
+    if !gates.is_empty() {
+        out.push(hist("layers/gate", gates));
+    }
+    out
+}
+
+/// The hyperparameters of a run, as the HParams view shows them.
+pub fn run_hparams(spec: &RunSpec) -> Vec<(&'static str, HValue)> {
+    let t = &spec.training;
+    let mut h = vec![
+        ("kind", HValue::Text(spec.kind.name().into())),
+        ("depth", HValue::Number(spec.depth as f64)),
+        ("width", HValue::Number(spec.model.width as f64)),
+        (
+            "activation",
+            HValue::Text(spec.model.activation.name().into()),
+        ),
+        ("lr", HValue::Number(t.lr)),
+        ("momentum", HValue::Number(t.momentum)),
+        ("lr_decay", HValue::Number(t.lr_decay)),
+        ("batch_size", HValue::Number(t.batch_size as f64)),
+        ("seed", HValue::Number(spec.seed as f64)),
+    ];
+    if spec.kind == Kind::Highway {
+        h.push(("gate_bias", HValue::Number(spec.model.gate_bias as f64)));
+    }
+    if let Some(trial) = spec.trial {
+        h.push(("trial", HValue::Number(trial as f64)));
+    }
+    h
+}
+
+/// Writes the sweep's HParams experiment into the sweep folder `root` (the same bytes from
+/// every process of one sweep).
+pub fn write_experiment(root: &Path, name: &str, description: &str) -> Result<()> {
+    let number = |name, description| HParamInfo {
+        name,
+        description,
+        choices: None,
+    };
+    let choice = |name, description, values: &[&str]| HParamInfo {
+        name,
+        description,
+        choices: Some(values.iter().map(|v| v.to_string()).collect()),
+    };
+    let infos = [
+        choice(
+            "kind",
+            "plain or highway hidden layers",
+            &["plain", "highway"],
+        ),
+        number("depth", "hidden layers (1 plain input layer + depth - 1)"),
+        number("width", "units per hidden layer"),
+        choice("activation", "nonlinearity of H", &["relu", "tanh"]),
+        number("lr", "initial SGD learning rate"),
+        number("momentum", "SGD momentum"),
+        number("lr_decay", "learning-rate decay factor"),
+        number("batch_size", "examples per step"),
+        number("seed", "initialisation and shuffling seed"),
+        number(
+            "gate_bias",
+            "initial transform-gate bias b_T (highway nets)",
+        ),
+        number("trial", "random-search trial"),
+    ];
+    let metrics = [
+        MetricInfo {
+            tag: FINAL_TRAIN_LOSS,
+            display_name: "final training loss",
+            training: true,
+        },
+        MetricInfo {
+            tag: BEST_TRAIN_LOSS,
+            display_name: "best training loss",
+            training: true,
+        },
+        MetricInfo {
+            tag: EVAL_ACCURACY,
+            display_name: "evaluation accuracy",
+            training: false,
+        },
+    ];
+    let experiment = hparams::experiment(name, description, &infos, &metrics);
+    let version = Event {
+        wall_time: 0.0,
+        step: 0,
+        what: What::FileVersion,
+    };
+    let summary = Event {
+        wall_time: 0.0,
+        step: 0,
+        what: What::Summary(vec![experiment]),
+    };
+    let bytes: Vec<u8> = [version, summary]
+        .iter()
+        .flat_map(|e| super::tfevents::record::frame(&e.encode()))
+        .collect();
+    super::write_atomic(&root.join(EXPERIMENT_FILE), &bytes)
+}

@@ -1,0 +1,116 @@
+//! End-to-end: the event files a sweep writes read back, with our reader and with TensorBoard's
+//! own (`scripts/check-tensorboard.py`: `EventAccumulator`, the HParams plugin's parsers and a
+//! TensorBoard server on 127.0.0.1). The TensorBoard half runs when a Python with `tensorboard`
+//! is found (`HIGHWAY_TEST_PYTHON`, which `.ci/run` sets to its virtual environment, or
+//! `python3`); with `HIGHWAY_TEST_TENSORBOARD=1` (CI) a missing one is a failure, otherwise the
+//! test says on stderr that it skipped it.
+
+mod common;
+
+use common::*;
+
+/// A random search on synthetic data: both kinds, depths 3 and 6, 2 trials, 3 epochs.
+fn search_config(dir: &Path) -> PathBuf {
+    let path = dir.join("tb.json");
+    let json = format!(
+        r#"{{"name": "tb",
+ "dataset": {{"name": "synthetic", "synthetic": {{"train": 300, "test": 100, "dim": 8, "classes": 3, "clusters": 2, "noise": 0.5, "seed": 1}}}},
+ "model": {{"kinds": ["plain", "highway"], "depths": [3, 6], "width": {{"plain": 12, "highway": 10}}}},
+ "training": {{"epochs": 3, "batch_size": 32, "lr": 0.05, "seeds": [0]}},
+ "search": {{"trials": 2, "seed": 3, "lr": [0.01, 0.1], "momentum": [0.8, 0.95], "lr_decay": [0.9, 1.0], "activation": ["relu", "tanh"], "gate_bias": [-3.0, -1.0]}},
+ "output": "{}"}}"#,
+        dir.join("results").display()
+    );
+    fs::write(&path, json).unwrap();
+    path
+}
+
+#[test]
+fn every_epoch_is_in_the_event_file_once_and_tensorboard_reads_it() {
+    let dir = tmp("tensorboard");
+    let cfg = search_config(&dir);
+    let o = run(&["sweep", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let sweep = dir.join("results/tb");
+    assert!(sweep.join("events.out.tfevents.hparams").is_file());
+    let runs: Vec<PathBuf> = fs::read_dir(sweep.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 8);
+    for run in &runs {
+        let events = event_values(run);
+        let losses: Vec<(i64, f32)> = events
+            .iter()
+            .filter(|(_, tag, _)| tag == "train/loss")
+            .map(|(step, _, v)| (*step, v.unwrap()))
+            .collect();
+        let want: Vec<(i64, f32)> = curve(run)
+            .iter()
+            .map(|r| (r[0] as i64, r[1] as f32))
+            .collect();
+        assert_eq!(losses, want, "{}", run.display());
+        // One histogram of gradient norms over the layers per epoch, and layers.csv has a row
+        // per epoch and hidden layer.
+        let histograms = events
+            .iter()
+            .filter(|(_, tag, _)| tag == "layers/log10_grad_w")
+            .count();
+        assert_eq!(histograms, 3);
+        let depth = if run.to_str().unwrap().contains("-d3-") {
+            3
+        } else {
+            6
+        };
+        let layers = fs::read_to_string(run.join("layers.csv")).unwrap();
+        assert_eq!(layers.lines().count(), 1 + 3 * depth, "{layers}");
+    }
+    tensorboard_check(&sweep);
+    // A sweep made before event files and layers.csv existed still reports.
+    for run in &runs {
+        for entry in fs::read_dir(run).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if name.starts_with("events.out") || name == "layers.csv" {
+                fs::remove_file(path).unwrap();
+            }
+        }
+    }
+    fs::remove_file(sweep.join("events.out.tfevents.hparams")).unwrap();
+    let o = run(&["report", sweep.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("warning"), "{}", text(&o));
+}
+
+/// Runs `scripts/check-tensorboard.py` on `sweep`, or says why it cannot.
+fn tensorboard_check(sweep: &Path) {
+    let required = std::env::var("HIGHWAY_TEST_TENSORBOARD").as_deref() == Ok("1");
+    let python = std::env::var("HIGHWAY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_tensorboard = Command::new(&python)
+        .args(["-c", "import tensorboard"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_tensorboard {
+        assert!(
+            !required,
+            "HIGHWAY_TEST_TENSORBOARD=1 but {python} cannot import tensorboard"
+        );
+        eprintln!(
+            "skipped: the TensorBoard reader check: {python} has no tensorboard (set \
+             HIGHWAY_TEST_PYTHON; .ci/run installs it)"
+        );
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/check-tensorboard.py");
+    let o = Command::new(&python)
+        .arg(script)
+        .arg(sweep)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("tensorboard ok: 8 runs, 8 HParams sessions"),
+        "{}",
+        text(&o)
+    );
+}
