@@ -2,6 +2,7 @@
 //! what its outputs look like, how many of its units are dead, and how open its gates are. They
 //! show where and why a deep net stops learning.
 
+use burn::module::Module;
 use burn::tensor::{Int, Tensor};
 
 use crate::loss::cross_entropy;
@@ -36,65 +37,58 @@ const PER_LAYER: usize = 8;
 impl Mlp {
     /// The statistics of every hidden layer (the input layer first) for the batch `x` with
     /// labels `labels`. The net must be on an autodiff device; its parameters are not changed.
-    /// Highway layers run composed (to see `H` and `T`), plain layers fused.
+    ///
+    /// Two passes keep the memory near a training step's: a forward pass without autodiff
+    /// that keeps nothing but each layer's summary values (and sees `H` and `T` of highway
+    /// layers), and a forward and backward pass of the fused layers for the gradients.
     pub fn layer_stats(&self, x: Tensor<2>, labels: Tensor<1, Int>) -> Vec<LayerStats> {
         let device = x.device();
+        let zero = || Tensor::<1>::zeros([1], &device).inner();
+        let net = self.valid();
+        let mut values = Vec::with_capacity(self.depth());
+        let mut h = x.clone().inner();
+        for plain in std::iter::once(&net.input).chain(&net.plain) {
+            let y = plain.forward(h);
+            values.push(output_values(&y, y.clone(), [zero(), zero()]));
+            h = y;
+        }
+        for highway in &net.highway {
+            let out = highway.forward_gated(h);
+            let gate = [out.gate.mean(), highway.b_t.val().mean()];
+            values.push(output_values(&out.y, out.h, gate));
+            h = out.y;
+        }
         // A zero added to each layer's output: its gradient is the gradient with respect to
         // that output, which autodiff does not keep for intermediate tensors.
-        let tap = |y: Tensor<2>| {
-            let zero = Tensor::<2>::zeros(y.dims(), &device).require_grad();
-            (y + zero.clone(), zero)
+        let mut taps = Vec::with_capacity(self.depth());
+        let mut tapped = |y: Tensor<2>| {
+            let tap = Tensor::<2>::zeros(y.dims(), &device).require_grad();
+            taps.push(tap.clone());
+            y + tap
         };
-        let mut layers = Vec::with_capacity(self.depth());
         let mut h = x;
         for plain in std::iter::once(&self.input).chain(&self.plain) {
-            let (y, zero) = tap(plain.forward(h));
-            layers.push((y.clone(), zero, y.clone(), None));
-            h = y;
+            h = tapped(plain.forward(h));
         }
         for highway in &self.highway {
-            let out = highway.forward_gated(h);
-            let (y, zero) = tap(out.y);
-            layers.push((y.clone(), zero, out.h, Some(out.gate)));
-            h = y;
+            h = tapped(highway.forward(h));
         }
         let grads = cross_entropy(self.output.forward(h), labels).backward();
-        let sq = |g: Option<Tensor<2>>| {
-            g.map_or(Tensor::zeros([1], &device).inner(), |g| g.square().sum())
-        };
+        let sq = |g: Option<Tensor<2>>| g.map_or_else(zero, |g| g.square().sum());
         let plain_weights = std::iter::once(&self.input).chain(&self.plain);
-        let mut weight_grads: Vec<(Tensor<1>, Tensor<1>)> = plain_weights
-            .map(|p| {
-                (
-                    sq(p.weight.val().grad(&grads)),
-                    Tensor::zeros([1], &device).inner(),
-                )
-            })
+        let mut weight_grads: Vec<[Tensor<1>; 2]> = plain_weights
+            .map(|p| [sq(p.weight.val().grad(&grads)), zero()])
             .collect();
         weight_grads.extend(
             self.highway
                 .iter()
-                .map(|hw| (sq(hw.w_h.val().grad(&grads)), sq(hw.w_t.val().grad(&grads)))),
+                .map(|hw| [sq(hw.w_h.val().grad(&grads)), sq(hw.w_t.val().grad(&grads))]),
         );
-        let mut columns = Vec::with_capacity(layers.len() * PER_LAYER);
-        let biases = std::iter::repeat_n(None, 1 + self.plain.len())
-            .chain(self.highway.iter().map(|hw| Some(hw.b_t.val().inner())));
-        for (((y, zero, act, gate), (g_a, g_b)), b_t) in
-            layers.into_iter().zip(weight_grads).zip(biases)
-        {
-            let y = y.inner();
-            let units = act.dims()[1] as f64;
-            let dead = act.inner().abs().max_dim(0).equal_elem(0.0).float().sum();
-            columns.extend([
-                g_a,
-                g_b,
-                sq(zero.grad(&grads)),
-                y.clone().mean(),
-                y.square().mean(),
-                dead.div_scalar(units),
-                gate.map_or(Tensor::zeros([1], &device).inner(), |g| g.inner().mean()),
-                b_t.map_or(Tensor::zeros([1], &device).inner(), |b| b.mean()),
-            ]);
+        let mut columns = Vec::with_capacity(self.depth() * PER_LAYER);
+        for ((v, w), tap) in values.into_iter().zip(weight_grads).zip(taps) {
+            columns.extend(w);
+            columns.push(sq(tap.grad(&grads)));
+            columns.extend(v);
         }
         let values: Vec<f32> = Tensor::cat(columns, 0)
             .into_data()
@@ -121,6 +115,21 @@ impl Mlp {
             })
             .collect()
     }
+}
+
+/// A layer's output `y`: its mean and mean square; the fraction of units of `act` that are
+/// zero for every example; and `gate` (the mean gate and gate bias, or zeros).
+fn output_values(y: &Tensor<2>, act: Tensor<2>, gate: [Tensor<1>; 2]) -> [Tensor<1>; 5] {
+    let units = act.dims()[1] as f64;
+    let dead = act.abs().max_dim(0).equal_elem(0.0).float().sum();
+    let [g, b] = gate;
+    [
+        y.clone().mean(),
+        y.clone().square().mean(),
+        dead.div_scalar(units),
+        g,
+        b,
+    ]
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use burn::optim::GradientsParams;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use highway_model::loss::cross_entropy;
 use highway_model::{Activation, Kind, ModelConfig, WeightInit};
 use highway_rng::SplitMix64;
@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::backend::BackendName;
 use crate::run::sgd::Sgd;
+use crate::run::train::PROBE_EXAMPLES;
 use crate::sys;
 
 #[derive(Debug, Clone)]
@@ -54,7 +55,17 @@ pub struct BenchResult {
     pub mean_ms_per_step: f64,
     pub peak_rss_mib: f64,
     pub final_loss: f64,
+    /// One measurement of the per-layer statistics a run takes after each epoch (on
+    /// `PROBE_EXAMPLES` examples), median of 5.
+    pub layer_stats_ms: f64,
+    /// Peak resident memory after the statistics were taken (`peak_rss_mib` is before).
+    pub layer_stats_peak_rss_mib: f64,
+    /// That, as a share of an epoch of 60,000 examples (MNIST) at this batch size.
+    pub layer_stats_epoch_percent: f64,
 }
+
+/// Examples in the epoch the statistics' cost is compared with (MNIST's training set).
+const EPOCH_EXAMPLES: usize = 60_000;
 
 /// Trains `warmup + steps` steps; each step ends with the loss read back, so that its time
 /// includes all of its work on every backend.
@@ -78,24 +89,7 @@ pub fn run(spec: &BenchSpec) -> Result<BenchResult> {
         .init(0, &device)
         .with_fused(!(spec.gradient_checkpointing || spec.composed));
     let mut rng = SplitMix64::new(1);
-    let x = Tensor::<2>::from_data(
-        TensorData::new(
-            (0..spec.batch * spec.input)
-                .map(|_| rng.normal() as f32)
-                .collect::<Vec<_>>(),
-            [spec.batch, spec.input],
-        ),
-        &device,
-    );
-    let y = Tensor::<1, Int>::from_data(
-        TensorData::new(
-            (0..spec.batch)
-                .map(|_| rng.below(spec.classes) as i64)
-                .collect::<Vec<_>>(),
-            [spec.batch],
-        ),
-        &device,
-    );
+    let (x, y) = random_batch(spec, spec.batch, &mut rng, &device);
     let mut optim = Sgd::new(0.9, false, 0.0);
     let mut times = Vec::with_capacity(spec.steps);
     let mut last = f64::NAN;
@@ -110,8 +104,19 @@ pub fn run(spec: &BenchSpec) -> Result<BenchResult> {
         }
     }
     let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
-    times.sort_by(|a, b| a.total_cmp(b));
-    let median = times.get(times.len() / 2).copied().unwrap_or(f64::NAN);
+    let median_ms = median(times);
+    let peak_rss_mib = sys::peak_rss_mib();
+    let (px, py) = random_batch(spec, PROBE_EXAMPLES, &mut rng, &device);
+    let stats_ms = median(
+        (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                model.layer_stats(px.clone(), py.clone());
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
+    let epoch_ms = median_ms * EPOCH_EXAMPLES.div_ceil(spec.batch) as f64;
     Ok(BenchResult {
         kind: spec.kind.name(),
         depth: spec.depth,
@@ -123,10 +128,33 @@ pub fn run(spec: &BenchSpec) -> Result<BenchResult> {
         gradient_checkpointing: spec.gradient_checkpointing,
         fused: model.fused,
         threads: rayon::current_num_threads(),
-        steps_per_s: 1e3 / median,
-        ms_per_step: median,
+        steps_per_s: 1e3 / median_ms,
+        ms_per_step: median_ms,
         mean_ms_per_step: mean,
-        peak_rss_mib: sys::peak_rss_mib(),
+        peak_rss_mib,
+        layer_stats_peak_rss_mib: sys::peak_rss_mib(),
         final_loss: last,
+        layer_stats_ms: stats_ms,
+        layer_stats_epoch_percent: 100.0 * stats_ms / epoch_ms,
     })
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// `n` random examples of `spec`'s input size, and random labels.
+fn random_batch(
+    spec: &BenchSpec,
+    n: usize,
+    rng: &mut SplitMix64,
+    device: &Device,
+) -> (Tensor<2>, Tensor<1, Int>) {
+    let x = (0..n * spec.input).map(|_| rng.normal() as f32).collect();
+    let y = (0..n).map(|_| rng.below(spec.classes) as i64).collect();
+    (
+        Tensor::from_data(TensorData::new(x, [n, spec.input]), device),
+        Tensor::from_data(TensorData::new(y, [n]), device),
+    )
 }

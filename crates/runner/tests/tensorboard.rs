@@ -66,6 +66,24 @@ fn every_epoch_is_in_the_event_file_once_and_tensorboard_reads_it() {
         assert_eq!(layers.lines().count(), 1 + 3 * depth, "{layers}");
     }
     tensorboard_check(&sweep);
+    // The report draws the gradient by layer per depth and tabulates it.
+    for depth in [3, 6] {
+        let svg =
+            fs::read_to_string(sweep.join(format!("figures/gradients-depth-{depth}.svg"))).unwrap();
+        for title in ["plain depth", "highway depth", "epoch 1", "epoch 3"] {
+            assert!(
+                svg.contains(title),
+                "gradients-depth-{depth}.svg: no {title}"
+            );
+        }
+    }
+    let md = fs::read_to_string(sweep.join("summary.md")).unwrap();
+    let table: Vec<&str> = md
+        .lines()
+        .skip_while(|l| !l.starts_with("## Gradients by layer"))
+        .filter(|l| l.starts_with("| plain |") || l.starts_with("| highway |"))
+        .collect();
+    assert_eq!(table.len(), 2 * 2 * 2, "{md}");
     // A sweep made before event files and layers.csv existed still reports.
     for run in &runs {
         for entry in fs::read_dir(run).unwrap() {
@@ -80,6 +98,8 @@ fn every_epoch_is_in_the_event_file_once_and_tensorboard_reads_it() {
     let o = run(&["report", sweep.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(!text(&o).contains("warning"), "{}", text(&o));
+    let md = fs::read_to_string(sweep.join("summary.md")).unwrap();
+    assert!(!md.contains("Gradients by layer"), "{md}");
 }
 
 /// Runs `scripts/check-tensorboard.py` on `sweep`, or says why it cannot.

@@ -110,9 +110,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         (false, true) => "",
     };
     println!(
-        "{} depth {} width {} input {} batch {} on {}, {} threads{layers}: {:.2} steps/s ({:.2} ms/step median, {:.2} mean), peak RSS {:.0} MiB",
+        "{} depth {} width {} input {} batch {} on {}, {} threads{layers}: {:.2} steps/s ({:.2} ms/step median, {:.2} mean), peak RSS {:.0} MiB; per-layer statistics {:.1} ms ({:.2}% of a 60,000-example epoch, peak RSS then {:.0} MiB)",
         r.kind, r.depth, r.width, r.input, r.batch, r.backend, r.threads,
-        r.steps_per_s, r.ms_per_step, r.mean_ms_per_step, r.peak_rss_mib
+        r.steps_per_s, r.ms_per_step, r.mean_ms_per_step, r.peak_rss_mib,
+        r.layer_stats_ms, r.layer_stats_epoch_percent, r.layer_stats_peak_rss_mib
     );
     Ok(())
 }

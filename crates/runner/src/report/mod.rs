@@ -4,6 +4,7 @@
 //! report of a half-finished, diverged or failed sweep is honest about each run.
 
 pub mod figures;
+pub mod gradients;
 pub mod results;
 pub mod search;
 pub mod sensitivity;
@@ -60,6 +61,11 @@ pub fn write(root: &Path) -> Result<Vec<PathBuf>> {
         if let Some(svg) = sensitivity::by_gate_bias(&runs) {
             put("figures/sensitivity-gate-bias.svg", svg)?;
         }
+    }
+    let profiles = gradients::profiles(&dir, &runs);
+    md += &gradients::gradients_md(&profiles);
+    for (name, svg) in gradients::gradient_figures(&profiles) {
+        put(&format!("figures/{name}.svg"), svg)?;
     }
     put("summary.md", md)?;
     let charts = figures(&runs);

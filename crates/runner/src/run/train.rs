@@ -33,7 +33,7 @@ use crate::sys;
 
 /// Training examples (the first ones, the same every epoch) on which the per-layer statistics
 /// are measured after each epoch.
-const PROBE_EXAMPLES: usize = 512;
+pub const PROBE_EXAMPLES: usize = 256;
 /// Read the loss back to the host (progress, divergence check) every this many steps.
 const READ_EVERY: usize = 10;
 

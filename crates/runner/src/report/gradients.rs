@@ -1,0 +1,170 @@
+//! Where the gradient goes: per depth, the norm of the gradient by layer in a plain and a
+//! highway net, in the first and the last epoch (the picture of vanishing gradients the paper
+//! argues from), and a table of the numbers behind it. From each run's `layers.csv`; sweeps
+//! made without it have no such figure.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use highway_model::Kind;
+
+use super::figures::kind_color;
+use super::results::RunResult;
+use super::svg::plot::{side_by_side, Chart, Series};
+use crate::store::{layers, SweepDir};
+
+/// The per-layer rows of one run's first and last epoch.
+pub struct LayerProfile<'a> {
+    pub run: &'a RunResult,
+    pub first: Vec<layers::LayerRow>,
+    pub last: Vec<layers::LayerRow>,
+}
+
+/// Per (depth, kind), the profile of the run with the lowest seed and trial that has one.
+pub fn profiles<'a>(
+    dir: &SweepDir,
+    runs: &'a [RunResult],
+) -> BTreeMap<(usize, Kind), LayerProfile<'a>> {
+    let mut ordered: Vec<&RunResult> = runs
+        .iter()
+        .filter(|r| r.state().is_some_and(|s| s.is_final()))
+        .collect();
+    ordered.sort_by_key(|r| (r.spec.seed, r.spec.trial));
+    let mut out = BTreeMap::new();
+    for run in ordered {
+        let key = (run.spec.depth, run.spec.kind);
+        let path = dir.run_dir(&run.spec.id).join(layers::FILE);
+        if out.contains_key(&key) || !path.is_file() {
+            continue;
+        }
+        let rows = match layers::read(&path) {
+            Ok(rows) => rows,
+            Err(e) => {
+                crate::store::warn(&e, "its layer statistics are left out");
+                continue;
+            }
+        };
+        let (Some(lo), Some(hi)) = (rows.first().map(|r| r.epoch), rows.last().map(|r| r.epoch))
+        else {
+            continue;
+        };
+        let of = |e: usize| rows.iter().filter(|r| r.epoch == e).cloned().collect();
+        out.insert(
+            key,
+            LayerProfile {
+                run,
+                first: of(lo),
+                last: of(hi),
+            },
+        );
+    }
+    out
+}
+
+/// One SVG per depth: `(file stem, svg)`. Top row the gradient with respect to the weights,
+/// bottom row with respect to the layer outputs; plain left, highway right; dashed the first
+/// epoch, solid the last. Both panels of a row share their y range.
+pub fn gradient_figures(profiles: &BTreeMap<(usize, Kind), LayerProfile>) -> Vec<(String, String)> {
+    let depths: Vec<usize> = profiles
+        .keys()
+        .map(|(d, _)| *d)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut out = Vec::new();
+    for depth in depths {
+        let mut charts = Vec::new();
+        for (what, get) in [
+            (
+                "weights",
+                (|r: &layers::LayerRow| r.stats.grad_w) as fn(&layers::LayerRow) -> f64,
+            ),
+            ("layer output", |r: &layers::LayerRow| r.stats.grad_out),
+        ] {
+            let mut row = Vec::new();
+            for kind in [Kind::Plain, Kind::Highway] {
+                let Some(p) = profiles.get(&(depth, kind)) else {
+                    continue;
+                };
+                let points = |rows: &[layers::LayerRow]| -> Vec<(f64, f64)> {
+                    rows.iter()
+                        .map(|r| (r.layer as f64, get(r)))
+                        .filter(|(_, v)| *v > 0.0)
+                        .collect()
+                };
+                let color = kind_color(kind);
+                let (e0, e1) = (p.first[0].epoch, p.last[0].epoch);
+                let mut early =
+                    Series::line(format!("epoch {e0}"), color.clone(), points(&p.first));
+                early.dashed = true;
+                let late = Series::line(format!("epoch {e1}"), color, points(&p.last));
+                row.push(Chart {
+                    title: format!("{} depth {depth}: gradient w.r.t. {what}", kind.name()),
+                    x_label: "layer (1 = input layer)".into(),
+                    y_label: "gradient norm (log)".into(),
+                    log_y: true,
+                    log_x: false,
+                    y_range: None,
+                    series: vec![early, late],
+                });
+            }
+            let values: Vec<f64> = row
+                .iter()
+                .flat_map(|c| c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)))
+                .collect();
+            let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            if lo.is_finite() && hi.is_finite() {
+                for c in &mut row {
+                    c.y_range = Some((lo, hi));
+                }
+            }
+            charts.extend(row);
+        }
+        if !charts.is_empty() {
+            let columns = charts.len().min(2);
+            out.push((
+                format!("gradients-depth-{depth}"),
+                side_by_side(&charts, columns),
+            ));
+        }
+    }
+    out
+}
+
+/// The table for `summary.md`: per (kind, depth) and epoch, how much of the gradient reaches
+/// the first layer compared with the last, how many units are dead, and how the outputs spread.
+pub fn gradients_md(profiles: &BTreeMap<(usize, Kind), LayerProfile>) -> String {
+    if profiles.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "\n## Gradients by layer\n\nOn the run's fixed probe batch of training examples (`layers.csv`; the run with the lowest seed per kind and depth). `|∇W|`: norm of the gradient with respect to a layer's weights; `|∇y|`: with respect to its output; ratios are first layer / last layer. Dead: units whose activation is zero for every probe example, averaged over layers.\n\n| kind | depth | epoch | \\|∇W\\| first | \\|∇W\\| last | ratio | \\|∇y\\| ratio | dead | output std, last layer | run |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    let mut keys: Vec<&(usize, Kind)> = profiles.keys().collect();
+    keys.sort_by_key(|(d, k)| (*k, *d));
+    for key in keys {
+        let p = &profiles[key];
+        for rows in [&p.first, &p.last] {
+            let (Some(a), Some(b)) = (rows.first(), rows.last()) else {
+                continue;
+            };
+            let dead = rows.iter().map(|r| r.stats.dead).sum::<f64>() / rows.len() as f64;
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {:.2e} | {:.2e} | {:.2e} | {:.2e} | {:.1}% | {:.3} | {} |",
+                key.1.name(),
+                key.0,
+                a.epoch,
+                a.stats.grad_w,
+                b.stats.grad_w,
+                a.stats.grad_w / b.stats.grad_w,
+                a.stats.grad_out / b.stats.grad_out,
+                100.0 * dead,
+                b.stats.out_std,
+                p.run.spec.id
+            );
+        }
+    }
+    s
+}
