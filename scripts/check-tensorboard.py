@@ -70,12 +70,14 @@ def check_run(run_dir):
     if any(not math.isclose(a, b, rel_tol=1e-6) for a, b in zip(best, running)) or len(best) != len(running):
         fail(f"{name}: train/best_loss {best} is not the running minimum {running}")
     if os.path.exists(os.path.join(run_dir, "layers.csv")):
+        # Layer statistics: at initialisation (step 0) and after every epoch.
+        layer_steps = [0] + epochs
         for tag in LAYER_SCALARS:
-            if tag not in tags["scalars"] or [e.step for e in acc.Scalars(tag)] != epochs:
-                fail(f"{name}: {tag} missing or not once per epoch")
+            if tag not in tags["scalars"] or [e.step for e in acc.Scalars(tag)] != layer_steps:
+                fail(f"{name}: {tag} missing or not at steps {layer_steps}")
         for tag in LAYER_HISTOGRAMS:
-            if tag not in tags["histograms"] or [e.step for e in acc.Histograms(tag)] != epochs:
-                fail(f"{name}: histogram {tag} missing or not once per epoch")
+            if tag not in tags["histograms"] or [e.step for e in acc.Histograms(tag)] != layer_steps:
+                fail(f"{name}: histogram {tag} missing or not at steps {layer_steps}")
         layers = list(csv.DictReader(open(os.path.join(run_dir, "layers.csv"))))
         last = [r for r in layers if int(r["epoch"]) == epochs[-1]]
         got = acc.Scalars("layers/grad_w/first")[-1].value

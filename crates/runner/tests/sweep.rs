@@ -44,14 +44,16 @@ fn sweep_writes_the_layout_report_and_learns() {
                 c
             );
         }
-        if row[col("kind")] == "highway" {
-            let gates = fs::read_to_string(run_dir.join("gates.csv")).unwrap();
-            let depth: usize = row[col("depth")].parse().unwrap();
-            assert_eq!(
-                gates.lines().count(),
-                1 + 4 * (depth - 1),
-                "one gate row per layer per epoch"
-            );
+        // One layers.csv row per hidden layer per epoch and at initialisation (epoch 0); gates
+        // in highway layers only.
+        let layers = fs::read_to_string(run_dir.join("layers.csv")).unwrap();
+        let depth: usize = row[col("depth")].parse().unwrap();
+        assert_eq!(layers.lines().count(), 1 + 5 * depth, "{layers}");
+        for line in layers.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let highway_layer = row[col("kind")] == "highway" && f[1] != "1";
+            assert_eq!(!f[9].is_empty(), highway_layer, "{line}");
+            assert!(f[2].parse::<f64>().unwrap() >= 0.0, "{line}");
         }
     }
     // Figures: parse as XML, one line per (kind, depth) in the overview.

@@ -50,27 +50,33 @@ fn every_epoch_is_in_the_event_file_once_and_tensorboard_reads_it() {
             .map(|r| (r[0] as i64, r[1] as f32))
             .collect();
         assert_eq!(losses, want, "{}", run.display());
-        // One histogram of gradient norms over the layers per epoch, and layers.csv has a row
-        // per epoch and hidden layer.
+        // One histogram of gradient norms over the layers per epoch and at initialisation
+        // (step 0), and layers.csv has a row per hidden layer for each of them.
         let histograms = events
             .iter()
             .filter(|(_, tag, _)| tag == "layers/log10_grad_w")
             .count();
-        assert_eq!(histograms, 3);
+        assert_eq!(histograms, 4);
         let depth = if run.to_str().unwrap().contains("-d3-") {
             3
         } else {
             6
         };
         let layers = fs::read_to_string(run.join("layers.csv")).unwrap();
-        assert_eq!(layers.lines().count(), 1 + 3 * depth, "{layers}");
+        assert_eq!(layers.lines().count(), 1 + 4 * depth, "{layers}");
     }
     tensorboard_check(&sweep);
     // The report draws the gradient by layer per depth and tabulates it.
     for depth in [3, 6] {
         let svg =
             fs::read_to_string(sweep.join(format!("figures/gradients-depth-{depth}.svg"))).unwrap();
-        for title in ["plain depth", "highway depth", "epoch 1", "epoch 3"] {
+        for title in [
+            "plain depth",
+            "highway depth",
+            "at initialisation",
+            "after epoch 1",
+            "after epoch 3",
+        ] {
             assert!(
                 svg.contains(title),
                 "gradients-depth-{depth}.svg: no {title}"
@@ -83,7 +89,7 @@ fn every_epoch_is_in_the_event_file_once_and_tensorboard_reads_it() {
         .skip_while(|l| !l.starts_with("## Gradients by layer"))
         .filter(|l| l.starts_with("| plain |") || l.starts_with("| highway |"))
         .collect();
-    assert_eq!(table.len(), 2 * 2 * 2, "{md}");
+    assert_eq!(table.len(), 2 * 2 * 3, "{md}");
     // A sweep made before event files and layers.csv existed still reports.
     for run in &runs {
         for entry in fs::read_dir(run).unwrap() {

@@ -1,6 +1,6 @@
 //! Where the gradient goes: per depth, the norm of the gradient by layer in a plain and a
-//! highway net, in the first and the last epoch (the picture of vanishing gradients the paper
-//! argues from), and a table of the numbers behind it. From each run's `layers.csv`; sweeps
+//! highway net, at initialisation and after the first and the last epoch (the picture of
+//! vanishing gradients the paper argues from), and a table of the numbers behind it. From each run's `layers.csv`; sweeps
 //! made without it have no such figure.
 
 use std::collections::BTreeMap;
@@ -13,11 +13,11 @@ use super::results::RunResult;
 use super::svg::plot::{side_by_side, Chart, Series};
 use crate::store::{layers, SweepDir};
 
-/// The per-layer rows of one run's first and last epoch.
+/// The per-layer rows of one run: at initialisation (epoch 0, when recorded), after the first
+/// epoch, and after the last.
 pub struct LayerProfile<'a> {
     pub run: &'a RunResult,
-    pub first: Vec<layers::LayerRow>,
-    pub last: Vec<layers::LayerRow>,
+    pub epochs: Vec<Vec<layers::LayerRow>>,
 }
 
 /// Per (depth, kind), the profile of the run with the lowest seed and trial that has one.
@@ -44,26 +44,21 @@ pub fn profiles<'a>(
                 continue;
             }
         };
-        let (Some(lo), Some(hi)) = (rows.first().map(|r| r.epoch), rows.last().map(|r| r.epoch))
-        else {
-            continue;
-        };
+        let mut epochs: Vec<usize> = rows.iter().map(|r| r.epoch).collect();
+        epochs.dedup();
+        let mut picked: Vec<usize> = epochs.iter().copied().filter(|&e| e <= 1).collect();
+        picked.extend(epochs.last().filter(|&&e| e > 1));
         let of = |e: usize| rows.iter().filter(|r| r.epoch == e).cloned().collect();
-        out.insert(
-            key,
-            LayerProfile {
-                run,
-                first: of(lo),
-                last: of(hi),
-            },
-        );
+        let epochs = picked.into_iter().map(of).collect();
+        out.insert(key, LayerProfile { run, epochs });
     }
     out
 }
 
 /// One SVG per depth: `(file stem, svg)`. Top row the gradient with respect to the weights,
-/// bottom row with respect to the layer outputs; plain left, highway right; dashed the first
-/// epoch, solid the last. Both panels of a row share their y range.
+/// bottom row with respect to the layer outputs; plain left, highway right; one line each at
+/// initialisation (dashed), after the first epoch (markers) and after the last (solid). Both
+/// panels of a row share their y range.
 pub fn gradient_figures(profiles: &BTreeMap<(usize, Kind), LayerProfile>) -> Vec<(String, String)> {
     let depths: Vec<usize> = profiles
         .keys()
@@ -93,11 +88,21 @@ pub fn gradient_figures(profiles: &BTreeMap<(usize, Kind), LayerProfile>) -> Vec
                         .collect()
                 };
                 let color = kind_color(kind);
-                let (e0, e1) = (p.first[0].epoch, p.last[0].epoch);
-                let mut early =
-                    Series::line(format!("epoch {e0}"), color.clone(), points(&p.first));
-                early.dashed = true;
-                let late = Series::line(format!("epoch {e1}"), color, points(&p.last));
+                let series = p
+                    .epochs
+                    .iter()
+                    .map(|rows| {
+                        let epoch = rows[0].epoch;
+                        let label = match epoch {
+                            0 => "at initialisation".to_string(),
+                            e => format!("after epoch {e}"),
+                        };
+                        let mut s = Series::line(label, color.clone(), points(rows));
+                        s.dashed = epoch == 0;
+                        s.markers = epoch == 1;
+                        s
+                    })
+                    .collect();
                 row.push(Chart {
                     title: format!("{} depth {depth}: gradient w.r.t. {what}", kind.name()),
                     x_label: "layer (1 = input layer)".into(),
@@ -105,7 +110,7 @@ pub fn gradient_figures(profiles: &BTreeMap<(usize, Kind), LayerProfile>) -> Vec
                     log_y: true,
                     log_x: false,
                     y_range: None,
-                    series: vec![early, late],
+                    series,
                 });
             }
             let values: Vec<f64> = row
@@ -133,33 +138,47 @@ pub fn gradient_figures(profiles: &BTreeMap<(usize, Kind), LayerProfile>) -> Vec
 }
 
 /// The table for `summary.md`: per (kind, depth) and epoch, how much of the gradient reaches
-/// the first layer compared with the last, how many units are dead, and how the outputs spread.
+/// the bottom of the net compared with the top, how many units are dead, and how the outputs
+/// spread.
 pub fn gradients_md(profiles: &BTreeMap<(usize, Kind), LayerProfile>) -> String {
     if profiles.is_empty() {
         return String::new();
     }
     let mut s = String::from(
-        "\n## Gradients by layer\n\nOn the run's fixed probe batch of training examples (`layers.csv`; the run with the lowest seed per kind and depth). `|∇W|`: norm of the gradient with respect to a layer's weights; `|∇y|`: with respect to its output; ratios are first layer / last layer. Dead: units whose activation is zero for every probe example, averaged over layers.\n\n| kind | depth | epoch | \\|∇W\\| first | \\|∇W\\| last | ratio | \\|∇y\\| ratio | dead | output std, last layer | run |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        "\n## Gradients by layer\n\n\
+         On the run's fixed probe batch of training examples (`layers.csv`; the run with the \
+         lowest seed per kind and depth; epoch 0 is the net at initialisation). `|∇y|`: norm of \
+         the gradient of the loss with respect to a layer's output, layer 1 (the input layer) \
+         against the last hidden layer: how much of the signal from the loss reaches the bottom \
+         of the net. `|∇W|`: with respect to a layer's weights, layer 2 (the first layer of the \
+         kind, the same shape as the last) against the last. Dead: units whose activation is \
+         zero for every probe example, averaged over layers. Output std: of the last hidden \
+         layer's outputs.\n\n\
+         | kind | depth | epoch | \\|∇y\\| layer 1 | \\|∇y\\| last | ratio | \\|∇W\\| layer 2 | \\|∇W\\| last | ratio | dead | output std | run |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     let mut keys: Vec<&(usize, Kind)> = profiles.keys().collect();
     keys.sort_by_key(|(d, k)| (*k, *d));
     for key in keys {
         let p = &profiles[key];
-        for rows in [&p.first, &p.last] {
+        for rows in &p.epochs {
             let (Some(a), Some(b)) = (rows.first(), rows.last()) else {
                 continue;
             };
+            let second = rows.get(1).unwrap_or(a);
             let dead = rows.iter().map(|r| r.stats.dead).sum::<f64>() / rows.len() as f64;
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {:.2e} | {:.2e} | {:.2e} | {:.2e} | {:.1}% | {:.3} | {} |",
+                "| {} | {} | {} | {:.2e} | {:.2e} | {:.2e} | {:.2e} | {:.2e} | {:.2e} | {:.1}% | {:.3} | {} |",
                 key.1.name(),
                 key.0,
                 a.epoch,
-                a.stats.grad_w,
-                b.stats.grad_w,
-                a.stats.grad_w / b.stats.grad_w,
+                a.stats.grad_out,
+                b.stats.grad_out,
                 a.stats.grad_out / b.stats.grad_out,
+                second.stats.grad_w,
+                b.stats.grad_w,
+                second.stats.grad_w / b.stats.grad_w,
                 100.0 * dead,
                 b.stats.out_std,
                 p.run.spec.id

@@ -61,7 +61,9 @@ pub fn train_run(
     let (mut run, mut model) = Training::new(spec, &model_config, data, &device);
     let t = &spec.training;
     let (mut position, mut curve) = (Position::start(), Vec::new());
-    if let Some(c) = checkpoint::load(dir, &spec.id, &model_config)? {
+    let checkpoint = checkpoint::load(dir, &spec.id, &model_config)?;
+    let fresh = checkpoint.is_none();
+    if let Some(c) = checkpoint {
         let fused = !t.gradient_checkpointing;
         let devices = (&run.device, &device);
         model = resume::restore(&c, &model_config, devices, fused, &mut run.optim)?;
@@ -82,12 +84,22 @@ pub fn train_run(
             }
         ));
     }
-    let mut layers_csv = layers::earlier(dir, position.epoch);
+    // A fresh start keeps nothing of an earlier attempt; a resumed run keeps what came before
+    // its checkpoint, the statistics at initialisation (epoch 0) included.
+    let keep_before = if fresh { 0 } else { position.epoch };
+    let mut layers_csv = layers::earlier(dir, keep_before);
     let best = curve
         .iter()
         .map(|r| r.train_loss)
         .fold(f64::INFINITY, f64::min);
-    let mut events = RunEvents::open(dir, spec, position.epoch, best)?;
+    let mut events = RunEvents::open(dir, spec, keep_before, best)?;
+    if fresh && t.layer_stats {
+        // Epoch 0: the freshly initialised net, before any step.
+        let stats = run.layer_stats(&model);
+        layers_csv += &layers::epoch_rows(0, &stats);
+        store::write_atomic(&dir.join(layers::FILE), layers_csv.as_bytes())?;
+        events.layers(0, &stats)?;
+    }
     let offset = position.wall_seconds;
     store::write_json(&dir.join("status.json"), &status)?;
     let (x_eval, y_eval) = to_device(&data.eval, &device);

@@ -33,14 +33,14 @@ pub struct RunEvents {
 }
 
 impl RunEvents {
-    /// Opens the event file of the run in `dir` that continues at `epoch` (1: a fresh start,
-    /// which records the HParams session start; a resumed run keeps its earlier events).
-    /// `best_loss` is the lowest training loss of the epochs before.
-    pub fn open(dir: &Path, spec: &RunSpec, epoch: usize, best_loss: f64) -> Result<Self> {
+    /// Opens the event file of the run in `dir`, keeping the events of the epochs before
+    /// `keep_before` (a resumed run: its checkpoint's epoch) or none (0: a fresh start, which
+    /// records the HParams session start). `best_loss` is the lowest training loss of the
+    /// epochs kept.
+    pub fn open(dir: &Path, spec: &RunSpec, keep_before: usize, best_loss: f64) -> Result<Self> {
         let now = sys::now();
-        let keep_before = if epoch <= 1 { 0 } else { epoch as i64 };
-        let mut file = EventFile::open(dir, keep_before, &sys::host(), now)?;
-        if epoch <= 1 {
+        let mut file = EventFile::open(dir, keep_before as i64, &sys::host(), now)?;
+        if keep_before == 0 {
             let start = hparams::session_start(&run_hparams(spec), now);
             file.write(&event(0, vec![start]))?;
         }
@@ -63,6 +63,11 @@ impl RunEvents {
             values.extend(layer_values(layers));
         }
         self.file.write(&event(row.epoch as i64, values))
+    }
+
+    /// Records the layers' statistics alone (epoch 0: at initialisation).
+    pub fn layers(&mut self, epoch: usize, layers: &[LayerStats]) -> Result<()> {
+        self.file.write(&event(epoch as i64, layer_values(layers)))
     }
 
     /// Records the end of the run's HParams session (for a final state only: an interrupted

@@ -26,7 +26,8 @@ pub struct EventFile {
 
 impl EventFile {
     /// Opens the event file in `dir`, keeping only the events of steps before `keep_before`
-    /// (0: a fresh start keeps nothing but the version record); creates it if there is none.
+    /// (0: a fresh start keeps nothing but the version record; 1 keeps step 0); creates it if
+    /// there is none.
     pub fn open(dir: &Path, keep_before: i64, host: &str, now: f64) -> Result<Self> {
         let path = match existing(dir)? {
             Some(path) => {
