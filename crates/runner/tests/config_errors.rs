@@ -35,6 +35,38 @@ fn bad_configs_name_the_field_or_file() {
             "dataset.name",
         ),
         ("not-json", "{ nope".to_string(), "not valid JSON"),
+        // A name that is not one folder inside the output folder.
+        (
+            "name-dotdot",
+            good.replace("\"name\": \"good\"", "\"name\": \"..\""),
+            "name:",
+        ),
+        (
+            "name-dot",
+            good.replace("\"name\": \"good\"", "\"name\": \".\""),
+            "name:",
+        ),
+        (
+            "name-hidden",
+            good.replace("\"name\": \"good\"", "\"name\": \".x\""),
+            "name:",
+        ),
+        // Repeats would train the same runs again and average them as independent.
+        (
+            "repeated-depth",
+            good.replace("\"depths\": [2]", "\"depths\": [2, 3, 2]"),
+            "model.depths[2]: 2 repeats model.depths[0]",
+        ),
+        (
+            "repeated-kind",
+            good.replace("[\"plain\", \"highway\"]", "[\"plain\", \"plain\"]"),
+            "model.kinds[1]",
+        ),
+        (
+            "repeated-seed",
+            good.replace("\"seeds\": [0]", "\"seeds\": [0, 0]"),
+            "training.seeds[1]",
+        ),
     ];
     for (name, body, want) in cases {
         let path = dir.join(format!("{name}.json"));
@@ -47,6 +79,10 @@ fn bad_configs_name_the_field_or_file() {
             "{name}: {t}"
         );
         assert!(!t.contains("panicked"), "{name}: {t}");
+        assert!(
+            !dir.join("sweep.json").exists() && !dir.join("results/sweep.json").exists(),
+            "{name}: wrote a sweep outside its own folder"
+        );
     }
     // Dataset files missing: the message names the file and the fetch command.
     let mnist = good.replace("\"name\": \"synthetic\"", "\"name\": \"mnist\"");
@@ -84,4 +120,44 @@ fn bad_configs_name_the_field_or_file() {
         "{}",
         text(&o)
     );
+}
+
+/// A backend that is not in this build is a config error before anything is planned or
+/// written, naming where it came from, not one failed run per planned run.
+#[test]
+fn a_backend_not_compiled_in_is_a_config_error() {
+    let listing = text(&run(&["backends"]));
+    let Some(missing) = ["cuda", "cpu"].into_iter().find(|b| {
+        listing
+            .lines()
+            .any(|l| l.trim_start().starts_with(b) && l.contains("not compiled"))
+    }) else {
+        eprintln!("skipped: every backend is compiled into this build");
+        return;
+    };
+    let dir = tmp("no-backend");
+    let cfg = config(&dir, "nb", "[2]", "[0]", 1);
+    let body = fs::read_to_string(&cfg).unwrap().replacen(
+        "\"output\"",
+        &format!("\"backend\": \"{missing}\", \"output\""),
+        1,
+    );
+    fs::write(&cfg, body).unwrap();
+    for command in ["plan", "sweep"] {
+        let o = run(&[command, cfg.to_str().unwrap()]);
+        let t = text(&o);
+        assert!(!o.status.success(), "{command}: {t}");
+        assert!(
+            t.contains(&format!("backend {missing}: not compiled")) && t.contains("nb.json"),
+            "{command}: {t}"
+        );
+    }
+    let good = config(&dir, "ok", "[2]", "[0]", 1);
+    let o = run(&["sweep", good.to_str().unwrap(), "--backend", missing]);
+    assert!(
+        text(&o).contains(&format!("--backend {missing}: not compiled")),
+        "{}",
+        text(&o)
+    );
+    assert!(!dir.join("results").exists(), "nothing is written");
 }

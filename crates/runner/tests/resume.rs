@@ -71,6 +71,96 @@ fn killed_sweep_resumes_without_redoing_finished_runs() {
     }
 }
 
+/// A run being trained by a live process is skipped by every other process (here a second
+/// `run --index 0` while the first trains it): trained once, one curve row per epoch.
+#[test]
+fn a_run_in_training_is_skipped_by_a_second_process() {
+    let dir = tmp("locked");
+    let cfg = long_config(&dir, 64, 20, 8192, 3);
+    let out = dir.join("out");
+    let first = start(&cfg, &out);
+    // The first process is inside the run: its first checkpoint is written.
+    let runs = out.join("long/runs");
+    wait_for(&runs);
+    let run = loop {
+        if let Some(e) = fs::read_dir(&runs).unwrap().next() {
+            break e.unwrap().path();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    wait_for(&run.join("checkpoint/state.safetensors"));
+    let second = bin()
+        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let t = text(&second);
+    assert!(second.status.success(), "{t}");
+    assert!(
+        t.contains("being trained by process") && t.contains("skipped"),
+        "{t}"
+    );
+    let first = first.wait_with_output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(curve(&run).len(), 3);
+    let status = fs::read_to_string(run.join("status.json")).unwrap();
+    assert!(status.contains("\"done\""), "{status}");
+}
+
+/// Sixteen tasks start at once on one sweep folder, each PID 1 in its own PID namespace (as the
+/// pods of a Kubernetes indexed Job on a shared volume are): no two collide on a temporary
+/// file name. Needs `unshare --pid` (root, or user namespaces); says so when it cannot run.
+#[test]
+fn sixteen_tasks_that_are_all_pid_1_share_one_folder() {
+    let unshare = |args: &[&str]| {
+        let mut c = Command::new("unshare");
+        c.args(["--pid", "--fork"]).args(args);
+        c
+    };
+    if !unshare(&["true"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("skipped: the PID-namespace test: `unshare --pid --fork` is not allowed here");
+        return;
+    }
+    let dir = tmp("pid1");
+    let cfg = config(&dir, "pid1", "[1, 2, 3, 4, 5, 6, 7, 8]", "[0]", 1);
+    let children: Vec<_> = (0..16)
+        .map(|i| {
+            let index = i.to_string();
+            unshare(&[
+                env!("CARGO_BIN_EXE_highway"),
+                "run",
+                cfg.to_str().unwrap(),
+                "--index",
+                &index,
+            ])
+            .env("RAYON_NUM_THREADS", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let sweep = dir.join("results/pid1");
+    let rows = summary_rows(&sweep);
+    assert_eq!(rows.len(), 16);
+    assert!(rows.iter().all(|r| r[col("state")] == "done"), "{rows:?}");
+    for entry in fs::read_dir(&sweep).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        assert!(!name.contains(".tmp-"), "left behind: {name}");
+    }
+}
+
 #[test]
 fn parallel_run_index_processes_share_one_folder() {
     let dir = tmp("parallel");

@@ -191,3 +191,23 @@ fn one_and_two_threads_give_the_same_curve() {
         assert!(close(eval_acc, two[4], 2.0 / 128.0), "{one:?} {two:?}");
     }
 }
+
+/// A sweep in which a run failed exits non-zero, says how many failed and which, and keeps the
+/// others. (The failure: the run's `curve.csv` is a folder, so it cannot be written.)
+#[test]
+fn a_failed_run_fails_the_sweep_and_the_others_are_kept() {
+    let dir = tmp("failed-run");
+    let cfg = config(&dir, "fails", "[2, 3]", "[0]", 2);
+    let plan = run(&["plan", cfg.to_str().unwrap(), "--json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let id = plan["runs"][1]["id"].as_str().unwrap().to_string();
+    let sweep = dir.join("results/fails");
+    fs::create_dir_all(sweep.join("runs").join(&id).join("curve.csv")).unwrap();
+    let o = run(&["sweep", cfg.to_str().unwrap()]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("1 of 4 runs failed") && t.contains(&id), "{t}");
+    let rows = summary_rows(&sweep);
+    let states: Vec<&str> = rows.iter().map(|r| r[col("state")].as_str()).collect();
+    assert_eq!(states, ["done", "failed", "done", "done"], "{rows:?}");
+}

@@ -34,8 +34,17 @@ impl RunArgs {
     /// The config loaded with its overrides, and where and how the sweep runs.
     pub fn sweep_options(self) -> Result<SweepOptions> {
         let config = Config::load(&self.config, &self.sets)?;
+        let backend = self.backend.unwrap_or(config.backend);
+        // Checked before anything is planned or written, not discovered by every run.
+        if !backend.compiled() {
+            let from = match self.backend {
+                Some(_) => "--backend".to_string(),
+                None => format!("{}: backend", self.config.display()),
+            };
+            bail!("{from} {backend}: {}", backend.describe());
+        }
         Ok(SweepOptions {
-            backend: self.backend.unwrap_or(config.backend),
+            backend,
             config,
             config_path: self.config,
             data_dir: self.data_dir,

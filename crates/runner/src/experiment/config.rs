@@ -259,9 +259,11 @@ impl Config {
         check(
             self.name
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && !self.name.starts_with('.'),
             "name",
-            "use letters, digits, '-', '_' and '.' only (it names a folder)",
+            "use letters, digits, '-', '_' and '.' only, not starting with '.' (it names one \
+             folder inside the output folder)",
         )?;
         self.model.validate()?;
         self.training.validate()?;
@@ -276,6 +278,8 @@ impl ModelSection {
     fn validate(&self) -> Result<()> {
         check(!self.kinds.is_empty(), "model.kinds", "must not be empty")?;
         check(!self.depths.is_empty(), "model.depths", "must not be empty")?;
+        no_repeats(&self.kinds, "model.kinds")?;
+        no_repeats(&self.depths, "model.depths")?;
         for (i, &depth) in self.depths.iter().enumerate() {
             check(
                 depth >= 1,
@@ -336,6 +340,7 @@ impl TrainingConfig {
             "training.seeds",
             "must not be empty",
         )?;
+        no_repeats(&self.seeds, "training.seeds")?;
         check(
             self.divergence_factor > 1.0,
             "training.divergence_factor",
@@ -363,6 +368,17 @@ impl DatasetConfig {
             "needs train, test, dim ≥ 1, classes ≥ 2, clusters ≥ 1",
         )
     }
+}
+
+/// A list whose entries must differ: a repeated depth, kind or seed would train the same runs
+/// again and average them as if they were independent.
+fn no_repeats<T: PartialEq + std::fmt::Debug>(values: &[T], path: &str) -> Result<()> {
+    for (i, v) in values.iter().enumerate() {
+        if let Some(j) = values[..i].iter().position(|w| w == v) {
+            bail!("{path}[{i}]: {v:?} repeats {path}[{j}]; list each value once");
+        }
+    }
+    Ok(())
 }
 
 fn check(ok: bool, path: &str, why: &str) -> Result<()> {

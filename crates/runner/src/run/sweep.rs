@@ -4,6 +4,7 @@
 //! recorded and the sweep goes on; a stop signal ends the sweep with the resume command.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
@@ -13,6 +14,7 @@ use super::train;
 use crate::backend::BackendName;
 use crate::experiment::{load_dataset, plan, Config, RunSpec};
 use crate::report;
+use crate::store::run_lock::{Acquired, RunLock};
 use crate::store::{self, State, Status, SweepDir};
 
 /// Where a sweep goes and how it runs, after the command line has had its say.
@@ -89,6 +91,7 @@ fn run_selected(
     let dir = opts.sweep_dir();
     dir.prepare(&opts.config, runs)?;
     let todo = unfinished(&dir, runs, selected);
+    let mut failed = Vec::new();
     if !todo.is_empty() {
         let data = load_dataset(&opts.config, opts.data_dir.as_deref())?;
         eprintln!(
@@ -103,23 +106,38 @@ fn run_selected(
         );
         let stop = Stop::install()?;
         for run in todo {
-            eprintln!(
-                "[{}/{}] {} (lr {}, batch {}, {} epochs)",
-                run.index + 1,
-                runs.len(),
-                run.id,
-                run.training.lr,
-                run.training.batch_size,
-                run.training.epochs
-            );
+            let place = format!("[{}/{}] {}", run.index + 1, runs.len(), run.id);
             let run_dir = dir.run_dir(&run.id);
+            // Held until this run is trained: every other process skips it meanwhile.
+            let _lock = match RunLock::try_acquire(&run_dir)? {
+                Acquired::Held(lock) => lock,
+                Acquired::Busy(who) => {
+                    eprintln!("{place}: being trained by {who}, skipped");
+                    continue;
+                }
+            };
+            // Under the lock, a temporary file in the run's folder is a killed writer's.
+            store::files::remove_stale_temporaries(&run_dir, Duration::ZERO);
+            // Another process may have finished it since the plan was read.
+            if let Some(s) = dir.status(&run.id).filter(|s| s.state.is_final()) {
+                eprintln!("{place}: already {}, skipped", s.state);
+                continue;
+            }
+            let t = &run.training;
+            eprintln!(
+                "{place} (lr {}, batch {}, {} epochs)",
+                t.lr, t.batch_size, t.epochs
+            );
             match guarded(|| train::train_run(run, &data, opts.backend, &run_dir, &stop)) {
                 Ok(status) if status.state == State::Interrupted => {
                     let signal = stop.requested().unwrap_or(Signal::Interrupt);
                     return Err(stopped(opts, &dir, run, status, signal, index).into());
                 }
                 Ok(_) => {}
-                Err(e) => record_failure(&dir, &run.id, opts.backend, &e)?,
+                Err(e) => {
+                    record_failure(&dir, &run.id, opts.backend, &e)?;
+                    failed.push(run.id.as_str());
+                }
             }
         }
     }
@@ -127,6 +145,15 @@ fn run_selected(
     eprintln!("results: {}", dir.root.display());
     for path in written {
         eprintln!("  {}", path.display());
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} runs failed ({}); their status.json says why; the other runs are kept, \
+             and running the same command again retries the failed ones",
+            failed.len(),
+            selected.len(),
+            failed.join(", ")
+        );
     }
     Ok(())
 }

@@ -120,7 +120,8 @@ pub fn save(
 /// if there is one that does not belong to this run (another id, another net, another format)
 /// or is damaged. Temporary files left by a writer that was killed are removed.
 pub fn load(run_dir: &Path, run_id: &str, model: &ModelConfig) -> Result<Option<Checkpoint>> {
-    remove_temporaries(&run_dir.join(DIR));
+    // The run lock is held: any temporary file here is a killed writer's.
+    crate::store::files::remove_stale_temporaries(&run_dir.join(DIR), std::time::Duration::ZERO);
     let path = path(run_dir);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
@@ -186,19 +187,6 @@ pub fn remove(run_dir: &Path) -> Result<()> {
             Err(e).with_context(|| format!("{}: cannot remove", dir.display()))
         }
         _ => Ok(()),
-    }
-}
-
-/// Files named `.<name>.tmp-…` (see `write_atomic`) in `dir`: the leftovers of killed writers.
-fn remove_temporaries(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') && name.to_string_lossy().contains(".tmp-") {
-            let _ = std::fs::remove_file(entry.path());
-        }
     }
 }
 

@@ -1,29 +1,34 @@
 //! Atomic file writes and JSON files.
 //!
-//! A file is written under a temporary name unique to the process and renamed into place, so a
-//! kill never leaves a half-written file, and many processes can share one sweep folder.
+//! A file is written under a temporary name and renamed into place, so a kill never leaves a
+//! half-written file, and many processes can share one sweep folder. The temporary name is
+//! unique across processes, machines and PID namespaces (host, process id, and a random number
+//! drawn once per process: in containers every task may be PID 1 on a shared volume), and it is
+//! created exclusively, so it never follows a link planted at its path.
 
-use std::fs;
+use std::collections::hash_map::RandomState;
+use std::fs::{self, OpenOptions};
+use std::hash::BuildHasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use serde::{de::DeserializeOwned, Serialize};
 
+/// What every temporary name contains (`.<name>.tmp-<host>-<pid>-<random>-<n>`).
+const TEMP_MARK: &str = ".tmp-";
+
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    let tmp = dir.join(format!(".{name}{TEMP_MARK}{}", unique_suffix()));
     let result = (|| -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -32,6 +37,46 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result.with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// `<host>-<pid>-<random>-<n>`: different in every process and for every call.
+fn unique_suffix() -> String {
+    static NONCE: OnceLock<(String, u64)> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let (host, nonce) = NONCE.get_or_init(|| {
+        // `RandomState` is seeded from the operating system's random source.
+        let host: String = crate::sys::host()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .take(32)
+            .collect();
+        (host, RandomState::new().hash_one(std::process::id()))
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{host}-{}-{nonce:016x}-{n}", std::process::id())
+}
+
+/// Removes the temporary files of [`write_atomic`] in `dir` that are older than `age`: the
+/// leftovers of writers killed mid-write (a live writer's file lives for milliseconds).
+pub fn remove_stale_temporaries(dir: &Path, age: Duration) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with('.') && name.contains(TEMP_MARK)) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= age);
+        if old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Writes each `(name, text)` into `dir`; returns the paths written.
@@ -57,4 +102,32 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
         fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
     serde_json::from_str(&text)
         .with_context(|| format!("{}: not a valid file of this kind", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names_differ_and_stale_ones_are_removed() {
+        let (a, b) = (unique_suffix(), unique_suffix());
+        assert_ne!(a, b);
+        assert!(a.contains(&format!("-{}-", std::process::id())), "{a}");
+        let dir = std::env::temp_dir().join(format!("highway-files-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        // A link planted where a temporary file would go is not followed: the write goes to
+        // a new name, and the link's target is untouched.
+        write_atomic(&dir.join("x.json"), b"1").unwrap();
+        let stale = dir.join(".x.json.tmp-host-1-0-0");
+        fs::write(&stale, b"half").unwrap();
+        remove_stale_temporaries(&dir, Duration::from_secs(3600));
+        assert!(
+            stale.exists(),
+            "a fresh temporary file may be a live writer's"
+        );
+        remove_stale_temporaries(&dir, Duration::ZERO);
+        assert!(!stale.exists());
+        assert_eq!(fs::read(dir.join("x.json")).unwrap(), b"1");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -18,6 +18,7 @@ pub mod files;
 pub mod layers;
 pub mod model_file;
 pub mod run_events;
+pub mod run_lock;
 pub mod status;
 pub mod sweep_dir;
 pub mod tensor_file;

@@ -22,6 +22,9 @@ pub struct SweepDir {
     pub root: PathBuf,
 }
 
+/// The age after which a temporary file in a shared folder is a killed writer's.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
 impl SweepDir {
     pub fn new(root: PathBuf) -> Self {
         Self { root }
@@ -35,6 +38,10 @@ impl SweepDir {
             plan: plan.to_vec(),
             harness_version: env!("CARGO_PKG_VERSION").into(),
         };
+        // Other processes may be writing here now: only leftovers older than any write.
+        for dir in [self.root.clone(), self.root.join("figures")] {
+            super::files::remove_stale_temporaries(&dir, STALE_AFTER);
+        }
         write_json(&self.root.join("sweep.json"), &file)?;
         super::run_events::write_experiment(&self.root, &config.name, &config.notes)
     }
