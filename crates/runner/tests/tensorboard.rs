@@ -140,3 +140,24 @@ fn tensorboard_check(sweep: &Path) {
         text(&o)
     );
 }
+
+/// `training.layer_stats = false`: no `layers.csv`, and the event file has the curve only.
+#[test]
+fn layer_statistics_can_be_turned_off() {
+    let dir = tmp("no-layer-stats");
+    let cfg = config(&dir, "off", "[3]", "[0]", 2);
+    let o = run(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--set",
+        "training.layer_stats=false",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for entry in fs::read_dir(dir.join("results/off/runs")).unwrap() {
+        let run = entry.unwrap().path();
+        assert!(!run.join("layers.csv").exists());
+        let tags: Vec<String> = event_values(&run).into_iter().map(|(_, t, _)| t).collect();
+        assert!(tags.iter().any(|t| t == "train/loss"), "{tags:?}");
+        assert!(!tags.iter().any(|t| t.starts_with("layers/")), "{tags:?}");
+    }
+}
