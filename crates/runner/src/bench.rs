@@ -91,7 +91,7 @@ pub fn run(spec: &BenchSpec) -> Result<BenchResult> {
     let mut rng = SplitMix64::new(1);
     let (x, y) = random_batch(spec, spec.batch, &mut rng, &device);
     let mut optim = Sgd::new(0.9, false, 0.0);
-    let mut times = Vec::with_capacity(spec.steps);
+    let mut times = Vec::new();
     let mut last = f64::NAN;
     for i in 0..spec.warmup + spec.steps {
         let t = Instant::now();

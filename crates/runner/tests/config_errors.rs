@@ -161,3 +161,67 @@ fn a_backend_not_compiled_in_is_a_config_error() {
     );
     assert!(!dir.join("results").exists(), "nothing is written");
 }
+
+/// Sizes that cannot fit are refused before anything is allocated, naming the field and the
+/// size: no failed allocation (SIGABRT), no run left `running`, nothing written.
+#[test]
+fn sizes_that_cannot_fit_are_refused_before_allocating() {
+    let dir = tmp("huge");
+    let good = fs::read_to_string(config(&dir, "huge", "[2]", "[0]", 1)).unwrap();
+    let search = |trials: &str, gate_bias: &str| {
+        good.replacen(
+            "\"output\"",
+            &format!(
+                "\"search\": {{\"trials\": {trials}, \"gate_bias\": {gate_bias}}}, \"output\""
+            ),
+            1,
+        )
+    };
+    let cases = [
+        (
+            "depth",
+            good.replace("\"depths\": [2]", "\"depths\": [1000000000]"),
+            "model.depths[0] = 1000000000",
+        ),
+        (
+            "width",
+            good.replace("{\"plain\": 12, \"highway\": 10}", "10000000"),
+            "model.width = 10000000",
+        ),
+        (
+            "synthetic-train",
+            good.replace("\"train\": 256", "\"train\": 1000000000000"),
+            "dataset: the data needs about",
+        ),
+        ("trials", search("1000000000", "[-3, -1]"), "search.trials"),
+        // A bound that a 32-bit b_T cannot hold would be written to sweep.json as null.
+        (
+            "gate-bias",
+            search("2", "[-1e300, -1e300]"),
+            "search.gate_bias",
+        ),
+    ];
+    for (name, body, want) in cases {
+        let path = dir.join(format!("{name}.json"));
+        fs::write(&path, body).unwrap();
+        let o = run(&["sweep", path.to_str().unwrap()]);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {t}");
+        assert!(t.contains(want), "{name}: {t}");
+        assert!(!dir.join("results").exists(), "{name}: wrote results");
+    }
+    for (args, want) in [
+        (
+            &["--steps", "1000000000000000000"][..],
+            "--steps 1000000000000000000: must be at most",
+        ),
+        (
+            &["--depth", "1000000000"][..],
+            "--depth 1000000000 --width 50",
+        ),
+    ] {
+        let o = run(&[&["bench", "--kind", "highway"][..], args].concat());
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(text(&o).contains(want), "{}", text(&o));
+    }
+}

@@ -5,6 +5,10 @@ use highway_model::Kind;
 
 use crate::backend::BackendName;
 use crate::bench::{self, BenchSpec};
+use crate::experiment::resources;
+
+/// The most timed or untimed steps a benchmark takes.
+const MAX_STEPS: usize = 10_000_000;
 
 /// The most threads `--threads` accepts (the thread team's limit).
 const MAX_THREADS: usize = 255;
@@ -66,10 +70,30 @@ impl BenchArgs {
         ] {
             ensure!(value >= 1, "{flag} {value}: must be at least 1");
         }
+        for (flag, value) in [("--steps", self.steps), ("--warmup", self.warmup)] {
+            ensure!(
+                value <= MAX_STEPS,
+                "{flag} {value}: must be at most {MAX_STEPS}"
+            );
+        }
         let width = self.width.unwrap_or(match self.kind {
             Kind::Highway => 50,
             Kind::Plain => 71,
         });
+        let (need, memory) = (
+            resources::net_bytes(self.kind, self.depth, width, self.input, self.batch),
+            resources::machine_memory(),
+        );
+        ensure!(
+            need <= memory,
+            "--depth {} --width {width} --input {} --batch {}: the net needs about {}, more than \
+             this machine's {}",
+            self.depth,
+            self.input,
+            self.batch,
+            resources::size(need),
+            resources::size(memory)
+        );
         Ok(BenchSpec {
             kind: self.kind,
             depth: self.depth,

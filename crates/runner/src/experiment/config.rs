@@ -270,7 +270,8 @@ impl Config {
         if let Some((path, why)) = self.search.iter().flat_map(|s| s.problems()).next() {
             bail!("{path}: {why}");
         }
-        self.dataset.validate()
+        self.dataset.validate()?;
+        super::resources::check(self, super::resources::machine_memory())
     }
 }
 

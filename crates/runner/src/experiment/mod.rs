@@ -4,6 +4,7 @@
 pub mod config;
 pub mod dataset;
 pub mod plan;
+pub mod resources;
 pub mod run_id;
 pub mod search;
 pub mod spec;

@@ -101,6 +101,13 @@ impl SearchConfig {
         if self.lr.0 <= 0.0 {
             bad("lr", "must be positive (it is drawn log-uniformly)");
         }
+        // b_T is a 32-bit float: a bound beyond its range would become infinite.
+        if !((self.gate_bias.0 as f32).is_finite() && (self.gate_bias.1 as f32).is_finite()) {
+            bad(
+                "gate_bias",
+                "must lie within ±3.4e38 (b_T is a 32-bit float)",
+            );
+        }
         if self.momentum.0 < 0.0 || self.momentum.1 >= 1.0 {
             bad("momentum", "must lie in [0, 1)");
         }
