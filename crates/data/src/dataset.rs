@@ -225,6 +225,7 @@ pub fn load(name: DatasetName, dir: &Path, opts: &LoadOptions) -> Result<Dataset
         train.truncate(n);
         test.truncate(n);
     }
+    check_splits(name, &folder, &train, &test, eval_kind)?;
     // Synthetic data is already centred and scaled; only an explicit standardize changes it.
     let method = match (name, opts.preprocess) {
         (DatasetName::Synthetic, Preprocess::Scale) => Preprocess::None,
@@ -247,6 +248,63 @@ pub fn load(name: DatasetName, dir: &Path, opts: &LoadOptions) -> Result<Dataset
         class_names,
         normalization,
     })
+}
+
+/// Refuses splits that would train or evaluate wrongly: an empty split (a 0-record file, a
+/// validation fraction or limit that leaves nothing), examples of zero size, or an evaluation
+/// split whose examples differ in size from the training split's (a net reading part of its
+/// weights, or failing mid-run). The error names the files.
+fn check_splits(
+    name: DatasetName,
+    folder: &Path,
+    train: &Split,
+    eval: &Split,
+    eval_kind: EvalSplit,
+) -> Result<()> {
+    let files = name.files();
+    let file = |i: usize| match name {
+        DatasetName::Synthetic => PathBuf::from("dataset.synthetic"),
+        _ => folder.join(files.get(i).copied().unwrap_or_default()),
+    };
+    // The training examples come from the first file; the test examples from the test file.
+    let eval_file = match (name, eval_kind) {
+        (_, EvalSplit::Validation) => file(0),
+        (DatasetName::Mnist | DatasetName::FashionMnist, _) => file(2),
+        (DatasetName::Cifar10, _) => file(5),
+        (DatasetName::Cifar100, _) => file(1),
+        (DatasetName::Synthetic, _) => file(0),
+    };
+    let invalid = |path: PathBuf, detail: String| DataError::Invalid { path, detail };
+    if train.dim == 0 {
+        return Err(invalid(file(0), "the examples have zero features".into()));
+    }
+    if train.len() == 0 {
+        return Err(invalid(
+            file(0),
+            "the training split has no examples (an empty file, or a validation fraction or \
+             limit that leaves none)"
+                .into(),
+        ));
+    }
+    if eval.len() == 0 {
+        return Err(invalid(
+            eval_file,
+            format!("the {eval_kind} split has no examples"),
+        ));
+    }
+    if eval.dim != train.dim {
+        return Err(invalid(
+            eval_file,
+            format!(
+                "its examples have {} features, but the training examples in {} have {}: every \
+                 split must have the same shape",
+                eval.dim,
+                file(0).display(),
+                train.dim
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// MNIST or Fashion-MNIST: four IDX files, raw or gzipped.

@@ -194,6 +194,11 @@ fn sizes_that_cannot_fit_are_refused_before_allocating() {
             "dataset: the data needs about",
         ),
         ("trials", search("1000000000", "[-3, -1]"), "search.trials"),
+        (
+            "classes",
+            good.replace("\"classes\": 3", "\"classes\": 4294967296"),
+            "dataset.synthetic.classes",
+        ),
         // A bound that a 32-bit b_T cannot hold would be written to sweep.json as null.
         (
             "gate-bias",

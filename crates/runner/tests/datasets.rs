@@ -91,3 +91,90 @@ fn shipped_cifar_configs_run_end_to_end_on_generated_files() {
         );
     }
 }
+
+/// Writes an MNIST folder in `dir` with `train` training images of `train_side`² pixels and
+/// `test` test images of `test_side`²; returns the data directory.
+fn mnist_files(
+    dir: &Path,
+    train: usize,
+    train_side: usize,
+    test: usize,
+    test_side: usize,
+) -> PathBuf {
+    use highway_data::idx::encode;
+    let mnist = dir.join("mnist");
+    fs::create_dir_all(&mnist).unwrap();
+    let images = |n: usize, side: usize| encode(&[n, side, side], &vec![7u8; n * side * side]);
+    let labels = |n: usize| encode(&[n], &(0..n).map(|i| (i % 10) as u8).collect::<Vec<_>>());
+    for (name, bytes) in [
+        ("train-images-idx3-ubyte", images(train, train_side)),
+        ("train-labels-idx1-ubyte", labels(train)),
+        ("t10k-images-idx3-ubyte", images(test, test_side)),
+        ("t10k-labels-idx1-ubyte", labels(test)),
+    ] {
+        fs::write(mnist.join(name), bytes).unwrap();
+    }
+    dir.to_path_buf()
+}
+
+/// Splits that would train on nothing, or evaluate examples of another shape, are refused
+/// before training, naming the file; no run is recorded (a `diverged` run would stick).
+#[test]
+fn empty_or_mismatched_splits_are_refused_before_training() {
+    let dir = tmp("bad-splits");
+    let cfg = config(&dir, "splits", "[2]", "[0]", 1);
+    let body = fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("\"name\": \"synthetic\"", "\"name\": \"mnist\"");
+    fs::write(&cfg, body).unwrap();
+    let cases = [
+        (
+            "empty-train",
+            mnist_files(&dir.join("d1"), 0, 28, 10, 28),
+            vec![],
+            "train-images-idx3-ubyte: the training split has no examples",
+        ),
+        (
+            "empty-test",
+            mnist_files(&dir.join("d2"), 20, 28, 0, 28),
+            vec![],
+            "t10k-images-idx3-ubyte: the test split has no examples",
+        ),
+        (
+            "narrow-test",
+            mnist_files(&dir.join("d3"), 20, 28, 10, 14),
+            vec![],
+            "t10k-images-idx3-ubyte: its examples have 196 features, but the training examples",
+        ),
+        (
+            "zero-width",
+            mnist_files(&dir.join("d4"), 20, 0, 10, 0),
+            vec![],
+            "the examples have zero features",
+        ),
+        (
+            "validation-leaves-none",
+            mnist_files(&dir.join("d5"), 1, 28, 10, 28),
+            vec!["--set", "dataset.validation=0.5"],
+            "the training split has no examples",
+        ),
+    ];
+    for (name, data, extra, want) in cases {
+        let mut args = vec![
+            "sweep",
+            cfg.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let o = run(&args);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {t}");
+        assert!(t.contains(want), "{name}: {t}");
+        assert!(!t.contains("panicked"), "{name}: {t}");
+        assert!(
+            !dir.join("results/splits/runs").exists(),
+            "{name}: a run was recorded"
+        );
+    }
+}

@@ -367,6 +367,11 @@ impl DatasetConfig {
             s.train >= 1 && s.test >= 1 && s.dim >= 1 && s.classes >= 2 && s.clusters >= 1,
             "dataset.synthetic",
             "needs train, test, dim ≥ 1, classes ≥ 2, clusters ≥ 1",
+        )?;
+        check(
+            s.classes <= MAX_CLASSES,
+            "dataset.synthetic.classes",
+            "must be at most 1000000 (one output unit per class)",
         )
     }
 }
@@ -381,6 +386,9 @@ fn no_repeats<T: PartialEq + std::fmt::Debug>(values: &[T], path: &str) -> Resul
     }
     Ok(())
 }
+
+/// The most classes a synthetic dataset may have.
+const MAX_CLASSES: usize = 1_000_000;
 
 fn check(ok: bool, path: &str, why: &str) -> Result<()> {
     if ok {
