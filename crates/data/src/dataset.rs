@@ -278,7 +278,7 @@ fn check_splits(
     if train.dim == 0 {
         return Err(invalid(file(0), "the examples have zero features".into()));
     }
-    if train.len() == 0 {
+    if train.is_empty() {
         return Err(invalid(
             file(0),
             "the training split has no examples (an empty file, or a validation fraction or \
@@ -286,7 +286,7 @@ fn check_splits(
                 .into(),
         ));
     }
-    if eval.len() == 0 {
+    if eval.is_empty() {
         return Err(invalid(
             eval_file,
             format!("the {eval_kind} split has no examples"),
