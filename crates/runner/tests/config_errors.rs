@@ -35,6 +35,47 @@ fn bad_configs_name_the_field_or_file() {
             "dataset.name",
         ),
         ("not-json", "{ nope".to_string(), "not valid JSON"),
+        // Values given once or per kind, and b_T maps: what was wrong, and what was expected.
+        (
+            "width-fraction",
+            good.replace("{\"plain\": 12, \"highway\": 10}", "8.5"),
+            "model.width: invalid type: floating point `8.5`, expected usize; expected one value \
+             for both kinds",
+        ),
+        (
+            "width-one-kind",
+            good.replace("{\"plain\": 12, \"highway\": 10}", "{\"plain\": 8}"),
+            "model.width: missing \"highway\"",
+        ),
+        (
+            "lr-unknown-kind",
+            good.replace(
+                "\"lr\": 0.05",
+                "\"lr\": {\"plain\": 0.1, \"highway\": 0.2, \"resnet\": 1}",
+            ),
+            "training.lr: unknown key \"resnet\"",
+        ),
+        (
+            "activation-gelu",
+            good.replace(
+                "\"depths\": [2]",
+                "\"depths\": [2], \"activation\": \"gelu\"",
+            ),
+            "model.activation: unknown variant `gelu`, expected `relu` or `tanh`",
+        ),
+        (
+            "gate-bias-banana",
+            good.replace(
+                "\"depths\": [2]",
+                "\"depths\": [2], \"gate_bias\": {\"banana\": -2, \"2\": -1}",
+            ),
+            "model.gate_bias: key \"banana\" is not a depth",
+        ),
+        (
+            "gate-bias-huge",
+            good.replace("\"depths\": [2]", "\"depths\": [2], \"gate_bias\": -1e300"),
+            "model.gate_bias: -1e300 is outside the range of a 32-bit float",
+        ),
         // A name that is not one folder inside the output folder.
         (
             "name-dotdot",

@@ -1,7 +1,6 @@
 //! The sweep config: a strict JSON schema. Unknown fields, wrong types and impossible values are
 //! errors that name their JSON path; `--set a.b=value` overrides any field before validation.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -10,6 +9,8 @@ use highway_model::{Activation, Kind, WeightInit};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::gate_bias::GateBias;
+pub use super::per_kind::PerKind;
 use super::search::SearchConfig;
 use crate::backend::BackendName;
 
@@ -77,31 +78,6 @@ pub enum LabelSet {
     Coarse,
 }
 
-/// A value given once for both kinds, or per kind: `0.01` or `{"plain": 0.01, "highway": 0.05}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum PerKind<T> {
-    Both(T),
-    Each { plain: T, highway: T },
-}
-
-impl<T: Clone> PerKind<T> {
-    pub fn get(&self, kind: Kind) -> T {
-        match (self, kind) {
-            (PerKind::Both(v), _) => v.clone(),
-            (PerKind::Each { plain, .. }, Kind::Plain) => plain.clone(),
-            (PerKind::Each { highway, .. }, Kind::Highway) => highway.clone(),
-        }
-    }
-
-    fn values(&self) -> Vec<T> {
-        match self {
-            PerKind::Both(v) => vec![v.clone()],
-            PerKind::Each { plain, highway } => vec![plain.clone(), highway.clone()],
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSection {
@@ -131,24 +107,6 @@ fn default_activation() -> PerKind<Activation> {
 }
 fn default_gate_bias() -> GateBias {
     GateBias::All(-2.0)
-}
-
-/// `b_T`'s starting value for every depth, or per depth.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum GateBias {
-    All(f32),
-    ByDepth(BTreeMap<String, f32>),
-}
-
-impl GateBias {
-    /// The bias for `depth`; `None` when a per-depth map has no entry for it.
-    pub fn get(&self, depth: usize) -> Option<f32> {
-        match self {
-            GateBias::All(b) => Some(*b),
-            GateBias::ByDepth(map) => map.get(&depth.to_string()).copied(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

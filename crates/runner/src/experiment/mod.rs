@@ -3,6 +3,8 @@
 
 pub mod config;
 pub mod dataset;
+pub mod gate_bias;
+pub mod per_kind;
 pub mod plan;
 pub mod resources;
 pub mod run_id;
