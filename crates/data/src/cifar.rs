@@ -3,9 +3,9 @@
 //! CIFAR-10: records of 1 label byte + 3,072 pixel bytes (the 32×32 red plane row-major, then
 //! green, then blue). CIFAR-100: coarse label byte, fine label byte, then the same 3,072 bytes.
 
-use std::fs;
 use std::path::Path;
 
+use crate::regular::read_regular;
 use crate::{DataError, Result, Split};
 
 pub const PIXELS: usize = 3 * 32 * 32;
@@ -47,7 +47,8 @@ impl Labels {
 
 /// Appends the records of one binary batch file to `split`.
 pub fn read_batch(path: &Path, labels: Labels, split: &mut Split) -> Result<()> {
-    let bytes = fs::read(path).map_err(|e| DataError::io(path, e))?;
+    // The largest real file, CIFAR-100's train.bin, has 154 MB.
+    let bytes = read_regular(path, 1 << 30)?;
     let record = labels.header() + PIXELS;
     if bytes.is_empty() || bytes.len() % record != 0 {
         return Err(DataError::Truncated {
@@ -106,7 +107,11 @@ pub fn read_batches(paths: &[impl AsRef<Path>], labels: Labels) -> Result<Split>
 
 /// Class names, one per non-empty line (`batches.meta.txt`, `fine_label_names.txt`, ...).
 pub fn read_names(path: &Path) -> Result<Vec<String>> {
-    let text = fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+    let bytes = read_regular(path, 1 << 20)?;
+    let text = String::from_utf8(bytes).map_err(|e| DataError::Invalid {
+        path: path.to_path_buf(),
+        detail: format!("not UTF-8 text: {e}"),
+    })?;
     Ok(text
         .lines()
         .map(str::trim)

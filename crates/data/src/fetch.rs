@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use md5::{Digest, Md5};
 
 use crate::sources::{self, Source};
-use crate::{idx, read_maybe_gz, DataError, DatasetName, Result};
+use crate::{idx, open_maybe_gz, DataError, DatasetName, Result};
 
 /// Called with (bytes so far, total bytes if known) as a download proceeds.
 pub type Progress<'a> = &'a mut dyn FnMut(&str, u64, Option<u64>);
@@ -192,7 +192,10 @@ pub fn verify(name: DatasetName, data_dir: &Path) -> Result<Vec<FileCheck>> {
                     if path.extension().is_some_and(|e| e == "gz") && file_md5(&path)? == src.md5 {
                         "MD5 matches the official archive".to_string()
                     } else {
-                        let raw = read_maybe_gz(&path)?;
+                        let mut raw = Vec::new();
+                        open_maybe_gz(&path)?
+                            .read_to_end(&mut raw)
+                            .map_err(|e| DataError::io(&path, e))?;
                         let actual = hex(&Md5::digest(&raw));
                         let expected = src.raw_md5.clone().unwrap_or_default();
                         if actual != expected {

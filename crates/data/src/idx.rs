@@ -5,20 +5,29 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{read_maybe_gz, DataError, Result, Split};
+use std::io::Read;
+
+use crate::regular::not_regular;
+use crate::{open_maybe_gz, DataError, Result, Split};
 
 const IMAGES_MAGIC: u32 = 0x0000_0803;
 const LABELS_MAGIC: u32 = 0x0000_0801;
 
-/// Finds `dir/name` or `dir/name.gz`, whichever exists (raw first).
+/// Finds `dir/name` or `dir/name.gz`, whichever exists (raw first). Something other than a
+/// regular file at either name is named as what it is, not reported missing.
 pub fn locate(dir: &Path, name: &str) -> Result<PathBuf> {
     let raw = dir.join(name);
-    if raw.is_file() {
-        return Ok(raw);
-    }
     let gz = dir.join(format!("{name}.gz"));
-    if gz.is_file() {
-        return Ok(gz);
+    for path in [&raw, &gz] {
+        if path.is_file() {
+            return Ok(path.clone());
+        }
+        if let Some(what) = not_regular(path) {
+            return Err(DataError::Invalid {
+                path: path.clone(),
+                detail: format!("is {what}, not a regular file"),
+            });
+        }
     }
     Err(DataError::Missing {
         path: gz,
@@ -26,23 +35,30 @@ pub fn locate(dir: &Path, name: &str) -> Result<PathBuf> {
     })
 }
 
-/// Reads an IDX header and checks that the sizes it announces match the bytes that follow.
-fn parse<'a>(
-    path: &Path,
-    bytes: &'a [u8],
-    magic: u32,
-    what: &'static str,
-) -> Result<(Vec<usize>, &'a [u8])> {
-    let word = |i: usize| -> Result<u32> {
-        bytes
-            .get(4 * i..4 * i + 4)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-            .ok_or_else(|| DataError::Truncated {
-                path: path.to_path_buf(),
-                detail: format!("{} bytes is too short for an IDX header", bytes.len()),
-            })
+/// The most data bytes an IDX file may announce (the real ones have at most 47 MB).
+const MAX_BYTES: usize = 1 << 32;
+
+/// Reads an IDX file: its header, then exactly the bytes the header announces; a file with
+/// fewer or more is refused, and a header whose sizes overflow or exceed [`MAX_BYTES`] too.
+fn read(path: &Path, magic: u32, what: &'static str) -> Result<(Vec<usize>, Vec<u8>)> {
+    let mut stream = open_maybe_gz(path)?;
+    let fail = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => DataError::Truncated {
+            path: path.to_path_buf(),
+            detail: "too short for an IDX header".into(),
+        },
+        std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => DataError::Archive {
+            path: path.to_path_buf(),
+            detail: format!("gzip: {e}"),
+        },
+        _ => DataError::io(path, e),
     };
-    let found = word(0)?;
+    let mut word = || -> Result<u32> {
+        let mut b = [0u8; 4];
+        stream.read_exact(&mut b).map_err(fail)?;
+        Ok(u32::from_be_bytes(b))
+    };
+    let found = word()?;
     if found != magic {
         return Err(DataError::BadMagic {
             path: path.to_path_buf(),
@@ -52,18 +68,34 @@ fn parse<'a>(
         });
     }
     let rank = (magic & 0xff) as usize;
-    let dims = (1..=rank)
-        .map(|i| word(i).map(|d| d as usize))
+    let dims = (0..rank)
+        .map(|_| word().map(|d| d as usize))
         .collect::<Result<Vec<_>>>()?;
-    let body = &bytes[4 * (rank + 1)..];
-    let expected: usize = dims.iter().product();
-    if body.len() != expected {
-        return Err(DataError::Truncated {
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= MAX_BYTES)
+        .ok_or_else(|| DataError::Invalid {
             path: path.to_path_buf(),
             detail: format!(
-                "header announces {dims:?} = {expected} bytes of data, file has {}",
-                body.len()
+                "header announces {dims:?}: more than the {MAX_BYTES} bytes an IDX file may hold"
             ),
+        })?;
+    let mut body = Vec::with_capacity(expected.min(1 << 26));
+    (&mut stream)
+        .take(expected as u64)
+        .read_to_end(&mut body)
+        .map_err(fail)?;
+    let extra = stream.read(&mut [0u8; 1]).map_err(fail)?;
+    if body.len() != expected || extra > 0 {
+        let has = if extra > 0 {
+            "more".to_string()
+        } else {
+            body.len().to_string()
+        };
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            detail: format!("header announces {dims:?} = {expected} bytes of data, file has {has}"),
         });
     }
     Ok((dims, body))
@@ -72,10 +104,8 @@ fn parse<'a>(
 /// Reads one images file and its labels file into a split with `rows × cols` raw pixel values
 /// (0–255) per example.
 pub fn read_pair(images: &Path, labels: &Path, classes: usize) -> Result<Split> {
-    let image_bytes = read_maybe_gz(images)?;
-    let (dims, pixels) = parse(images, &image_bytes, IMAGES_MAGIC, "images")?;
-    let label_bytes = read_maybe_gz(labels)?;
-    let (label_dims, label_body) = parse(labels, &label_bytes, LABELS_MAGIC, "labels")?;
+    let (dims, pixels) = read(images, IMAGES_MAGIC, "images")?;
+    let (label_dims, label_body) = read(labels, LABELS_MAGIC, "labels")?;
     if label_dims[0] != dims[0] {
         return Err(DataError::Invalid {
             path: labels.to_path_buf(),

@@ -13,11 +13,11 @@ mod error;
 pub mod fetch;
 pub mod idx;
 pub mod preprocess;
+pub mod regular;
 pub mod sources;
 mod split;
 pub mod synthetic;
 
-use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -27,21 +27,15 @@ pub use preprocess::{Normalization, Preprocess};
 pub use split::Split;
 pub use synthetic::SyntheticSpec;
 
-/// Reads a file whole, gunzipping it when its name ends in `.gz`.
-pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let bytes = fs::read(path).map_err(|e| DataError::io(path, e))?;
+/// A regular file's bytes, gunzipped when its name ends in `.gz`, as a stream: a reader takes
+/// what it expects from it and no more (a gzip bomb is never inflated whole).
+pub fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read>> {
+    let file = regular::open_regular(path)?;
+    let reader = std::io::BufReader::new(file);
     if path.extension().is_some_and(|e| e == "gz") {
-        // IDX images are about 5× their gzipped size.
-        let mut out = Vec::with_capacity(bytes.len() * 5);
-        flate2::read::MultiGzDecoder::new(&bytes[..])
-            .read_to_end(&mut out)
-            .map_err(|e| DataError::Archive {
-                path: path.to_path_buf(),
-                detail: format!("gzip: {e}"),
-            })?;
-        Ok(out)
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(reader)))
     } else {
-        Ok(bytes)
+        Ok(Box::new(reader))
     }
 }
 

@@ -81,5 +81,24 @@ fn saved_model_is_analysed_for_gates_and_lesions() {
     fs::remove_file(highway.join("model.safetensors")).unwrap();
     let out = run(&["analyze", "gates", dir_arg]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("save_model"), "{}", text(&out));
+    // How to get a model: a done run is skipped, so turning save_model on is not enough.
+    assert!(
+        text(&out).contains("--set training.save_model=true")
+            && text(&out).contains("delete its folder"),
+        "{}",
+        text(&out)
+    );
+    // A FIFO in place of the model: refused at once, not read for ever.
+    let made = Command::new("mkfifo")
+        .arg(highway.join("model.safetensors"))
+        .status();
+    if made.is_ok_and(|s| s.success()) {
+        let out = run(&["analyze", "gates", dir_arg]);
+        assert!(!out.status.success());
+        assert!(
+            text(&out).contains("is a FIFO, not a regular file"),
+            "{}",
+            text(&out)
+        );
+    }
 }

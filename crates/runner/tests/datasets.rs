@@ -178,3 +178,78 @@ fn empty_or_mismatched_splits_are_refused_before_training() {
         );
     }
 }
+
+/// Hostile data files are refused by name, at once and within bounded memory: a FIFO (which
+/// would block for ever), a link to `/dev/zero` (which would fill the memory), a folder, a
+/// gzip bomb (inflating far beyond what its header announces), and a header whose sizes
+/// overflow when multiplied.
+#[test]
+fn hostile_data_files_are_refused_by_name() {
+    use highway_data::{gzip, idx::encode};
+    let dir = tmp("hostile");
+    let cfg = config(&dir, "hostile", "[2]", "[0]", 1);
+    let body = fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("\"name\": \"synthetic\"", "\"name\": \"mnist\"");
+    fs::write(&cfg, body).unwrap();
+    let file = "train-images-idx3-ubyte";
+    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+        (
+            "fifo",
+            Box::new(|p: &Path| {
+                Command::new("mkfifo").arg(p).status().unwrap();
+            }),
+            "is a FIFO, not a regular file",
+        ),
+        (
+            "dev-zero",
+            Box::new(|p: &Path| std::os::unix::fs::symlink("/dev/zero", p).unwrap()),
+            "is a device, not a regular file",
+        ),
+        (
+            "folder",
+            Box::new(|p: &Path| fs::create_dir(p).unwrap()),
+            "is a folder, not a regular file",
+        ),
+        (
+            "gzip-bomb",
+            Box::new(|p: &Path| {
+                // A valid header for 20 images, then 64 MiB of zeros.
+                let mut bytes = encode(&[20, 28, 28], &vec![0u8; 20 * 784]);
+                bytes.resize(bytes.len() + (64 << 20), 0);
+                fs::remove_file(p).ok();
+                fs::write(p.with_file_name(format!("{file}.gz")), gzip(&bytes)).unwrap();
+            }),
+            "file has more",
+        ),
+        (
+            "overflow",
+            Box::new(|p: &Path| {
+                let header = encode(&[1 << 31, 1 << 31, 1 << 31], &[]);
+                fs::write(p, header).unwrap();
+            }),
+            "more than the 4294967296 bytes an IDX file may hold",
+        ),
+    ];
+    for (name, make, want) in cases {
+        let data = mnist_files(&dir.join(name), 20, 28, 10, 28);
+        let target = data.join("mnist").join(file);
+        fs::remove_file(&target).unwrap();
+        make(&target);
+        let started = Instant::now();
+        let o = run(&[
+            "sweep",
+            cfg.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ]);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {t}");
+        assert!(t.contains(want) && t.contains(file), "{name}: {t}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{name}: took {:?}",
+            started.elapsed()
+        );
+    }
+}

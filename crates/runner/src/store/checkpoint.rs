@@ -123,11 +123,10 @@ pub fn load(run_dir: &Path, run_id: &str, model: &ModelConfig) -> Result<Option<
     // The run lock is held: any temporary file here is a killed writer's.
     crate::store::files::remove_stale_temporaries(&run_dir.join(DIR), std::time::Duration::ZERO);
     let path = path(run_dir);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
-    };
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = highway_data::regular::read_regular(&path, 1 << 34).context("cannot read")?;
     let refuse = |why: String| {
         anyhow::anyhow!(
             "{}: {why}; refusing to resume from it (delete it to train the run from epoch 1)",

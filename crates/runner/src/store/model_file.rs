@@ -9,6 +9,8 @@ use anyhow::{bail, Context, Result};
 use burn::tensor::Device;
 use highway_model::{Mlp, ModelConfig};
 
+use highway_data::regular::read_regular;
+
 use super::tensor_file;
 use crate::store;
 
@@ -31,14 +33,20 @@ pub fn save(path: &Path, net: &Mlp, config: &ModelConfig) -> Result<()> {
     store::write_atomic(path, &file)
 }
 
+/// The largest model file read (a 900-layer net of width 50 has 37 MB).
+const MAX_BYTES: u64 = 1 << 34;
+
 /// Reads a model file written by [`save`] and rebuilds the net on `device`.
 pub fn load(path: &Path, device: &Device) -> Result<(ModelConfig, Mlp)> {
     let name = path.display();
-    let bytes = std::fs::read(path).with_context(|| {
-        format!(
-            "{name}: cannot read the model (was the run trained with training.save_model = true?)"
-        )
-    })?;
+    if !path.exists() {
+        bail!(
+            "{name}: no model here: the run was trained without training.save_model. Train it \
+             again with the model kept: delete its folder (or use --out DIR) and run the sweep \
+             with --set training.save_model=true"
+        );
+    }
+    let bytes = read_regular(path, MAX_BYTES).context("cannot read the model")?;
     let (meta, tensors) = tensor_file::decode(path, &bytes)?;
     if meta.get(FORMAT_KEY).map(String::as_str) != Some(FORMAT) {
         bail!("{name}: not a highway model (metadata '{FORMAT_KEY}' is not '{FORMAT}')");
