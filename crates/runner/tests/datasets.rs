@@ -179,6 +179,9 @@ fn empty_or_mismatched_splits_are_refused_before_training() {
     }
 }
 
+/// Puts a hostile file at a path.
+type Make = dyn Fn(&Path);
+
 /// Hostile data files are refused by name, at once and within bounded memory: a FIFO (which
 /// would block for ever), a link to `/dev/zero` (which would fill the memory), a folder, a
 /// gzip bomb (inflating far beyond what its header announces), and a header whose sizes
@@ -193,7 +196,7 @@ fn hostile_data_files_are_refused_by_name() {
         .replace("\"name\": \"synthetic\"", "\"name\": \"mnist\"");
     fs::write(&cfg, body).unwrap();
     let file = "train-images-idx3-ubyte";
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+    let cases: Vec<(&str, Box<Make>, &str)> = vec![
         (
             "fifo",
             Box::new(|p: &Path| {
