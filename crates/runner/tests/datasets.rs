@@ -180,7 +180,7 @@ fn empty_or_mismatched_splits_are_refused_before_training() {
 }
 
 /// Puts a hostile file at a path.
-type Make = dyn Fn(&Path);
+type Make<'a> = dyn Fn(&Path) + 'a;
 
 /// Hostile data files are refused by name, at once and within bounded memory: a FIFO (which
 /// would block for ever), a link to `/dev/zero` (which would fill the memory), a folder, a
