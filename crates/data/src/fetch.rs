@@ -7,11 +7,35 @@
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use md5::{Digest, Md5};
 
 use crate::sources::{self, Source};
 use crate::{idx, open_maybe_gz, DataError, DatasetName, Result};
+
+/// How long to wait for a mirror to accept the connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to wait for the response, and then for each read of its body, in milliseconds
+/// (default 60 s): a mirror that stalls fails the download instead of hanging it.
+static READ_TIMEOUT_MS: AtomicU64 = AtomicU64::new(60_000);
+
+/// Sets how long a download waits for a mirror's response and for each read of its body.
+pub fn set_read_timeout(timeout: Duration) {
+    READ_TIMEOUT_MS.store(timeout.as_millis() as u64, Ordering::Relaxed);
+}
+
+/// Creates `dir` (and its parents) unless it is there; something else at its path is named.
+fn make_folder(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(DataError::Invalid {
+            path: dir.to_path_buf(),
+            detail: "is a file, not a folder: the data goes into a folder of this name".into(),
+        });
+    }
+    fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))
+}
 
 /// Called with (bytes so far, total bytes if known) as a download proceeds.
 pub type Progress<'a> = &'a mut dyn FnMut(&str, u64, Option<u64>);
@@ -31,7 +55,7 @@ pub fn fetch_sources(
     files: &[Source],
     progress: Progress,
 ) -> Result<()> {
-    fs::create_dir_all(data_dir).map_err(|e| DataError::io(data_dir, e))?;
+    make_folder(data_dir)?;
     for src in files {
         let url = format!("{}/{}", base.trim_end_matches('/'), src.file);
         if src.archive {
@@ -46,7 +70,7 @@ pub fn fetch_sources(
             unpacked?;
         } else {
             let dir = data_dir.join(folder);
-            fs::create_dir_all(&dir).map_err(|e| DataError::io(&dir, e))?;
+            make_folder(&dir)?;
             let dest = dir.join(&src.file);
             if dest.is_file() && file_md5(&dest)? == src.md5 {
                 continue;
@@ -85,10 +109,33 @@ fn stream_to(url: &str, part: &Path, progress: Progress) -> Result<String> {
         url: url.into(),
         detail,
     };
-    let response = ureq::get(url).call().map_err(|e| fail(e.to_string()))?;
+    let read = Duration::from_millis(READ_TIMEOUT_MS.load(Ordering::Relaxed));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_recv_response(Some(read))
+        .timeout_per_read(Some(read))
+        .build()
+        .into();
+    let response = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
     let total = response.body().content_length();
     let mut reader = response.into_body().into_reader();
-    let mut out = File::create(part).map_err(|e| DataError::io(part, e))?;
+    // A file or link left at the temporary name is removed (a link itself, never its target),
+    // and the new file is created exclusively: a link planted meanwhile makes it fail.
+    match fs::symlink_metadata(part) {
+        Ok(m) if m.is_dir() => {
+            return Err(DataError::Invalid {
+                path: part.to_path_buf(),
+                detail: "is a folder, where the download's temporary file goes".into(),
+            })
+        }
+        Ok(_) => fs::remove_file(part).map_err(|e| DataError::io(part, e))?,
+        Err(_) => {}
+    }
+    let mut out = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(part)
+        .map_err(|e| DataError::io(part, e))?;
     let mut hasher = Md5::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut done = 0u64;

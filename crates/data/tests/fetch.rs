@@ -254,3 +254,95 @@ fn unreadable_gzip_is_a_clear_error() {
     );
     nothing_looks_valid(&dir);
 }
+
+/// A mirror that sends its headers and then stalls fails the download after the read timeout,
+/// naming the address, and leaves no partial file.
+#[test]
+fn a_stalling_mirror_times_out_and_leaves_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789"
+            );
+            let _ = stream.flush();
+            thread::sleep(std::time::Duration::from_secs(20));
+        }
+    });
+    highway_data::fetch::set_read_timeout(std::time::Duration::from_secs(1));
+    let dir = tmp("stall");
+    let src = Source {
+        file: "train-images-idx3-ubyte.gz".into(),
+        md5: "0".repeat(32),
+        raw_md5: None,
+        archive: false,
+    };
+    let started = std::time::Instant::now();
+    let err = fetch_sources("mnist", &dir, &base, &[src], &mut |_, _, _| {}).unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(err, DataError::Download { .. }), "{err}");
+    assert!(err.to_string().contains(&base), "{err}");
+    nothing_looks_valid(&dir.join("mnist"));
+    assert!(
+        fs::read_dir(dir.join("mnist")).unwrap().next().is_none(),
+        "a partial file was left"
+    );
+}
+
+/// A link planted at a download's temporary name is replaced, not followed: its target keeps
+/// its bytes. A data folder that is a file is named as such.
+#[test]
+fn fetch_never_follows_a_planted_link_and_names_a_file_in_the_way() {
+    let images = gzip(&idx::encode(&[2, 2, 2], &[1, 2, 3, 4, 5, 6, 7, 8]));
+    let base = serve(
+        vec![("/train-images-idx3-ubyte.gz".into(), images.clone())],
+        1,
+    );
+    let dir = tmp("link");
+    let victim = dir.join("victim.txt");
+    fs::write(&victim, b"precious").unwrap();
+    fs::create_dir_all(dir.join("data/mnist")).unwrap();
+    std::os::unix::fs::symlink(
+        &victim,
+        dir.join("data/mnist/train-images-idx3-ubyte.gz.part"),
+    )
+    .unwrap();
+    let src = Source {
+        file: "train-images-idx3-ubyte.gz".into(),
+        md5: hex(&md5::Md5::digest(&images)),
+        raw_md5: None,
+        archive: false,
+    };
+    fetch_sources(
+        "mnist",
+        &dir.join("data"),
+        &base,
+        std::slice::from_ref(&src),
+        &mut |_, _, _| {},
+    )
+    .unwrap();
+    assert_eq!(fs::read(&victim).unwrap(), b"precious");
+    assert_eq!(
+        file_md5(&dir.join("data/mnist/train-images-idx3-ubyte.gz")).unwrap(),
+        src.md5
+    );
+    let file = dir.join("not-a-folder");
+    fs::write(&file, b"x").unwrap();
+    let err = fetch_sources("mnist", &file, &base, &[src], &mut |_, _, _| {}).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not-a-folder: is a file, not a folder"),
+        "{err}"
+    );
+}
