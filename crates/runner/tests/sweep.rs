@@ -211,3 +211,31 @@ fn a_failed_run_fails_the_sweep_and_the_others_are_kept() {
     let states: Vec<&str> = rows.iter().map(|r| r[col("state")].as_str()).collect();
     assert_eq!(states, ["done", "failed", "done", "done"], "{rows:?}");
 }
+
+/// A sweep folder belongs to one plan: the same config with more depths extends it (the report
+/// covers both), one with another learning rate is refused, naming the difference, and the
+/// earlier runs stay in the summary.
+#[test]
+fn a_sweep_folder_is_extended_but_never_silently_replaced() {
+    let dir = tmp("extend");
+    let cfg = config(&dir, "ext", "[2]", "[0]", 1);
+    let cfg = cfg.to_str().unwrap();
+    assert!(run(&["sweep", cfg]).status.success());
+    let o = run(&["sweep", cfg, "--set", "model.depths=[3]"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let sweep = dir.join("results/ext");
+    let rows = summary_rows(&sweep);
+    let depths: Vec<&str> = rows.iter().map(|r| r[col("depth")].as_str()).collect();
+    assert_eq!(depths.len(), 4, "{rows:?}");
+    assert!(depths.contains(&"2") && depths.contains(&"3"), "{rows:?}");
+    let o = run(&["sweep", cfg, "--set", "training.lr=0.01"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("sweep.json: this folder holds a sweep of another plan")
+            && t.contains("training.lr is 0.05 there and 0.01 here")
+            && t.contains("--out"),
+        "{t}"
+    );
+    assert_eq!(summary_rows(&sweep).len(), 4);
+}

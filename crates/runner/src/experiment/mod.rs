@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod dataset;
+pub mod extend;
 pub mod gate_bias;
 pub mod per_kind;
 pub mod plan;

@@ -1,0 +1,113 @@
+//! A sweep folder belongs to one plan. A config run again into the folder of an earlier sweep
+//! may extend it (more kinds, depths, seeds or trials, or fewer: the folder then keeps every
+//! run of both) but not change it: any other setting that differs would mix runs of two
+//! experiments in one summary, so it is refused, naming what differs.
+
+use serde_json::Value;
+
+use super::config::Config;
+
+/// JSON paths of the lists a sweep may extend.
+const LISTS: [&str; 3] = ["model.kinds", "model.depths", "training.seeds"];
+/// JSON paths that do not change what a run computes (where the data and results are, how a
+/// run is checkpointed or recorded, the backend, the notes).
+const IGNORED: [&str; 8] = [
+    "notes",
+    "output",
+    "backend",
+    "dataset.dir",
+    "training.checkpoint_every",
+    "training.save_model",
+    "training.layer_stats",
+    "search.trials",
+];
+
+/// The config of the sweep that holds both `old` and `new`: `new` with every list the union of
+/// both (old entries first) and the larger number of trials; or the settings that differ.
+pub fn merge(old: &Config, new: &Config) -> Result<Config, Vec<String>> {
+    let (a, b) = (comparable(old), comparable(new));
+    let mut differences = Vec::new();
+    diff("", &a, &b, &mut differences);
+    if !differences.is_empty() {
+        return Err(differences);
+    }
+    let mut merged = new.clone();
+    merged.model.kinds = union(&old.model.kinds, &new.model.kinds);
+    merged.model.depths = union(&old.model.depths, &new.model.depths);
+    merged.training.seeds = union(&old.training.seeds, &new.training.seeds);
+    if let (Some(o), Some(m)) = (&old.search, &mut merged.search) {
+        m.trials = m.trials.max(o.trials);
+    }
+    Ok(merged)
+}
+
+/// `a` and then the entries of `b` that are not in `a`.
+fn union<T: Clone + PartialEq>(a: &[T], b: &[T]) -> Vec<T> {
+    let mut out = a.to_vec();
+    out.extend(b.iter().filter(|x| !a.contains(x)).cloned());
+    out
+}
+
+/// The config as JSON without the lists and the settings that do not matter here.
+fn comparable(config: &Config) -> Value {
+    let mut v = serde_json::to_value(config).unwrap_or(Value::Null);
+    for path in LISTS.iter().chain(&IGNORED) {
+        let (parent, key) = path.rsplit_once('.').unwrap_or(("", path));
+        let node = parent
+            .split('.')
+            .filter(|p| !p.is_empty())
+            .try_fold(&mut v, |n, p| n.get_mut(p));
+        if let Some(Value::Object(map)) = node {
+            map.remove(key);
+        }
+    }
+    v
+}
+
+/// Appends `path: old … here new` for every leaf where `a` and `b` differ.
+fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                let null = Value::Null;
+                diff(
+                    &p,
+                    x.get(k).unwrap_or(&null),
+                    y.get(k).unwrap_or(&null),
+                    out,
+                );
+            }
+        }
+        _ if a == b => {}
+        _ => out.push(format!("{path} is {a} there and {b} here")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn config(depths: serde_json::Value, lr: f64) -> Config {
+        Config::from_value(json!({
+            "name": "t", "dataset": {"name": "synthetic"},
+            "model": {"kinds": ["plain"], "depths": depths},
+            "training": {"epochs": 2, "lr": lr, "seeds": [0]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn lists_extend_other_settings_conflict() {
+        let merged = merge(&config(json!([2, 5]), 0.1), &config(json!([5, 10]), 0.1)).unwrap();
+        assert_eq!(merged.model.depths, vec![2, 5, 10]);
+        let why = merge(&config(json!([2]), 0.1), &config(json!([2]), 0.05)).unwrap_err();
+        assert_eq!(why, vec!["training.lr is 0.1 there and 0.05 here"]);
+    }
+}
