@@ -8,9 +8,18 @@
 /// FNV-1a, 64 bits: a hash that never changes between releases or platforms (std's hasher may),
 /// for run ids and for seeds derived from names.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
+    fnv1a_continue(FNV_OFFSET, bytes)
+}
+
+/// FNV-1a's starting value: `fnv1a_continue(FNV_OFFSET, a)` then `(…, b)` hashes `a` followed
+/// by `b`, so that data in pieces (a float array, value by value) hashes without a copy.
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Continues an FNV-1a hash `hash` over `bytes`.
+pub fn fnv1a_continue(hash: u64, bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(hash, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014): fast, seedable, and good enough for initialisation and

@@ -160,11 +160,14 @@ fn empty_or_mismatched_splits_are_refused_before_training() {
         ),
     ];
     for (name, data, extra, want) in cases {
+        let out = dir.join("out").join(name);
         let mut args = vec![
             "sweep",
             cfg.to_str().unwrap(),
             "--data-dir",
             data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
         ];
         args.extend(extra);
         let o = run(&args);
@@ -173,7 +176,7 @@ fn empty_or_mismatched_splits_are_refused_before_training() {
         assert!(t.contains(want), "{name}: {t}");
         assert!(!t.contains("panicked"), "{name}: {t}");
         assert!(
-            !dir.join("results/splits/runs").exists(),
+            !out.join("splits/runs").exists(),
             "{name}: a run was recorded"
         );
     }
@@ -255,4 +258,40 @@ fn hostile_data_files_are_refused_by_name() {
             started.elapsed()
         );
     }
+}
+
+/// Each run records a fingerprint of its data; a finished run is not skipped as if it had been
+/// trained on data that has since changed.
+#[test]
+fn a_finished_run_on_other_data_is_not_silently_kept() {
+    let dir = tmp("fingerprint");
+    let cfg = config(&dir, "fp", "[2]", "[0]", 1);
+    let body = fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("\"name\": \"synthetic\"", "\"name\": \"mnist\"");
+    fs::write(&cfg, body).unwrap();
+    let data = mnist_files(&dir.join("data"), 20, 28, 10, 28);
+    let args = [
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    assert!(run(&args).status.success());
+    let again = run(&args);
+    assert!(
+        again.status.success() && text(&again).contains("already done, skipped"),
+        "{}",
+        text(&again)
+    );
+    // Other pixels, same shapes.
+    let images = highway_data::idx::encode(&[20, 28, 28], &vec![200u8; 20 * 784]);
+    fs::write(data.join("mnist/train-images-idx3-ubyte"), images).unwrap();
+    let o = run(&args);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("trained on other data") && t.contains("spec.json"),
+        "{t}"
+    );
 }

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use highway_data::{DataError, Dataset, LoadOptions, Preprocess};
+use highway_rng::{fnv1a_continue, FNV_OFFSET};
 
 use super::config::{Config, LabelSet, PreprocessName};
 
@@ -34,4 +35,23 @@ pub fn load_dataset(config: &Config, data_dir: Option<&Path>) -> Result<Dataset>
         ),
         other => other.into(),
     })
+}
+
+/// A fingerprint of the data a run trains and is evaluated on, after preprocessing: which
+/// dataset, and every feature and label of both splits (FNV-1a, hex). A run records it, so that
+/// a finished run is never mistaken for one on other data.
+pub fn fingerprint(data: &Dataset) -> String {
+    let mut h = fnv1a_continue(FNV_OFFSET, data.name.as_str().as_bytes());
+    for split in [&data.train, &data.eval] {
+        h = fnv1a_continue(h, &(split.dim as u64).to_le_bytes());
+        h = split
+            .features
+            .iter()
+            .fold(h, |h, f| fnv1a_continue(h, &f.to_le_bytes()));
+        h = split
+            .labels
+            .iter()
+            .fold(h, |h, l| fnv1a_continue(h, &l.to_le_bytes()));
+    }
+    format!("{h:016x}")
 }

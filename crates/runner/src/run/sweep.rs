@@ -12,6 +12,7 @@ use super::requeue;
 use super::signals::{Signal, Stop};
 use super::train;
 use crate::backend::BackendName;
+use crate::experiment::dataset::fingerprint;
 use crate::experiment::{load_dataset, plan, Config, RunSpec};
 use crate::report;
 use crate::store::run_lock::{Acquired, RunLock};
@@ -92,8 +93,17 @@ fn run_selected(
     dir.prepare(&opts.config, runs)?;
     let todo = unfinished(&dir, runs, selected);
     let mut failed = Vec::new();
-    if !todo.is_empty() {
-        let data = load_dataset(&opts.config, opts.data_dir.as_deref())?;
+    // With nothing to train, data that cannot be loaded only skips the fingerprint check.
+    let data = match load_dataset(&opts.config, opts.data_dir.as_deref()) {
+        Ok(data) => Some(data),
+        Err(_) if todo.is_empty() => None,
+        Err(e) => return Err(e),
+    };
+    let fingerprint = data.as_ref().map(fingerprint).unwrap_or_default();
+    if data.is_some() {
+        same_data(&dir, runs, selected, &fingerprint)?;
+    }
+    if let Some(data) = data.filter(|_| !todo.is_empty()) {
         eprintln!(
             "{}: {} train / {} {} examples, {} features, {} classes; backend {}",
             data.name,
@@ -128,7 +138,9 @@ fn run_selected(
                 "{place} (lr {}, batch {}, {} epochs)",
                 t.lr, t.batch_size, t.epochs
             );
-            match guarded(|| train::train_run(run, &data, opts.backend, &run_dir, &stop)) {
+            match guarded(|| {
+                train::train_run(run, &data, &fingerprint, opts.backend, &run_dir, &stop)
+            }) {
                 Ok(status) if status.state == State::Interrupted => {
                     let signal = stop.requested().unwrap_or(Signal::Interrupt);
                     return Err(stopped(opts, &dir, run, status, signal, index).into());
@@ -204,6 +216,40 @@ fn stopped(
         }
     }
     Interrupted { signal, message }
+}
+
+/// Refuses to go on when a finished run among `selected` recorded another data fingerprint
+/// than `fingerprint` (the data now loaded): its result would be kept as if made on this data.
+/// Runs made before fingerprints were recorded are taken as they are.
+fn same_data(
+    dir: &SweepDir,
+    runs: &[RunSpec],
+    selected: &[usize],
+    fingerprint: &str,
+) -> Result<()> {
+    let mut other = Vec::new();
+    for run in selected.iter().map(|&i| &runs[i]) {
+        if !dir.status(&run.id).is_some_and(|s| s.state.is_final()) {
+            continue;
+        }
+        let spec = dir.run_dir(&run.id).join("spec.json");
+        let recorded = store::read_json::<serde_json::Value>(&spec)
+            .ok()
+            .and_then(|v| v["data"]["fingerprint"].as_str().map(String::from));
+        if let Some(recorded) = recorded.filter(|r| r != fingerprint) {
+            other.push(format!("{} ({recorded})", spec.display()));
+        }
+    }
+    if other.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "{} finished run(s) were trained on other data than is loaded now (fingerprint {fingerprint}): \
+         {}. The data files changed, or --data-dir points at other files: use --out DIR for a \
+         sweep on this data, or delete those runs to train them again",
+        other.len(),
+        other.join(", ")
+    )
 }
 
 /// The `selected` runs that have no final result yet; the others are listed as skipped.

@@ -44,6 +44,7 @@ const READ_EVERY: usize = 10;
 pub fn train_run(
     spec: &RunSpec,
     data: &Dataset,
+    fingerprint: &str,
     backend: BackendName,
     dir: &Path,
     stop: &Stop,
@@ -55,7 +56,7 @@ pub fn train_run(
     model_config.classes = data.classes;
     store::write_json(
         &dir.join("spec.json"),
-        &serde_json::json!({ "run": spec, "model": model_config, "data": data_record(data) }),
+        &serde_json::json!({ "run": spec, "model": model_config, "data": data_record(data, fingerprint) }),
     )?;
     let device = backend.device()?;
     let (mut run, mut model) = Training::new(spec, &model_config, data, &device);
@@ -356,9 +357,10 @@ impl<'a> Training<'a> {
 }
 
 /// What the run saw of its data, for `spec.json`.
-fn data_record(data: &Dataset) -> serde_json::Value {
+fn data_record(data: &Dataset, fingerprint: &str) -> serde_json::Value {
     serde_json::json!({
         "dataset": data.name.as_str(),
+        "fingerprint": fingerprint,
         "train_examples": data.train.len(),
         "eval_split": data.eval_kind,
         "eval_examples": data.eval.len(),
