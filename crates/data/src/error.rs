@@ -6,10 +6,12 @@ use std::path::PathBuf;
 pub enum DataError {
     #[error("{path}: file not found{hint}")]
     Missing { path: PathBuf, hint: String },
-    #[error("{path}: {source}")]
+    /// The OS error is part of the message and not a `source`: an error chain printed whole
+    /// (`{:#}`) would otherwise say it twice.
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: truncated: {detail}")]
     Truncated { path: PathBuf, detail: String },
@@ -52,9 +54,25 @@ impl DataError {
                 hint: String::new(),
             }
         } else {
-            DataError::Io { path, source }
+            DataError::Io {
+                path,
+                error: source,
+            }
         }
     }
 }
 
 pub type Result<T> = std::result::Result<T, DataError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_os_error_is_said_once() {
+        let e = DataError::io("/x", std::io::Error::other("boom"));
+        assert_eq!(e.to_string(), "/x: boom");
+        // Not also a source, which a whole chain (`{:#}`) would print a second time.
+        assert!(std::error::Error::source(&e).is_none());
+    }
+}

@@ -60,7 +60,7 @@ pub fn fetch_sources(
         let url = format!("{}/{}", base.trim_end_matches('/'), src.file);
         if src.archive {
             let target = data_dir.join(folder);
-            if target.is_dir() {
+            if complete(folder, &target) {
                 continue;
             }
             let archive = data_dir.join(&src.file);
@@ -79,6 +79,18 @@ pub fn fetch_sources(
         }
     }
     Ok(())
+}
+
+/// Whether the unpacked dataset folder `target` holds every file its dataset needs (a folder
+/// that is not a known dataset's counts as complete when it exists).
+fn complete(folder: &str, target: &Path) -> bool {
+    if !target.is_dir() {
+        return false;
+    }
+    match DatasetName::ALL.iter().find(|n| n.folder() == folder) {
+        Some(name) => name.files().iter().all(|f| target.join(f).is_file()),
+        None => true,
+    }
 }
 
 /// Streams `url` into `dest`, through `dest.part`, checking the MD5 before the rename.
@@ -211,7 +223,18 @@ pub fn unpack_tar_gz(archive: &Path, data_dir: &Path, folder: &str) -> Result<()
             return Err(bad(format!("no folder {folder}/ inside")));
         }
         let target = data_dir.join(folder);
-        fs::rename(&inner, &target).map_err(|e| DataError::io(&target, e))
+        if !target.is_dir() {
+            return fs::rename(&inner, &target).map_err(|e| DataError::io(&target, e));
+        }
+        // An incomplete earlier copy: add the files it lacks, keep the ones it has.
+        for entry in fs::read_dir(&inner).map_err(|e| DataError::io(&inner, e))? {
+            let entry = entry.map_err(|e| DataError::io(&inner, e))?;
+            let dest = target.join(entry.file_name());
+            if fs::symlink_metadata(&dest).is_err() {
+                fs::rename(entry.path(), &dest).map_err(|e| DataError::io(&dest, e))?;
+            }
+        }
+        Ok(())
     })();
     let _ = fs::remove_dir_all(&staging);
     result

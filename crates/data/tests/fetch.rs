@@ -346,3 +346,25 @@ fn fetch_never_follows_a_planted_link_and_names_a_file_in_the_way() {
         "{err}"
     );
 }
+
+/// A dataset folder that exists but lacks a file is completed by the next fetch (the files it
+/// has are kept), instead of being skipped and failing at load.
+#[test]
+fn an_incomplete_dataset_folder_is_completed() {
+    let archive = cifar10_archive();
+    let base = serve(vec![("/cifar-10-binary.tar.gz".into(), archive.clone())], 2);
+    let dir = tmp("incomplete");
+    let sources = [archive_source("cifar-10-binary.tar.gz", &archive)];
+    let folder = "cifar-10-batches-bin";
+    fetch_sources(folder, &dir, &base, &sources, &mut |_, _, _| {}).unwrap();
+    let missing = dir.join(folder).join("data_batch_3.bin");
+    fs::remove_file(&missing).unwrap();
+    let kept = dir.join(folder).join("data_batch_1.bin");
+    let kept_bytes = fs::read(&kept).unwrap();
+    assert!(load(DatasetName::Cifar10, &dir, &LoadOptions::default()).is_err());
+    fetch_sources(folder, &dir, &base, &sources, &mut |_, _, _| {}).unwrap();
+    assert!(missing.is_file(), "the missing file was fetched");
+    assert_eq!(fs::read(&kept).unwrap(), kept_bytes);
+    let d = load(DatasetName::Cifar10, &dir, &LoadOptions::default()).unwrap();
+    assert_eq!(d.train.len(), 15);
+}
