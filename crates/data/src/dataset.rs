@@ -200,6 +200,15 @@ struct Raw {
 /// Loads `name` from its folder under `dir` (ignored for synthetic data).
 pub fn load(name: DatasetName, dir: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let folder = dir.join(name.folder());
+    for path in [dir, folder.as_path()] {
+        if name != DatasetName::Synthetic && path.exists() && !path.is_dir() {
+            return Err(DataError::Invalid {
+                path: path.to_path_buf(),
+                detail: "is a file, not a folder: the data directory holds one folder per dataset"
+                    .into(),
+            });
+        }
+    }
     let Raw {
         mut train,
         mut test,

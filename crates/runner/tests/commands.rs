@@ -60,3 +60,23 @@ fn bench_refuses_impossible_values_by_flag() {
         assert!(!text(&o).contains("panicked"), "{}", text(&o));
     }
 }
+
+/// A reader that stops early (`highway plan CONFIG | head`) ends the command quietly, with
+/// status 0, instead of a panic about a broken pipe.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/fig1-mnist-search.json");
+    let mut child = bin()
+        .args(["plan", cfg.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then closed
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{:?} {err}", o.status);
+    assert!(!err.contains("panicked"), "{err}");
+}

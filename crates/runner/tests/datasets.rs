@@ -153,6 +153,16 @@ fn empty_or_mismatched_splits_are_refused_before_training() {
             "the examples have zero features",
         ),
         (
+            "data-dir-is-a-file",
+            {
+                let file = dir.join("a-file");
+                fs::write(&file, b"x").unwrap();
+                file
+            },
+            vec![],
+            "a-file: is a file, not a folder",
+        ),
+        (
             "validation-leaves-none",
             mnist_files(&dir.join("d5"), 1, 28, 10, 28),
             vec!["--set", "dataset.validation=0.5"],

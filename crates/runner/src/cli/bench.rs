@@ -1,5 +1,6 @@
 //! `highway bench`: its flags, checked, and the line or JSON object it prints.
 
+use super::out::outln;
 use anyhow::{ensure, Context, Result};
 use highway_model::Kind;
 
@@ -125,7 +126,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     let r = bench::run(&spec)?;
     if args.json {
-        println!("{}", serde_json::to_string(&r)?);
+        outln!("{}", serde_json::to_string(&r)?);
         return Ok(());
     }
     let layers = match (r.gradient_checkpointing, r.fused) {
@@ -133,7 +134,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         (false, false) => " with composed layers",
         (false, true) => "",
     };
-    println!(
+    outln!(
         "{} depth {} width {} input {} batch {} on {}, {} threads{layers}: {:.2} steps/s ({:.2} ms/step median, {:.2} mean), peak RSS {:.0} MiB; per-layer statistics {:.1} ms ({:.2}% of a 60,000-example epoch, peak RSS then {:.0} MiB)",
         r.kind, r.depth, r.width, r.input, r.batch, r.backend, r.threads,
         r.steps_per_s, r.ms_per_step, r.mean_ms_per_step, r.peak_rss_mib,

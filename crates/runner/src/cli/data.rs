@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use super::out::outln;
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use highway_data::{fetch, sources, DatasetName};
@@ -73,9 +74,9 @@ pub fn run(command: DataCommand) -> Result<()> {
             })?;
             bar.finish_and_clear();
             for check in fetch::verify(name, &dir)? {
-                println!("{}: {}", check.path.display(), check.verdict);
+                outln!("{}: {}", check.path.display(), check.verdict);
             }
-            println!("{name} is ready in {}", dir.join(name.folder()).display());
+            outln!("{name} is ready in {}", dir.join(name.folder()).display());
             Ok(())
         }
         DataCommand::Verify {
@@ -85,9 +86,9 @@ pub fn run(command: DataCommand) -> Result<()> {
             let name = dataset(&name)?;
             let dir = highway_data::data_dir(data_dir.as_deref());
             for check in fetch::verify(name, &dir)? {
-                println!("{}: {}", check.path.display(), check.verdict);
+                outln!("{}: {}", check.path.display(), check.verdict);
             }
-            println!("{name}: ok");
+            outln!("{name}: ok");
             Ok(())
         }
     }

@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod args;
 pub mod bench;
 pub mod data;
+pub mod out;
 
 use std::path::PathBuf;
 
@@ -15,6 +16,7 @@ use crate::backend::BackendName;
 use crate::experiment::plan;
 use crate::{report, run as runs};
 use args::RunArgs;
+use out::outln;
 
 #[derive(Parser)]
 #[command(name = "highway", version, about = "Depth sweeps of plain and highway networks, from JSON configs to paper-style figures.", long_about = None)]
@@ -82,7 +84,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Data { command } => data::run(command),
         Command::Backends => {
             for b in BackendName::ALL {
-                println!("{:<8} {}", b.as_str(), b.describe());
+                outln!("{:<8} {}", b.as_str(), b.describe());
             }
             Ok(())
         }
@@ -92,7 +94,7 @@ pub fn run(cli: Cli) -> Result<()> {
 
 fn print_paths(paths: Vec<PathBuf>) -> Result<()> {
     for path in paths {
-        println!("{}", path.display());
+        outln!("{}", path.display());
     }
     Ok(())
 }
@@ -103,13 +105,13 @@ fn print_plan(args: RunArgs, json: bool) -> Result<()> {
     let runs = plan(&config);
     if json {
         let both = serde_json::json!({ "config": config, "runs": runs });
-        println!("{}", serde_json::to_string_pretty(&both)?);
+        outln!("{}", serde_json::to_string_pretty(&both)?);
         return Ok(());
     }
-    println!("{}", serde_json::to_string_pretty(&config)?);
-    println!("\n{} runs:", runs.len());
+    outln!("{}", serde_json::to_string_pretty(&config)?);
+    outln!("\n{} runs:", runs.len());
     for r in &runs {
-        println!(
+        outln!(
             "{:>4}  {:<36} {:<7} depth {:>4}  width {:>3}  seed {:>3}{}  lr {:.4}  {} epochs",
             r.index,
             r.id,
