@@ -147,10 +147,7 @@ fn sixteen_tasks_that_are_all_pid_1_share_one_folder() {
             .unwrap()
         })
         .collect();
-    for c in children {
-        let o = c.wait_with_output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
+    wait_all_succeed(children);
     let sweep = dir.join("results/pid1");
     let rows = summary_rows(&sweep);
     assert_eq!(rows.len(), 16);
@@ -185,10 +182,7 @@ fn parallel_run_index_processes_share_one_folder() {
                 .unwrap()
         })
         .collect();
-    for c in children {
-        let o = c.wait_with_output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
+    wait_all_succeed(children);
     let sweep = dir.join("results/par");
     let rows = summary_rows(&sweep);
     assert_eq!(rows.len(), 4);

@@ -101,3 +101,11 @@ pub fn event_values(run_dir: &Path) -> Vec<(i64, String, Option<f32>)> {
         })
         .collect()
 }
+
+/// Waits for every child, each of which must succeed (its stderr is the failure message).
+pub fn wait_all_succeed(children: Vec<std::process::Child>) {
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+}
