@@ -37,9 +37,9 @@ pub const PROBE_EXAMPLES: usize = 256;
 /// Read the loss back to the host (progress, divergence check) every this many steps.
 const READ_EVERY: usize = 10;
 
-/// Trains one run into `dir`, writing `spec.json`, `curve.csv`, `layers.csv`, the TensorBoard
-/// event file, `status.json`, checkpoints while it runs and, if asked, `model.safetensors`; continues from the run's
-/// checkpoint when it has one. Returns the final status: a diverged run is a result, not an
+/// Trains one run into `dir`, writing `spec.json` (with `fingerprint`, the data's), `curve.csv`,
+/// `layers.csv`, the TensorBoard event file, `status.json`, checkpoints while it runs and, if
+/// asked, `model.safetensors`; continues from the run's checkpoint when it has one. Returns the final status: a diverged run is a result, not an
 /// error; a stopped one is `interrupted`, with a checkpoint to continue from.
 pub fn train_run(
     spec: &RunSpec,
