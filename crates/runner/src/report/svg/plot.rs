@@ -287,7 +287,9 @@ impl Chart {
                     series.color,
                     dash(series)
                 );
-            } else {
+            }
+            // A scatter's marker, or the markers a line carries.
+            if series.markers || !series.line {
                 let _ = writeln!(
                     s,
                     r#"<circle cx="{}" cy="{y}" r="3.5" fill="{}"/>"#,
