@@ -81,6 +81,19 @@ fn saved_model_is_analysed_for_gates_and_lesions() {
     fs::remove_file(highway.join("model.safetensors")).unwrap();
     let out = run(&["analyze", "gates", dir_arg]);
     assert!(!out.status.success());
+    // Turning save_model on afterwards: the sweep says which done runs have no model, and how
+    // to get one.
+    let again = run(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--set",
+        "training.save_model=true",
+    ]);
+    assert!(
+        text(&again).contains("has no model.safetensors (trained without save_model)"),
+        "{}",
+        text(&again)
+    );
     // How to get a model: a done run is skipped, so turning save_model on is not enough.
     assert!(
         text(&out).contains("--set training.save_model=true")

@@ -16,7 +16,7 @@ use crate::experiment::dataset::fingerprint;
 use crate::experiment::{load_dataset, plan, Config, RunSpec};
 use crate::report;
 use crate::store::run_lock::{Acquired, RunLock};
-use crate::store::{self, State, Status, SweepDir};
+use crate::store::{self, model_file, State, Status, SweepDir};
 
 /// Where a sweep goes and how it runs, after the command line has had its say.
 pub struct SweepOptions {
@@ -261,6 +261,16 @@ fn unfinished<'a>(dir: &SweepDir, runs: &'a [RunSpec], selected: &[usize]) -> Ve
             Some(s) if s.state.is_final() => {
                 let (n, total) = (r.index + 1, runs.len());
                 eprintln!("[{n}/{total}] {}: already {}, skipped", r.id, s.state);
+                // Asking for models after the fact does not retrain a finished run.
+                let model = dir.run_dir(&r.id).join(model_file::FILE);
+                if r.training.save_model && s.state == State::Done && !model.exists() {
+                    eprintln!(
+                        "  it has no {} (trained without save_model): delete {} to train it \
+                         again with the model kept",
+                        model_file::FILE,
+                        dir.run_dir(&r.id).display()
+                    );
+                }
                 false
             }
             _ => true,
