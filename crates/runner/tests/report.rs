@@ -181,6 +181,38 @@ fn random_search_sweep_reports_best_and_top_trials() {
         let below = done.iter().filter(|&&l| l < 0.1).count();
         assert!(cells[4].starts_with(&format!("{below} (")), "{cells:?}");
     }
+    // Convergence: the best trial's first epoch below each threshold, read off its curve, and
+    // the top-10 mean after the last epoch (here every done trial: fewer than 10).
+    for kind in ["plain", "highway"] {
+        let done: Vec<&Vec<String>> = rows
+            .iter()
+            .filter(|r| r[col("kind")] == kind && r[col("state")] == "done")
+            .collect();
+        let best = done
+            .iter()
+            .min_by(|a, b| {
+                let loss = |r: &Vec<String>| r[col("best_train_loss")].parse::<f64>().unwrap();
+                loss(a).total_cmp(&loss(b))
+            })
+            .unwrap();
+        let losses: Vec<f64> = curve(&sweep.join("runs").join(&best[col("id")]))
+            .iter()
+            .map(|c| c[1])
+            .collect();
+        let cells = line(kind, "## Convergence");
+        for (cell, threshold) in [(&cells[3], 0.1), (&cells[4], 0.01)] {
+            let first = losses.iter().position(|&l| l < threshold);
+            let want = first.map_or("–".to_string(), |i| (i + 1).to_string());
+            assert_eq!(cell, &want, "{cells:?} {losses:?}");
+        }
+        let finals: Vec<f64> = done
+            .iter()
+            .map(|r| r[col("final_train_loss")].parse().unwrap())
+            .collect();
+        let mean = finals.iter().sum::<f64>() / finals.len() as f64;
+        let last: f64 = cells[cells.len() - 2].parse().unwrap();
+        assert!((last - mean).abs() <= 1e-3 * mean, "{cells:?} {finals:?}");
+    }
     assert!(md.contains("## Best b_T by depth"), "{md}");
     // The trainability figure: one line per kind and threshold; the sensitivity panels: one
     // marker per finished trial.

@@ -3,6 +3,7 @@
 //! Everything is computed from the files the runs wrote (`curve.csv`, `status.json`), so a
 //! report of a half-finished, diverged or failed sweep is honest about each run.
 
+pub mod convergence;
 pub mod figures;
 pub mod gradients;
 pub mod results;
@@ -47,6 +48,7 @@ pub fn write(root: &Path) -> Result<Vec<PathBuf>> {
     if runs.iter().any(|r| r.spec.trial.is_some()) {
         md += &search_md(&runs);
         md += &trainability::trainability_md(&runs);
+        md += &convergence::convergence_md(&runs);
         md += &sensitivity::gate_bias_md(&runs);
         let (best, top) = search_charts(&runs);
         put("figures/search-best.svg", best.to_svg())?;

@@ -27,7 +27,7 @@ pub fn ranked<'a>(rs: &[&'a RunResult]) -> Vec<&'a RunResult> {
 }
 
 /// How many of the best runs the right-hand panel averages, as in the paper.
-const TOP: usize = 10;
+pub const TOP: usize = 10;
 
 pub fn search_md(runs: &[RunResult]) -> String {
     let mut s = String::from(

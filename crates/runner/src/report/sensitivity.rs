@@ -9,7 +9,7 @@ use highway_model::{Activation, Kind};
 
 use super::figures::axes;
 use super::results::{groups, RunResult};
-use super::search::ranked;
+use super::search::{ranked, TOP};
 use super::svg::plot::{side_by_side, Chart, Series};
 use crate::store::State;
 
@@ -42,10 +42,23 @@ fn panel(kind: Kind, depth: usize, series: Vec<Series>) -> Chart {
     }
 }
 
+/// Gives every panel the same loss axis, from the lowest loss of any panel to
+/// [`DIVERGED_AT`], so that the working ranges of the panels compare at a glance.
+fn share_loss_axis(charts: &mut [Chart]) {
+    let lowest = charts
+        .iter()
+        .flat_map(|c| c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)))
+        .filter(|&y| y > 0.0 && y.is_finite())
+        .fold(DIVERGED_AT, f64::min);
+    for c in charts {
+        c.y_range = Some((lowest, DIVERGED_AT));
+    }
+}
+
 /// One panel per (kind, depth), trials coloured by activation, diverged trials in grey.
 pub fn by_activation(runs: &[RunResult]) -> String {
     let g = groups(runs);
-    let charts: Vec<Chart> = g
+    let mut charts: Vec<Chart> = g
         .iter()
         .map(|(&(kind, depth), rs)| {
             let act =
@@ -70,6 +83,7 @@ pub fn by_activation(runs: &[RunResult]) -> String {
             panel(kind, depth, series)
         })
         .collect();
+    share_loss_axis(&mut charts);
     let (_, depths) = axes(&g);
     side_by_side(&charts, depths.len().max(1))
 }
@@ -80,7 +94,7 @@ const GATE_BINS: [(f64, f64); 3] = [(-10.0, -7.0), (-7.0, -4.0), (-4.0, -1.0)];
 /// Highway panels only, trials coloured by their starting `b_T`; `None` without highway runs.
 pub fn by_gate_bias(runs: &[RunResult]) -> Option<String> {
     let g = groups(runs);
-    let charts: Vec<Chart> = g
+    let mut charts: Vec<Chart> = g
         .iter()
         .filter(|((kind, _), _)| *kind == Kind::Highway)
         .map(|(&(kind, depth), rs)| {
@@ -105,16 +119,17 @@ pub fn by_gate_bias(runs: &[RunResult]) -> Option<String> {
             panel(kind, depth, series)
         })
         .collect();
+    share_loss_axis(&mut charts);
     (!charts.is_empty()).then(|| side_by_side(&charts, charts.len()))
 }
 
 /// Per highway depth: the starting `b_T` of the best trial, and the median over the top 10 and
 /// over every trial that trained (final loss below the trainability threshold).
 pub fn gate_bias_md(runs: &[RunResult]) -> String {
-    let mut s = String::from(
+    let mut s = format!(
         "\n## Best b_T by depth\n\nThe starting transform-gate bias of the best highway trials. The variance \
          argument (README, \"Choosing b_T\") says deeper nets need more negative values.\n\n\
-         | depth | best trial's b_T | median b_T, top 10 | median b_T, trials that trained | trials that trained |\n\
+         | depth | best trial's b_T | median b_T, top {TOP} | median b_T, trials that trained | trials that trained |\n\
          |---:|---:|---:|---:|---:|\n",
     );
     for ((kind, depth), rs) in groups(runs) {
@@ -123,7 +138,7 @@ pub fn gate_bias_md(runs: &[RunResult]) -> String {
         }
         let bias = |r: &RunResult| r.spec.model.gate_bias as f64;
         let ranked = ranked(&rs);
-        let top: Vec<f64> = ranked.iter().take(10).map(|r| bias(r)).collect();
+        let top: Vec<f64> = ranked.iter().take(TOP).map(|r| bias(r)).collect();
         let trained: Vec<f64> = ranked
             .iter()
             .filter(|r| {
