@@ -166,6 +166,20 @@ fn random_search_sweep_reports_best_and_top_trials() {
             .map(|c| c.trim().to_string())
             .collect::<Vec<_>>()
     };
+    // `scripts/search-breakdown.py` splits the same counts by learning rate (every trial here
+    // drew one in [0.01, 0.1]); without Python the check is skipped, saying so.
+    let python = std::env::var("HIGHWAY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/search-breakdown.py");
+    let breakdown = match Command::new(&python).arg(&script).arg(&sweep).output() {
+        Ok(o) => {
+            assert!(o.status.success(), "{}", text(&o));
+            Some(String::from_utf8(o.stdout).unwrap())
+        }
+        Err(e) => {
+            eprintln!("skipped: the search-breakdown check: {python}: {e}");
+            None
+        }
+    };
     for kind in ["plain", "highway"] {
         let done: Vec<f64> = rows
             .iter()
@@ -180,6 +194,10 @@ fn random_search_sweep_reports_best_and_top_trials() {
         assert_eq!(cells[3], finished.to_string());
         let below = done.iter().filter(|&&l| l < 0.1).count();
         assert!(cells[4].starts_with(&format!("{below} (")), "{cells:?}");
+        if let Some(b) = &breakdown {
+            let row = format!("| {kind} | 2 | 0/0 | {below}/3");
+            assert!(b.contains(&row), "{row} not in\n{b}");
+        }
     }
     // Convergence: the best trial's first epoch below each threshold, read off its curve, and
     // the top-10 mean after the last epoch (here every done trial: fewer than 10).
