@@ -362,7 +362,17 @@ pub fn apply_set(root: &mut Value, set: &str) -> Result<()> {
     let (key, raw) = set
         .split_once('=')
         .context("expected key=value, e.g. training.lr=0.05")?;
-    let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+    let value = match serde_json::from_str(raw) {
+        Ok(v) => v,
+        // A number too large for a float (`1e400`) is a mistake, not a string.
+        Err(_)
+            if raw.bytes().any(|b| b.is_ascii_digit())
+                && raw.parse::<f64>().is_ok_and(f64::is_infinite) =>
+        {
+            bail!("{raw} is out of range for a number")
+        }
+        Err(_) => Value::String(raw.to_string()),
+    };
     let mut node = root;
     let parts: Vec<&str> = key.split('.').collect();
     for (i, part) in parts.iter().enumerate() {
@@ -468,6 +478,16 @@ mod tests {
         );
         assert_eq!(c.backend, BackendName::Ndarray);
         assert_eq!(c.model.depths, vec![3]);
+        // A number a float cannot hold is refused (the caller names the `--set`), not kept as
+        // a string.
+        let e = apply_set(&mut base(), "training.lr=1e400").unwrap_err();
+        assert_eq!(e.to_string(), "1e400 is out of range for a number");
+        let mut v = base();
+        apply_set(&mut v, "training.lr=-1e400").unwrap_err();
+        for text in ["1e400x", "inf"] {
+            apply_set(&mut v, &format!("backend={text}")).unwrap();
+            assert_eq!(v["backend"], text);
+        }
     }
 
     #[test]
