@@ -20,7 +20,10 @@ pub struct LayerProfile<'a> {
     pub epochs: Vec<Vec<layers::LayerRow>>,
 }
 
-/// Per (depth, kind), the profile of the run with the lowest seed and trial that has one.
+/// Per (depth, kind), the profile of one run: the lowest seed, and in a random search the best
+/// trial (lowest training loss reached, done before diverged), among the runs that have one. A
+/// profile recorded from initialisation is preferred to one that starts part-way (a run resumed
+/// by a binary that added `layers.csv`).
 pub fn profiles<'a>(
     dir: &SweepDir,
     runs: &'a [RunResult],
@@ -29,28 +32,41 @@ pub fn profiles<'a>(
         .iter()
         .filter(|r| r.state().is_some_and(|s| s.is_final()))
         .collect();
-    ordered.sort_by_key(|r| (r.spec.seed, r.spec.trial));
+    let loss = |r: &RunResult| r.best_train_loss().unwrap_or(f64::INFINITY);
+    ordered.sort_by(|a, b| {
+        (a.spec.seed, !a.is_done())
+            .cmp(&(b.spec.seed, !b.is_done()))
+            .then_with(|| loss(a).total_cmp(&loss(b)))
+    });
     let mut out = BTreeMap::new();
-    for run in ordered {
-        let key = (run.spec.depth, run.spec.kind);
-        let path = dir.run_dir(&run.spec.id).join(layers::FILE);
-        if out.contains_key(&key) || !path.is_file() {
-            continue;
-        }
-        let rows = match layers::read(&path) {
-            Ok(rows) => rows,
-            Err(e) => {
-                crate::store::warn(&e, "its layer statistics are left out");
+    for from_start in [true, false] {
+        for &run in &ordered {
+            let key = (run.spec.depth, run.spec.kind);
+            let path = dir.run_dir(&run.spec.id).join(layers::FILE);
+            if out.contains_key(&key) || !path.is_file() {
                 continue;
             }
-        };
-        let mut epochs: Vec<usize> = rows.iter().map(|r| r.epoch).collect();
-        epochs.dedup();
-        let mut picked: Vec<usize> = epochs.iter().copied().filter(|&e| e <= 1).collect();
-        picked.extend(epochs.last().filter(|&&e| e > 1));
-        let of = |e: usize| rows.iter().filter(|r| r.epoch == e).cloned().collect();
-        let epochs = picked.into_iter().map(of).collect();
-        out.insert(key, LayerProfile { run, epochs });
+            let rows = match layers::read(&path) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    // Said once, on the first pass.
+                    if from_start {
+                        crate::store::warn(&e, "its layer statistics are left out");
+                    }
+                    continue;
+                }
+            };
+            let mut epochs: Vec<usize> = rows.iter().map(|r| r.epoch).collect();
+            epochs.dedup();
+            if from_start && epochs.first() != Some(&0) {
+                continue;
+            }
+            let mut picked: Vec<usize> = epochs.iter().copied().filter(|&e| e <= 1).collect();
+            picked.extend(epochs.last().filter(|&&e| e > 1));
+            let of = |e: usize| rows.iter().filter(|r| r.epoch == e).cloned().collect();
+            let epochs = picked.into_iter().map(of).collect();
+            out.insert(key, LayerProfile { run, epochs });
+        }
     }
     out
 }
@@ -146,8 +162,9 @@ pub fn gradients_md(profiles: &BTreeMap<(usize, Kind), LayerProfile>) -> String 
     }
     let mut s = String::from(
         "\n## Gradients by layer\n\n\
-         On the run's fixed probe batch of training examples (`layers.csv`; the run with the \
-         lowest seed per kind and depth; epoch 0 is the net at initialisation). `|∇y|`: norm of \
+         On the run's fixed probe batch of training examples (`layers.csv`; per kind and depth the \
+         run with the lowest seed, in a search the best trial that has the file; epoch 0 is the \
+         net at initialisation). `|∇y|`: norm of \
          the gradient of the loss with respect to a layer's output, layer 1 (the input layer) \
          against the last hidden layer: how much of the signal from the loss reaches the bottom \
          of the net. `|∇W|`: with respect to a layer's weights, layer 2 (the first layer of the \
