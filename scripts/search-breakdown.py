@@ -65,7 +65,7 @@ def main():
             cell([r for r in rs if r["activation"] == "tanh"]),
         ]
         for lo, hi in GATE_BINS:
-            part = [r for r in rs if r["gate_bias"] and in_bin(float(r["gate_bias"]), lo, hi)]
+            part = [r for r in rs if in_bin(float(r["gate_bias"]), lo, hi)]
             cells.append(cell(part) if kind == "highway" else "–")
         print(f"| {kind} | {depth} | " + " | ".join(cells) + " |")
     # Small learning rates are still training after a short budget: the b_T bins again, over the

@@ -127,17 +127,21 @@ fn random_search_sweep_reports_best_and_top_trials() {
     );
     // The winners table names, per kind, the trial with the lowest loss reached.
     let md = fs::read_to_string(sweep.join("summary.md")).unwrap();
-    for kind in ["plain", "highway"] {
-        let best = rows
-            .iter()
+    let done = |kind: &str| -> Vec<&Vec<String>> {
+        rows.iter()
             .filter(|r| r[col("kind")] == kind && r[col("state")] == "done")
-            .min_by(|a, b| {
-                a[col("best_train_loss")]
-                    .parse::<f64>()
-                    .unwrap()
-                    .total_cmp(&b[col("best_train_loss")].parse::<f64>().unwrap())
-            })
-            .unwrap();
+            .collect()
+    };
+    // The done trial with the lowest training loss reached.
+    let best = |kind: &str| {
+        let loss = |r: &Vec<String>| r[col("best_train_loss")].parse::<f64>().unwrap();
+        done(kind)
+            .into_iter()
+            .min_by(|a, b| loss(a).total_cmp(&loss(b)))
+            .unwrap()
+    };
+    for kind in ["plain", "highway"] {
+        let best = best(kind);
         let line = md
             .lines()
             .find(|l| l.starts_with(&format!("| {kind} | 2 | ")) && l.matches('|').count() > 12)
@@ -181,9 +185,8 @@ fn random_search_sweep_reports_best_and_top_trials() {
         }
     };
     for kind in ["plain", "highway"] {
-        let done: Vec<f64> = rows
+        let finals: Vec<f64> = done(kind)
             .iter()
-            .filter(|r| r[col("kind")] == kind && r[col("state")] == "done")
             .map(|r| r[col("final_train_loss")].parse().unwrap())
             .collect();
         let finished = rows
@@ -192,28 +195,15 @@ fn random_search_sweep_reports_best_and_top_trials() {
             .count();
         let cells = line(kind, "## Trainability");
         assert_eq!(cells[3], finished.to_string());
-        let below = done.iter().filter(|&&l| l < 0.1).count();
+        let below = finals.iter().filter(|&&l| l < 0.1).count();
         assert!(cells[4].starts_with(&format!("{below} (")), "{cells:?}");
         if let Some(b) = &breakdown {
             let row = format!("| {kind} | 2 | 0/0 | {below}/3");
             assert!(b.contains(&row), "{row} not in\n{b}");
         }
-    }
-    // Convergence: the best trial's first epoch below each threshold, read off its curve, and
-    // the top-10 mean after the last epoch (here every done trial: fewer than 10).
-    for kind in ["plain", "highway"] {
-        let done: Vec<&Vec<String>> = rows
-            .iter()
-            .filter(|r| r[col("kind")] == kind && r[col("state")] == "done")
-            .collect();
-        let best = done
-            .iter()
-            .min_by(|a, b| {
-                let loss = |r: &Vec<String>| r[col("best_train_loss")].parse::<f64>().unwrap();
-                loss(a).total_cmp(&loss(b))
-            })
-            .unwrap();
-        let losses: Vec<f64> = curve(&sweep.join("runs").join(&best[col("id")]))
+        // Convergence: the best trial's first epoch below each threshold, read off its curve,
+        // and the top-10 mean after the last epoch (here every done trial: fewer than 10).
+        let losses: Vec<f64> = curve(&sweep.join("runs").join(&best(kind)[col("id")]))
             .iter()
             .map(|c| c[1])
             .collect();
@@ -223,10 +213,6 @@ fn random_search_sweep_reports_best_and_top_trials() {
             let want = first.map_or("–".to_string(), |i| (i + 1).to_string());
             assert_eq!(cell, &want, "{cells:?} {losses:?}");
         }
-        let finals: Vec<f64> = done
-            .iter()
-            .map(|r| r[col("final_train_loss")].parse().unwrap())
-            .collect();
         let mean = finals.iter().sum::<f64>() / finals.len() as f64;
         let last: f64 = cells[cells.len() - 2].parse().unwrap();
         assert!((last - mean).abs() <= 1e-3 * mean, "{cells:?} {finals:?}");

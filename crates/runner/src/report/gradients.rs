@@ -38,35 +38,41 @@ pub fn profiles<'a>(
             .cmp(&(b.spec.seed, !b.is_done()))
             .then_with(|| loss(a).total_cmp(&loss(b)))
     });
+    // Per (depth, kind): the first profile recorded from initialisation, else the first one.
     let mut out = BTreeMap::new();
-    for from_start in [true, false] {
-        for &run in &ordered {
-            let key = (run.spec.depth, run.spec.kind);
-            let path = dir.run_dir(&run.spec.id).join(layers::FILE);
-            if out.contains_key(&key) || !path.is_file() {
-                continue;
-            }
-            let rows = match layers::read(&path) {
-                Ok(rows) => rows,
-                Err(e) => {
-                    // Said once, on the first pass.
-                    if from_start {
-                        crate::store::warn(&e, "its layer statistics are left out");
-                    }
-                    continue;
-                }
-            };
-            let mut epochs: Vec<usize> = rows.iter().map(|r| r.epoch).collect();
-            epochs.dedup();
-            if from_start && epochs.first() != Some(&0) {
-                continue;
-            }
-            let mut picked: Vec<usize> = epochs.iter().copied().filter(|&e| e <= 1).collect();
-            picked.extend(epochs.last().filter(|&&e| e > 1));
-            let of = |e: usize| rows.iter().filter(|r| r.epoch == e).cloned().collect();
-            let epochs = picked.into_iter().map(of).collect();
-            out.insert(key, LayerProfile { run, epochs });
+    let mut part_way = BTreeMap::new();
+    for run in ordered {
+        let key = (run.spec.depth, run.spec.kind);
+        let path = dir.run_dir(&run.spec.id).join(layers::FILE);
+        if out.contains_key(&key) || !path.is_file() {
+            continue;
         }
+        let rows = match layers::read(&path) {
+            Ok(rows) => rows,
+            Err(e) => {
+                crate::store::warn(&e, "its layer statistics are left out");
+                continue;
+            }
+        };
+        let mut epochs: Vec<usize> = rows.iter().map(|r| r.epoch).collect();
+        epochs.dedup();
+        let from_start = epochs.first() == Some(&0);
+        if !from_start && part_way.contains_key(&key) {
+            continue;
+        }
+        let mut picked: Vec<usize> = epochs.iter().copied().filter(|&e| e <= 1).collect();
+        picked.extend(epochs.last().filter(|&&e| e > 1));
+        let of = |e: usize| rows.iter().filter(|r| r.epoch == e).cloned().collect();
+        let epochs = picked.into_iter().map(of).collect();
+        let profile = LayerProfile { run, epochs };
+        if from_start {
+            out.insert(key, profile);
+        } else {
+            part_way.insert(key, profile);
+        }
+    }
+    for (key, profile) in part_way {
+        out.entry(key).or_insert(profile);
     }
     out
 }
