@@ -1,6 +1,9 @@
 //! `cargo bench -p highway-data`: decoding speed of the real MNIST training set (gzipped IDX) and
 //! of a full-size CIFAR-10 training set (50,000 generated records in the official layout) into
-//! tensor-ready `f32` buffers. Targets: under 2 s and under 3 s on a 2-core machine.
+//! tensor-ready `f32` buffers. Targets: under 2 s and under 3 s on a 2-core machine. Also how
+//! long a gzip bomb (a valid header, then 64 MiB more than it announces) takes to be refused:
+//! the loader stops at what the header announces, so this stays far below the bomb's inflating
+//! time (`tests/datasets.rs` checks that it is refused, by name; this measures how fast).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -56,6 +59,7 @@ fn main() {
     }
 
     let dir = std::env::temp_dir().join(format!("highway-bench-cifar-{}", std::process::id()));
+    gzip_bomb(&dir.join("bomb"));
     let folder = dir.join("cifar-10-batches-bin");
     std::fs::create_dir_all(&folder).unwrap();
     let mut px = [0u8; PIXELS];
@@ -86,4 +90,26 @@ fn main() {
     let (secs, _) = best_of(3, || load(DatasetName::Cifar10, &dir, &opts).unwrap());
     println!("cifar-10 train + test, standardized per channel: {secs:.3} s");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Times the refusal of a gzip bomb: 20 images announced, then 64 MiB of zeros.
+fn gzip_bomb(dir: &std::path::Path) {
+    let mnist = dir.join("mnist");
+    std::fs::create_dir_all(&mnist).unwrap();
+    let mut images = idx::encode(&[20, 28, 28], &vec![0u8; 20 * 784]);
+    images.resize(images.len() + (64 << 20), 0);
+    let gz = mnist.join("train-images-idx3-ubyte.gz");
+    std::fs::write(&gz, highway_data::gzip(&images)).unwrap();
+    let labels = idx::encode(&[20], &[0u8; 20]);
+    std::fs::write(mnist.join("train-labels-idx1-ubyte"), labels).unwrap();
+    let (secs, refused) = best_of(3, || {
+        idx::read_pair(
+            &gz,
+            &idx::locate(&mnist, "train-labels-idx1-ubyte").unwrap(),
+            10,
+        )
+        .is_err()
+    });
+    assert!(refused, "the gzip bomb was accepted");
+    println!("gzip bomb (64 MiB of zeros past its header) refused in {secs:.3} s");
 }

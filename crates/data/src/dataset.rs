@@ -150,7 +150,7 @@ impl Default for LoadOptions {
 }
 
 /// Which split a dataset evaluates on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EvalSplit {
     /// The dataset's own test set.

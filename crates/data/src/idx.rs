@@ -148,15 +148,18 @@ mod tests {
     use super::*;
     use std::fs;
 
-    fn tmp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("highway-idx-{}-{name}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        dir
+    fn tmp(name: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("highway-idx-{name}-"))
+            .tempdir()
+            .unwrap();
+        let path = dir.path().to_path_buf();
+        (dir, path)
     }
 
     #[test]
     fn round_trip_raw_and_gz() {
-        let dir = tmp("rt");
+        let (_tmp, dir) = tmp("rt");
         let pixels: Vec<u8> = (0..3 * 4).map(|i| i as u8 * 10).collect();
         fs::write(dir.join("img"), encode(&[3, 2, 2], &pixels)).unwrap();
         let gz = crate::gzip(&encode(&[3], &[1, 0, 2]));
@@ -175,7 +178,7 @@ mod tests {
 
     #[test]
     fn each_error_names_the_file() {
-        let dir = tmp("err");
+        let (_tmp, dir) = tmp("err");
         let labels = dir.join("labels");
         fs::write(&labels, encode(&[2], &[1, 1])).unwrap();
         let cases: Vec<(&str, Vec<u8>, &str)> = vec![

@@ -1,7 +1,9 @@
 //! Input scaling, with statistics taken from the training split only.
 
 /// How raw values (0–255 pixels for the image datasets) are transformed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Written in run records by its lower-case name (`"scale"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Preprocess {
     None,
     /// Divide by 255, giving [0, 1].

@@ -60,9 +60,9 @@ mod tests {
 
     #[test]
     fn special_files_and_oversized_files_are_refused_by_name() {
-        let dir = std::env::temp_dir().join(format!("highway-regular-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let e = open_regular(&dir).unwrap_err().to_string();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let e = open_regular(dir).unwrap_err().to_string();
         assert!(e.contains("is a folder, not a regular file"), "{e}");
         let e = read_regular(Path::new("/dev/zero"), 10)
             .unwrap_err()
@@ -81,6 +81,5 @@ mod tests {
             .to_string()
             .contains("larger than the 10"));
         assert_eq!(read_regular(&file, 11).unwrap().len(), 11);
-        fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -12,11 +12,13 @@ use highway_data::fetch::{fetch_sources, file_md5, hex};
 use highway_data::sources::Source;
 use highway_data::{cifar, gzip, idx, load, DataError, DatasetName, LoadOptions};
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("highway-fetch-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+fn tmp(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("highway-fetch-{name}-"))
+        .tempdir()
+        .unwrap();
+    let path = dir.path().to_path_buf();
+    (dir, path)
 }
 
 /// Serves `routes` (path → bytes) on 127.0.0.1 for a bounded number of requests. A route named
@@ -118,7 +120,7 @@ fn nothing_looks_valid(dir: &Path) {
 fn good_archive_installs_and_loads() {
     let archive = cifar10_archive();
     let base = serve(vec![("/cifar-10-binary.tar.gz".into(), archive.clone())], 1);
-    let dir = tmp("good");
+    let (_tmp, dir) = tmp("good");
     let mut seen = 0u64;
     fetch_sources(
         "cifar-10-batches-bin",
@@ -148,7 +150,7 @@ fn corrupted_archive_fails_md5_and_leaves_nothing() {
     let mid = corrupted.len() / 2;
     corrupted[mid] ^= 0xff;
     let base = serve(vec![("/cifar-10-binary.tar.gz".into(), corrupted)], 1);
-    let dir = tmp("corrupt");
+    let (_tmp, dir) = tmp("corrupt");
     let err = fetch_sources(
         "cifar-10-batches-bin",
         &dir,
@@ -172,7 +174,7 @@ fn cut_transfer_fails_cleanly_then_a_second_fetch_succeeds() {
         )],
         2,
     );
-    let dir = tmp("cut");
+    let (_tmp, dir) = tmp("cut");
     let src = Source {
         file: "train-images-idx3-ubyte.gz".into(),
         md5: hex(&md5::Md5::digest(&images)),
@@ -220,7 +222,7 @@ fn archive_entries_cannot_escape_the_data_directory() {
     builder.append(&header, &data[..]).unwrap();
     let archive = gzip(&builder.into_inner().unwrap());
     let base = serve(vec![("/evil.tar.gz".into(), archive.clone())], 1);
-    let root = tmp("escape");
+    let (_tmp, root) = tmp("escape");
     let dir = root.join("data");
     let err = fetch_sources(
         "cifar-10-batches-bin",
@@ -239,7 +241,7 @@ fn archive_entries_cannot_escape_the_data_directory() {
 fn unreadable_gzip_is_a_clear_error() {
     let bogus = b"definitely not gzip".to_vec();
     let base = serve(vec![("/bogus.tar.gz".into(), bogus.clone())], 1);
-    let dir = tmp("bogus");
+    let (_tmp, dir) = tmp("bogus");
     let err = fetch_sources(
         "cifar-10-batches-bin",
         &dir,
@@ -277,7 +279,7 @@ fn a_stalling_mirror_times_out_and_leaves_nothing() {
         }
     });
     highway_data::fetch::set_read_timeout(std::time::Duration::from_secs(1));
-    let dir = tmp("stall");
+    let (_tmp, dir) = tmp("stall");
     let src = Source {
         file: "train-images-idx3-ubyte.gz".into(),
         md5: "0".repeat(32),
@@ -309,7 +311,7 @@ fn fetch_never_follows_a_planted_link_and_names_a_file_in_the_way() {
         vec![("/train-images-idx3-ubyte.gz".into(), images.clone())],
         1,
     );
-    let dir = tmp("link");
+    let (_tmp, dir) = tmp("link");
     let victim = dir.join("victim.txt");
     fs::write(&victim, b"precious").unwrap();
     fs::create_dir_all(dir.join("data/mnist")).unwrap();
@@ -353,7 +355,7 @@ fn fetch_never_follows_a_planted_link_and_names_a_file_in_the_way() {
 fn an_incomplete_dataset_folder_is_completed() {
     let archive = cifar10_archive();
     let base = serve(vec![("/cifar-10-binary.tar.gz".into(), archive.clone())], 2);
-    let dir = tmp("incomplete");
+    let (_tmp, dir) = tmp("incomplete");
     let sources = [archive_source("cifar-10-binary.tar.gz", &archive)];
     let folder = "cifar-10-batches-bin";
     fetch_sources(folder, &dir, &base, &sources, &mut |_, _, _| {}).unwrap();

@@ -6,11 +6,13 @@ use std::path::PathBuf;
 use highway_data::cifar::{encode_record, PIXELS};
 use highway_data::{load, DataError, DatasetName, LoadOptions, Preprocess};
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("highway-layout-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+fn tmp(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("highway-layout-{name}-"))
+        .tempdir()
+        .unwrap();
+    let path = dir.path().to_path_buf();
+    (dir, path)
 }
 
 /// Writes `n` records whose label bytes are `labels(i)` and whose pixels encode `i`.
@@ -44,7 +46,7 @@ fn cifar10(dir: &std::path::Path) {
 
 #[test]
 fn cifar10_layout_with_standardize_validation_and_limit() {
-    let dir = tmp("c10");
+    let (_tmp, dir) = tmp("c10");
     cifar10(&dir);
     let d = load(
         DatasetName::Cifar10,
@@ -92,7 +94,7 @@ fn cifar10_layout_with_standardize_validation_and_limit() {
 
 #[test]
 fn cifar100_layout_fine_and_coarse() {
-    let dir = tmp("c100");
+    let (_tmp, dir) = tmp("c100");
     let folder = dir.join("cifar-100-binary");
     fs::create_dir_all(&folder).unwrap();
     batch(folder.join("train.bin"), 6, |i| {
@@ -136,7 +138,7 @@ fn cifar100_layout_fine_and_coarse() {
 
 #[test]
 fn cifar_errors_name_the_file() {
-    let dir = tmp("c10err");
+    let (_tmp, dir) = tmp("c10err");
     cifar10(&dir);
     let folder = dir.join("cifar-10-batches-bin");
     let truncated = folder.join("data_batch_3.bin");

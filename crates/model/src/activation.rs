@@ -14,6 +14,9 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// Every activation, in the order reports list them.
+    pub const ALL: [Activation; 2] = [Activation::Relu, Activation::Tanh];
+
     pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
             Activation::Relu => activation::relu(x),

@@ -16,11 +16,29 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order reports list them.
+    pub const ALL: [Kind; 2] = [Kind::Plain, Kind::Highway];
+
     pub fn name(self) -> &'static str {
         match self {
             Kind::Plain => "plain",
             Kind::Highway => "highway",
         }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+
+    /// A kind by its name (`plain`, `highway`).
+    fn from_str(s: &str) -> Result<Kind, String> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
+                format!("'{s}': expected {}", names.join(" or "))
+            })
     }
 }
 

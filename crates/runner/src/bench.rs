@@ -14,12 +14,11 @@ use highway_rng::SplitMix64;
 use serde::Serialize;
 
 use crate::backend::BackendName;
-use crate::run::sgd::Sgd;
-use crate::run::train::PROBE_EXAMPLES;
+use crate::run::{Sgd, PROBE_EXAMPLES};
 use crate::sys;
 
 #[derive(Debug, Clone)]
-pub struct BenchSpec {
+pub(crate) struct BenchSpec {
     pub kind: Kind,
     pub depth: usize,
     pub width: usize,
@@ -36,7 +35,7 @@ pub struct BenchSpec {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct BenchResult {
+pub(crate) struct BenchResult {
     pub kind: &'static str,
     pub depth: usize,
     pub width: usize,
@@ -69,7 +68,7 @@ const EPOCH_EXAMPLES: usize = 60_000;
 
 /// Trains `warmup + steps` steps; each step ends with the loss read back, so that its time
 /// includes all of its work on every backend.
-pub fn run(spec: &BenchSpec) -> Result<BenchResult> {
+pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
     let device = spec.backend.device()?;
     let mut device = device.autodiff();
     if spec.gradient_checkpointing {

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use highway_runner::cli::{self, Cli};
-use highway_runner::run::sweep::Interrupted;
-use highway_runner::sys;
+use highway_runner::run::Interrupted;
+use highway_runner::{flush_denormals, headless_gpu_env};
 
 /// mimalloc instead of glibc's allocator: a training step frees and allocates thousands of
 /// same-sized buffers, which glibc spends a measurable share of a deep net's step on (README,
@@ -18,9 +18,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if !cli.keep_denormals {
-        sys::flush_denormals();
+        flush_denormals();
     }
-    sys::headless_gpu_env();
+    headless_gpu_env();
     // Very deep nets build long autodiff graphs; give the work a roomy stack.
     let worker = std::thread::Builder::new()
         .stack_size(1 << 29)

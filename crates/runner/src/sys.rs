@@ -3,7 +3,7 @@
 use std::path::Path;
 
 /// Peak resident memory of this process so far, in MiB (Linux `VmHWM`; 0 elsewhere).
-pub fn peak_rss_mib() -> f64 {
+pub(crate) fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -17,7 +17,7 @@ pub fn peak_rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-pub fn host() -> String {
+pub(crate) fn host() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .ok()
@@ -28,7 +28,7 @@ pub fn host() -> String {
 
 /// The git revision this binary was built from (`-dirty` for uncommitted changes; `unknown`
 /// without git), embedded at build time by `build.rs`.
-pub fn git_revision() -> String {
+pub(crate) fn git_revision() -> String {
     env!("HIGHWAY_GIT_REVISION").to_string()
 }
 
@@ -66,7 +66,7 @@ fn user_id() -> String {
 }
 
 /// The text a panic carried (`panic!` with a message gives a `String` or a `&str`).
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<String>()
         .cloned()
@@ -75,7 +75,7 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Seconds since the Unix epoch.
-pub fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())

@@ -52,7 +52,7 @@ fn bench_refuses_impossible_values_by_flag() {
             "100000",
             "--threads 100000: must be between 1 and 255",
         ),
-        ("--kind", "resnet", "'resnet': expected highway or plain"),
+        ("--kind", "resnet", "'resnet': expected plain or highway"),
     ] {
         let o = run(&["bench", flag, value]);
         assert!(!o.status.success(), "{flag} {value}: {}", text(&o));

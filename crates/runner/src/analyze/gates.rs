@@ -9,15 +9,15 @@ use anyhow::Result;
 use burn::tensor::Tensor;
 use highway_model::Mlp;
 
-use crate::report::svg::heatmap::{self, Heatmap, Scale};
 use crate::store;
+use crate::svg::heatmap::{self, Heatmap, Scale};
 
 /// Examples per probing forward pass.
 const BATCH: usize = 1_000;
 
 /// Gate statistics of a highway net over a set of examples; every table is `[layer][block]`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GateStats {
+pub(super) struct GateStats {
     /// The trained transform-gate biases `b_T`.
     pub bias: Vec<Vec<f64>>,
     /// The mean of `T(x)` over all examples.
@@ -30,7 +30,7 @@ pub struct GateStats {
 
 /// One example's path through the net.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SampleView {
+pub(super) struct SampleView {
     pub gates: Vec<Vec<f64>>,
     pub outputs: Vec<Vec<f64>>,
 }
@@ -42,7 +42,7 @@ fn row<const D: usize>(t: Tensor<D>) -> Vec<f64> {
 }
 
 /// Sums the gate outputs over `x` (`[n, input]`) in batches, overall and per label.
-pub fn gate_stats(net: &Mlp, x: &Tensor<2>, labels: &[u32], classes: usize) -> GateStats {
+pub(super) fn gate_stats(net: &Mlp, x: &Tensor<2>, labels: &[u32], classes: usize) -> GateStats {
     let layers = net.highway.len();
     let width = net.highway.first().map_or(0, |l| l.width());
     let [n, _] = x.dims();
@@ -90,7 +90,7 @@ pub fn gate_stats(net: &Mlp, x: &Tensor<2>, labels: &[u32], classes: usize) -> G
 }
 
 /// The gate outputs and block outputs of the one example `x` (`[1, input]`).
-pub fn sample_view(net: &Mlp, x: Tensor<2>) -> SampleView {
+pub(super) fn sample_view(net: &Mlp, x: Tensor<2>) -> SampleView {
     let probe = net.probe(x);
     let take = |ts: Vec<Tensor<2>>| ts.into_iter().map(row).collect();
     SampleView {
@@ -100,7 +100,7 @@ pub fn sample_view(net: &Mlp, x: Tensor<2>) -> SampleView {
 }
 
 /// Which sample and classes the figures show, and how to name the classes.
-pub struct Selection<'a> {
+pub(super) struct Selection<'a> {
     pub sample: usize,
     pub sample_label: u32,
     pub classes: [usize; 2],
@@ -109,7 +109,7 @@ pub struct Selection<'a> {
 
 /// Writes `gates.csv`, `gates-by-class.csv`, `figure2-gates.svg` and `figure3-classes.svg` to
 /// `out`; returns their paths. The selected classes must exist (`analyze` checks them first).
-pub fn write(
+pub(super) fn write(
     out: &Path,
     stats: &GateStats,
     sample: &SampleView,

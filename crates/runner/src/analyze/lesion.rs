@@ -10,20 +10,20 @@ use anyhow::Result;
 use burn::tensor::{Int, Tensor};
 use highway_model::Mlp;
 
-use crate::report::svg::plot::{self, Chart, Series};
-use crate::run::eval::evaluate_lesioned;
+use crate::run::evaluate_lesioned;
 use crate::store;
+use crate::svg::plot::{self, Chart, Series};
 
 /// The loss and accuracy of the intact net and of each lesion.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Lesions {
+pub(super) struct Lesions {
     pub intact: (f64, f64),
     /// `(loss, accuracy)` with highway layer `i` (0-based) shut.
     pub layers: Vec<(f64, f64)>,
 }
 
 /// Lesions every highway layer of `net` in turn, evaluating on `x`, `y`.
-pub fn lesion_all(net: &Mlp, x: &Tensor<2>, y: &Tensor<1, Int>) -> Lesions {
+pub(super) fn lesion_all(net: &Mlp, x: &Tensor<2>, y: &Tensor<1, Int>) -> Lesions {
     Lesions {
         intact: evaluate_lesioned(net, x, y, None),
         layers: (0..net.highway.len())
@@ -33,7 +33,7 @@ pub fn lesion_all(net: &Mlp, x: &Tensor<2>, y: &Tensor<1, Int>) -> Lesions {
 }
 
 /// Writes `lesion.csv` and `figure4-lesion.svg` to `out`; `split` names the evaluated split.
-pub fn write(out: &Path, lesions: &Lesions, split: &str) -> Result<Vec<PathBuf>> {
+pub(super) fn write(out: &Path, lesions: &Lesions, split: &str) -> Result<Vec<PathBuf>> {
     let mut csv = String::from("lesioned_layer,loss,accuracy\n");
     let _ = writeln!(csv, "none,{},{}", lesions.intact.0, lesions.intact.1);
     for (i, (loss, acc)) in lesions.layers.iter().enumerate() {
@@ -127,15 +127,12 @@ mod tests {
         let y = Tensor::<1, Int>::from_data(TensorData::from([0i64, 1, 2, 1, 0]), &d);
         let lesions = lesion_all(&net, &x, &y);
         assert_eq!(lesions.layers.len(), 4);
-        assert_eq!(lesions.intact, crate::run::eval::evaluate(&net, &x, &y));
+        assert_eq!(lesions.intact, crate::run::evaluate(&net, &x, &y));
         for i in 0..4 {
             let mut without = net.clone();
             without.highway.remove(i);
             assert_eq!(without.highway.len(), 3);
-            assert_eq!(
-                lesions.layers[i],
-                crate::run::eval::evaluate(&without, &x, &y)
-            );
+            assert_eq!(lesions.layers[i], crate::run::evaluate(&without, &x, &y));
             assert_ne!(
                 lesions.layers[i].0, lesions.intact.0,
                 "layer {i} should matter"

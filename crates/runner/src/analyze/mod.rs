@@ -2,20 +2,20 @@
 //! A run folder is opened with its `model.safetensors` and the dataset its sweep trained on,
 //! and the analyses are written to `RUN_DIR/analysis/`.
 
-pub mod gates;
-pub mod lesion;
+mod gates;
+mod lesion;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use burn::tensor::Device;
 use highway_data::Dataset;
 use highway_model::{Kind, Mlp, ModelConfig};
 
 use crate::backend::BackendName;
 use crate::experiment::load_dataset;
-use crate::run::eval::to_device;
-use crate::store::{model_file, SweepDir};
+use crate::run::to_device;
+use crate::store::{RunDir, SweepDir};
 
 /// A trained highway net with the data it was trained on.
 pub struct Opened {
@@ -30,7 +30,8 @@ pub struct Opened {
 /// from `data_dir` (or the usual places).
 pub fn open(run: &Path, data_dir: Option<&Path>, backend: BackendName) -> Result<Opened> {
     let device = backend.device()?;
-    let (config, net): (ModelConfig, Mlp) = model_file::load(&run.join(model_file::FILE), &device)?;
+    let run_dir = RunDir::new(run.to_path_buf());
+    let (config, net): (ModelConfig, Mlp) = run_dir.load_model(&device)?;
     if config.kind != Kind::Highway || net.highway.is_empty() {
         bail!(
             "{}: a {} net of depth {} has no highway layers to analyse",
@@ -39,18 +40,8 @@ pub fn open(run: &Path, data_dir: Option<&Path>, backend: BackendName) -> Result
             config.depth
         );
     }
-    // The run folder sits in `<sweep>/runs/`; the sweep's config says how the data was loaded.
-    let sweep_root = run
-        .parent()
-        .and_then(Path::parent)
-        .filter(|p| p.join("sweep.json").is_file())
-        .with_context(|| {
-            format!(
-                "{}: not inside a sweep folder (expected <sweep>/runs/<id> next to <sweep>/sweep.json)",
-                run.display()
-            )
-        })?;
-    let sweep = SweepDir::new(sweep_root.to_path_buf()).load()?;
+    // The sweep's config says how the data was loaded.
+    let sweep = SweepDir::of_run(run)?.load()?;
     let data = load_dataset(&sweep.config, data_dir)?;
     if (data.train.dim, data.classes) != (config.input_size, config.classes) {
         bail!(
@@ -67,7 +58,7 @@ pub fn open(run: &Path, data_dir: Option<&Path>, backend: BackendName) -> Result
         net,
         data,
         device,
-        out: run.join("analysis"),
+        out: run_dir.analysis_dir(),
     })
 }
 

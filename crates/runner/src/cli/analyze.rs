@@ -9,7 +9,7 @@ use crate::analyze;
 use crate::backend::BackendName;
 
 #[derive(Subcommand)]
-pub enum AnalyzeCommand {
+pub(super) enum AnalyzeCommand {
     /// The paper's Figures 2 and 3: trained gate biases, mean gate outputs over the training
     /// set, one sample's gates and block outputs, and per-class gate activity.
     Gates {
@@ -31,7 +31,7 @@ pub enum AnalyzeCommand {
 }
 
 #[derive(clap::Args)]
-pub struct RunDirArgs {
+pub(super) struct RunDirArgs {
     /// A run folder, `<sweep>/runs/<id>`, trained with `training.save_model = true`.
     run_dir: PathBuf,
     /// Data directory (default: $HIGHWAY_DATA, else ./data).
@@ -48,7 +48,7 @@ impl RunDirArgs {
 }
 
 /// Runs the analysis; returns the files written.
-pub fn run(command: AnalyzeCommand) -> Result<Vec<PathBuf>> {
+pub(super) fn run(command: AnalyzeCommand) -> Result<Vec<PathBuf>> {
     match command {
         AnalyzeCommand::Gates {
             run,

@@ -9,7 +9,7 @@ use crate::experiment::Config;
 use crate::run::SweepOptions;
 
 #[derive(clap::Args)]
-pub struct RunArgs {
+pub(super) struct RunArgs {
     /// The sweep config (JSON).
     config: PathBuf,
     /// Compute backend: flex, ndarray, wgpu (cuda, cpu with cargo features). Overrides the config.
@@ -32,7 +32,7 @@ pub struct RunArgs {
 
 impl RunArgs {
     /// The config loaded with its overrides, and where and how the sweep runs.
-    pub fn sweep_options(self) -> Result<SweepOptions> {
+    pub(super) fn sweep_options(self) -> Result<SweepOptions> {
         let config = Config::load(&self.config, &self.sets)?;
         let backend = self.backend.unwrap_or(config.backend);
         // Checked before anything is planned or written, not discovered by every run.
@@ -57,7 +57,7 @@ impl RunArgs {
 
 /// The run index of a cluster task: `$SLURM_ARRAY_TASK_ID`, else `$JOB_COMPLETION_INDEX`
 /// (a Kubernetes indexed Job).
-pub fn cluster_index() -> Result<usize> {
+pub(super) fn cluster_index() -> Result<usize> {
     for var in ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"] {
         if let Ok(v) = std::env::var(var) {
             return v

@@ -6,7 +6,7 @@ use highway_model::Kind;
 
 use crate::backend::BackendName;
 use crate::bench::{self, BenchSpec};
-use crate::experiment::resources;
+use crate::experiment::{machine_memory, net_bytes, size};
 
 /// The most timed or untimed steps a benchmark takes.
 const MAX_STEPS: usize = 10_000_000;
@@ -15,9 +15,9 @@ const MAX_STEPS: usize = 10_000_000;
 const MAX_THREADS: usize = 255;
 
 #[derive(clap::Args)]
-pub struct BenchArgs {
+pub(super) struct BenchArgs {
     /// highway or plain.
-    #[arg(long, default_value = "highway", value_parser = parse_kind)]
+    #[arg(long, default_value = "highway")]
     kind: Kind,
     /// Hidden layers, the plain input layer included.
     #[arg(long, default_value_t = 10)]
@@ -51,14 +51,6 @@ pub struct BenchArgs {
     json: bool,
 }
 
-fn parse_kind(s: &str) -> Result<Kind, String> {
-    match s {
-        "highway" => Ok(Kind::Highway),
-        "plain" => Ok(Kind::Plain),
-        other => Err(format!("'{other}': expected highway or plain")),
-    }
-}
-
 impl BenchArgs {
     /// The benchmark these flags describe; an impossible value is an error naming its flag.
     fn spec(&self) -> Result<BenchSpec> {
@@ -82,8 +74,8 @@ impl BenchArgs {
             Kind::Plain => 71,
         });
         let (need, memory) = (
-            resources::net_bytes(self.kind, self.depth, width, self.input, self.batch),
-            resources::machine_memory(),
+            net_bytes(self.kind, self.depth, width, self.input, self.batch),
+            machine_memory(),
         );
         ensure!(
             need <= memory,
@@ -92,8 +84,8 @@ impl BenchArgs {
             self.depth,
             self.input,
             self.batch,
-            resources::size(need),
-            resources::size(memory)
+            size(need),
+            size(memory)
         );
         Ok(BenchSpec {
             kind: self.kind,
@@ -112,7 +104,7 @@ impl BenchArgs {
 }
 
 /// Runs the benchmark and prints its result.
-pub fn run(args: BenchArgs) -> Result<()> {
+pub(super) fn run(args: BenchArgs) -> Result<()> {
     let spec = args.spec()?;
     if let Some(n) = args.threads {
         ensure!(

@@ -10,7 +10,7 @@ use highway_data::{fetch, sources, DatasetName};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Subcommand)]
-pub enum DataCommand {
+pub(super) enum DataCommand {
     /// Download a dataset's official files, check their MD5s, and unpack them.
     Fetch {
         /// mnist, fashion-mnist, cifar10 or cifar100.
@@ -37,7 +37,7 @@ fn dataset(name: &str) -> Result<DatasetName> {
     Ok(d)
 }
 
-pub fn run(command: DataCommand) -> Result<()> {
+pub(super) fn run(command: DataCommand) -> Result<()> {
     match command {
         DataCommand::Fetch {
             dataset: name,

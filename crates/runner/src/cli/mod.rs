@@ -1,11 +1,11 @@
 //! The command line: clap types and one function per command. `main.rs` parses, calls
 //! [`run`] and turns the result into an exit code.
 
-pub mod analyze;
-pub mod args;
-pub mod bench;
-pub mod data;
-pub mod out;
+mod analyze;
+mod args;
+mod bench;
+mod data;
+mod out;
 
 use std::path::PathBuf;
 
@@ -70,13 +70,13 @@ enum Command {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Sweep(args) => runs::sweep(&args.sweep_options()?),
+        Command::Sweep(args) => report_after(runs::sweep(&args.sweep_options()?)),
         Command::Run { args, index } => {
             let index = match index {
                 Some(i) => i,
                 None => args::cluster_index()?,
             };
-            runs::run_one(&args.sweep_options()?, index)
+            report_after(runs::run_one(&args.sweep_options()?, index))
         }
         Command::Plan { args, json } => print_plan(args, json),
         Command::Report { dir } => print_paths(report::write(&dir)?),
@@ -90,6 +90,21 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(args) => bench::run(args),
     }
+}
+
+/// Writes the report of the sweep that `trained` trained into, then ends as training did: a
+/// stop (after which a report that cannot be written is let go), failed runs, or success.
+fn report_after(trained: Result<runs::Trained>) -> Result<()> {
+    let trained = trained?;
+    let report = report::write(&trained.dir.root);
+    if !trained.stopped() {
+        let written = report?;
+        eprintln!("results: {}", trained.dir.root.display());
+        for path in written {
+            eprintln!("  {}", path.display());
+        }
+    }
+    trained.outcome()
 }
 
 fn print_paths(paths: Vec<PathBuf>) -> Result<()> {

@@ -5,7 +5,7 @@ use std::io::{ErrorKind, Write};
 
 /// Writes `text` and a newline to standard output; exits with status 0 when the reader has
 /// closed the pipe, and with 1 on any other write error.
-pub fn line(text: &str) {
+pub(super) fn line(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
         if e.kind() == ErrorKind::BrokenPipe {

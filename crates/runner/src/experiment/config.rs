@@ -9,8 +9,8 @@ use highway_model::{Activation, Kind, WeightInit};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use super::gate_bias::GateBias;
-pub use super::per_kind::PerKind;
+pub(super) use super::gate_bias::GateBias;
+pub(super) use super::per_kind::PerKind;
 use super::search::SearchConfig;
 use crate::backend::BackendName;
 
@@ -229,7 +229,38 @@ impl Config {
             bail!("{path}: {why}");
         }
         self.dataset.validate()?;
-        super::resources::check(self, super::resources::machine_memory())
+        self.check_plan_size()
+    }
+
+    /// The most runs one plan may have (a plan is held in memory, and written to
+    /// `sweep.json`).
+    pub const MAX_RUNS: usize = 1_000_000;
+
+    /// Refuses a plan of more than [`Config::MAX_RUNS`] runs before it is made.
+    fn check_plan_size(&self) -> Result<()> {
+        let m = &self.model;
+        let trials = self.search.as_ref().map_or(1, |s| s.trials);
+        let runs = [
+            m.kinds.len(),
+            m.depths.len(),
+            self.training.seeds.len(),
+            trials,
+        ]
+        .into_iter()
+        .try_fold(1usize, |a, b| a.checked_mul(b))
+        .filter(|&n| n <= Self::MAX_RUNS);
+        if runs.is_none() {
+            let field = if trials > 1 {
+                "search.trials"
+            } else {
+                "model.depths × training.seeds"
+            };
+            bail!(
+                "{field}: the plan would have more than {} runs; split it into several sweeps",
+                Self::MAX_RUNS
+            );
+        }
+        Ok(())
     }
 }
 

@@ -3,9 +3,11 @@
 //! run of both) but not change it: any other setting that differs would mix runs of two
 //! experiments in one summary, so it is refused, naming what differs.
 
+use anyhow::{bail, Result};
 use serde_json::Value;
 
 use super::config::Config;
+use super::spec::RunSpec;
 
 /// JSON paths of the lists a sweep may extend.
 const LISTS: [&str; 3] = ["model.kinds", "model.depths", "training.seeds"];
@@ -24,7 +26,7 @@ const IGNORED: [&str; 8] = [
 
 /// The config of the sweep that holds both `old` and `new`: `new` with every list the union of
 /// both (old entries first) and the larger number of trials; or the settings that differ.
-pub fn merge(old: &Config, new: &Config) -> Result<Config, Vec<String>> {
+pub(super) fn merge(old: &Config, new: &Config) -> Result<Config, Vec<String>> {
     let (a, b) = (comparable(old), comparable(new));
     let mut differences = Vec::new();
     diff("", &a, &b, &mut differences);
@@ -39,6 +41,33 @@ pub fn merge(old: &Config, new: &Config) -> Result<Config, Vec<String>> {
         m.trials = m.trials.max(o.trials);
     }
     Ok(merged)
+}
+
+/// The config and plan of the sweep in a folder once `config` (planned as `plan`) runs into
+/// it; `old` is what the folder holds already, `None` for a new one. `config` alone for a new
+/// folder; the folder's own when `config` adds nothing to it, so that the stored plan is kept
+/// as it is; both merged and planned again when `config` extends it; an error naming what
+/// differs when it is another experiment.
+pub(crate) fn sweep_plan(
+    old: Option<(Config, Vec<RunSpec>)>,
+    config: &Config,
+    plan: &[RunSpec],
+) -> Result<(Config, Vec<RunSpec>)> {
+    let Some((old_config, old_plan)) = old else {
+        return Ok((config.clone(), plan.to_vec()));
+    };
+    match merge(&old_config, config) {
+        Ok(merged) if merged == old_config => Ok((old_config, old_plan)),
+        Ok(merged) => {
+            let plan = super::plan(&merged);
+            Ok((merged, plan))
+        }
+        Err(differences) => bail!(
+            "this folder holds a sweep of another plan: {}; use --out DIR or another name for \
+             this one (or delete the folder)",
+            differences.join("; ")
+        ),
+    }
 }
 
 /// `a` and then the entries of `b` that are not in `a`.

@@ -1,18 +1,27 @@
 //! What to run: a config file (strict JSON, `--set` overrides), the random search it may
 //! describe, and the ordered plan of runs with their stable ids.
 
-pub mod config;
-pub mod dataset;
-pub mod extend;
-pub mod gate_bias;
-pub mod per_kind;
-pub mod plan;
-pub mod resources;
-pub mod run_id;
-pub mod search;
-pub mod spec;
+mod config;
+mod dataset;
+mod extend;
+mod gate_bias;
+mod per_kind;
+mod plan;
+mod resources;
+mod run_id;
+mod search;
+mod spec;
 
-pub use config::{apply_set, Config};
-pub use dataset::load_dataset;
+pub use config::{
+    apply_set, Config, DatasetConfig, DecayEvery, LabelSet, ModelSection, PreprocessName,
+    TrainingConfig,
+};
+pub use dataset::{fingerprint, load_dataset};
+pub use gate_bias::GateBias;
+pub use per_kind::PerKind;
 pub use plan::plan;
+pub use search::SearchConfig;
 pub use spec::{RunSpec, RunTraining};
+
+pub(crate) use extend::sweep_plan;
+pub(crate) use resources::{check as check_memory, machine_memory, net_bytes, size};

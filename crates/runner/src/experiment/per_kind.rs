@@ -38,7 +38,8 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for PerKind<T> {
         const SHAPE: &str = r#"one value for both kinds, or {"plain": …, "highway": …}"#;
         match Value::deserialize(d)? {
             Value::Object(map) => {
-                if let Some(k) = map.keys().find(|k| *k != "plain" && *k != "highway") {
+                let known = |k: &String| Kind::ALL.iter().any(|kind| kind.name() == k);
+                if let Some(k) = map.keys().find(|k| !known(k)) {
                     return Err(D::Error::custom(format!(
                         "unknown key \"{k}\": expected {SHAPE}"
                     )));
@@ -50,8 +51,8 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for PerKind<T> {
                     T::deserialize(v).map_err(|e| D::Error::custom(format!("\"{k}\": {e}")))
                 };
                 Ok(PerKind::Each {
-                    plain: each("plain")?,
-                    highway: each("highway")?,
+                    plain: each(Kind::Plain.name())?,
+                    highway: each(Kind::Highway.name())?,
                 })
             }
             v => T::deserialize(v)

@@ -1,4 +1,4 @@
-//! A config expanded into its ordered list of runs: kinds × depths × seeds.
+//! A config expanded into its ordered list of runs: kinds × depths × (search trials) × seeds.
 //!
 //! Each run gets a stable id (`run_id.rs`): a readable prefix and a short hash of the settings
 //! that change its result, so the same run keeps the same folder across restarts and machines,
@@ -6,86 +6,90 @@
 
 use highway_model::{Kind, ModelConfig};
 
-use super::config::Config;
-use super::run_id::run_id;
+use super::config::{Config, ModelSection, TrainingConfig};
 use super::spec::{RunSpec, RunTraining};
 
 /// The ordered runs of a config: kinds × depths × (search trials) × seeds.
 pub fn plan(config: &Config) -> Vec<RunSpec> {
-    let m = &config.model;
-    let t = &config.training;
     let trials: Vec<Option<usize>> = match &config.search {
         Some(search) => (0..search.trials).map(Some).collect(),
         None => vec![None],
     };
-    let mut runs = Vec::new();
-    for &kind in &m.kinds {
-        for &depth in &m.depths {
-            for &trial in &trials {
-                for &seed in &t.seeds {
-                    let mut model = ModelConfig {
-                        kind,
-                        depth,
-                        width: m.width.get(kind),
-                        input_size: 0,
-                        classes: 0,
-                        activation: m.activation.get(kind),
-                        gate_bias: m
-                            .gate_bias
-                            .get(depth)
-                            .expect("validated: every depth has a bias"),
-                        init: m.init,
-                    };
-                    let mut training = RunTraining {
-                        epochs: t.epochs,
-                        batch_size: t.batch_size,
-                        lr: t.lr.get(kind),
-                        momentum: t.momentum.get(kind),
-                        nesterov: t.nesterov,
-                        weight_decay: t.weight_decay,
-                        lr_decay: t.lr_decay.get(kind),
-                        decay_every: t.decay_every,
-                        divergence_factor: t.divergence_factor,
-                        gradient_checkpointing: t.gradient_checkpointing,
-                        checkpoint_every: t.checkpoint_every,
-                        save_model: t.save_model,
-                        layer_stats: t.layer_stats,
-                    };
-                    if let (Some(search), Some(trial)) = (&config.search, trial) {
-                        let drawn = search.draw(kind, depth, trial);
-                        model.activation = drawn.activation;
-                        model.gate_bias = drawn.gate_bias;
-                        training.lr = drawn.lr;
-                        training.momentum = drawn.momentum;
-                        training.lr_decay = drawn.lr_decay;
-                    }
-                    if kind == Kind::Plain {
-                        model.gate_bias = 0.0;
-                    }
-                    let mut run = RunSpec {
-                        index: runs.len(),
-                        id: String::new(),
-                        kind,
-                        depth,
-                        seed,
-                        trial,
-                        model,
-                        training,
-                    };
-                    run.id = run_id(&run, &config.dataset);
-                    runs.push(run);
-                }
+    let (m, trials) = (&config.model, &trials);
+    let cells = m.kinds.iter().flat_map(|&kind| {
+        m.depths.iter().flat_map(move |&depth| {
+            trials.iter().flat_map(move |&trial| {
+                config
+                    .training
+                    .seeds
+                    .iter()
+                    .map(move |&seed| (kind, depth, trial, seed))
+            })
+        })
+    });
+    cells
+        .enumerate()
+        .map(|(index, (kind, depth, trial, seed))| {
+            let mut model = model(m, kind, depth);
+            let mut training = training(&config.training, kind);
+            if let (Some(search), Some(trial)) = (&config.search, trial) {
+                let drawn = search.draw(kind, depth, trial);
+                model.activation = drawn.activation;
+                model.gate_bias = drawn.gate_bias;
+                training.lr = drawn.lr;
+                training.momentum = drawn.momentum;
+                training.lr_decay = drawn.lr_decay;
             }
-        }
+            if kind == Kind::Plain {
+                model.gate_bias = 0.0;
+            }
+            RunSpec::new(index, seed, trial, model, training, &config.dataset)
+        })
+        .collect()
+}
+
+/// The net of `kind` and `depth` that `m` describes (input size and classes are the dataset's,
+/// filled in when it is loaded).
+fn model(m: &ModelSection, kind: Kind, depth: usize) -> ModelConfig {
+    ModelConfig {
+        kind,
+        depth,
+        width: m.width.get(kind),
+        input_size: 0,
+        classes: 0,
+        activation: m.activation.get(kind),
+        gate_bias: m
+            .gate_bias
+            .get(depth)
+            .expect("validated: every depth has a bias"),
+        init: m.init,
     }
-    runs
+}
+
+/// The training settings of `t` resolved for `kind`.
+fn training(t: &TrainingConfig, kind: Kind) -> RunTraining {
+    RunTraining {
+        epochs: t.epochs,
+        batch_size: t.batch_size,
+        lr: t.lr.get(kind),
+        momentum: t.momentum.get(kind),
+        nesterov: t.nesterov,
+        weight_decay: t.weight_decay,
+        lr_decay: t.lr_decay.get(kind),
+        decay_every: t.decay_every,
+        divergence_factor: t.divergence_factor,
+        gradient_checkpointing: t.gradient_checkpointing,
+        checkpoint_every: t.checkpoint_every,
+        save_model: t.save_model,
+        layer_stats: t.layer_stats,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::experiment::apply_set;
-    use crate::experiment::config::DecayEvery;
+    use crate::experiment::DecayEvery;
     use serde_json::json;
 
     fn config(sets: &[&str]) -> Config {

@@ -1,6 +1,8 @@
 //! What a config asks of the machine, estimated before anything is allocated: a depth of 1e9,
 //! a width of 1e7 or a synthetic training set of 1e12 examples is refused with the field and
-//! the size, instead of aborting the process with a failed allocation halfway through a run.
+//! the size when a sweep starts, instead of aborting the process with a failed allocation
+//! halfway through a run. (How many runs a plan may have is the config's own rule:
+//! `Config::MAX_RUNS`.)
 
 use anyhow::{bail, Result};
 use highway_data::DatasetName;
@@ -8,36 +10,13 @@ use highway_model::Kind;
 
 use super::config::Config;
 
-/// The most runs one plan may have (a plan is held in memory, and written to `sweep.json`).
-pub const MAX_RUNS: usize = 1_000_000;
-
 /// Bytes per stored number (f32).
 const F32: f64 = 4.0;
 
-/// Checks every (kind, depth) of `config` against `memory` bytes and the plan against
-/// [`MAX_RUNS`]; the error names the field.
-pub fn check(config: &Config, memory: f64) -> Result<()> {
+/// Checks every (kind, depth) of `config` against `memory` bytes; the error names the field.
+/// Called when a sweep starts, with this machine's memory ([`machine_memory`]).
+pub(crate) fn check(config: &Config, memory: f64) -> Result<()> {
     let m = &config.model;
-    let trials = config.search.as_ref().map_or(1, |s| s.trials);
-    let runs = [
-        m.kinds.len(),
-        m.depths.len(),
-        config.training.seeds.len(),
-        trials,
-    ]
-    .into_iter()
-    .try_fold(1usize, |a, b| a.checked_mul(b))
-    .filter(|&n| n <= MAX_RUNS);
-    if runs.is_none() {
-        let field = if trials > 1 {
-            "search.trials"
-        } else {
-            "model.depths × training.seeds"
-        };
-        bail!(
-            "{field}: the plan would have more than {MAX_RUNS} runs; split it into several sweeps"
-        );
-    }
     let (input, data) = data_bytes(config);
     if data > memory {
         bail!(
@@ -91,7 +70,7 @@ fn data_bytes(config: &Config) -> (usize, f64) {
 
 /// Parameters, gradients, momentum and a checkpoint's copy of them, and the activations that a
 /// training step keeps for its backward pass (about ten `batch × width` tensors per layer).
-pub fn net_bytes(kind: Kind, depth: usize, width: usize, input: usize, batch: usize) -> f64 {
+pub(crate) fn net_bytes(kind: Kind, depth: usize, width: usize, input: usize, batch: usize) -> f64 {
     let (w, d) = (width as f64, depth as f64);
     let per_layer = match kind {
         Kind::Plain => w * w + w,
@@ -103,7 +82,7 @@ pub fn net_bytes(kind: Kind, depth: usize, width: usize, input: usize, batch: us
 }
 
 /// This machine's memory in bytes (Linux `MemTotal`; unbounded elsewhere).
-pub fn machine_memory() -> f64 {
+pub(crate) fn machine_memory() -> f64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|s| {
@@ -113,7 +92,7 @@ pub fn machine_memory() -> f64 {
         .map_or(f64::INFINITY, |kb| kb * 1024.0)
 }
 
-pub fn size(bytes: f64) -> String {
+pub(crate) fn size(bytes: f64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     let mut v = bytes;
     let mut u = 0;

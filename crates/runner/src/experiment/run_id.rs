@@ -12,11 +12,11 @@
 //! null), so the ids of every committed sweep stay valid; `tests::ids_are_pinned` checks it.
 
 use highway_data::{DatasetName, SyntheticSpec};
-use highway_model::{Activation, Kind, WeightInit};
+use highway_model::{Activation, Kind, ModelConfig, WeightInit};
 use serde::Serialize;
 
 use super::config::{DatasetConfig, DecayEvery, LabelSet, PreprocessName};
-use super::spec::RunSpec;
+use super::spec::RunTraining;
 
 /// The settings of version 1, serialized as the JSON array `[model, training, seed, dataset]`,
 /// fields in this order.
@@ -63,9 +63,15 @@ struct DatasetV1<'a> {
     synthetic: &'a SyntheticSpec,
 }
 
-/// The id of `run`, whose data is described by `dataset`.
-pub fn run_id(run: &RunSpec, dataset: &DatasetConfig) -> String {
-    let (m, t) = (&run.model, &run.training);
+/// The id of the run of net `m` trained with `t` from `seed` (search trial `trial`), on the
+/// data `dataset` describes.
+pub(super) fn run_id(
+    m: &ModelConfig,
+    t: &RunTraining,
+    seed: u64,
+    trial: Option<usize>,
+    dataset: &DatasetConfig,
+) -> String {
     let identity = IdentityV1(
         ModelV1 {
             kind: m.kind,
@@ -89,7 +95,7 @@ pub fn run_id(run: &RunSpec, dataset: &DatasetConfig) -> String {
             divergence_factor: t.divergence_factor,
             gradient_checkpointing: t.gradient_checkpointing,
         },
-        run.seed,
+        seed,
         DatasetV1 {
             name: dataset.name,
             dir: None,
@@ -101,12 +107,11 @@ pub fn run_id(run: &RunSpec, dataset: &DatasetConfig) -> String {
         },
     );
     let bytes = serde_json::to_vec(&identity).expect("plain data serializes");
-    let trial = run.trial.map(|t| format!("-t{t:03}")).unwrap_or_default();
+    let trial = trial.map(|t| format!("-t{t:03}")).unwrap_or_default();
     format!(
-        "{}-d{}{trial}-s{}-{:08x}",
-        run.kind.name(),
-        run.depth,
-        run.seed,
+        "{}-d{}{trial}-s{seed}-{:08x}",
+        m.kind.name(),
+        m.depth,
         highway_rng::fnv1a(&bytes) as u32
     )
 }
@@ -115,26 +120,34 @@ pub fn run_id(run: &RunSpec, dataset: &DatasetConfig) -> String {
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use crate::experiment::{apply_set, plan, Config};
-    use crate::store::SweepDir;
+    use crate::experiment::{apply_set, plan, Config, RunSpec};
 
-    fn committed(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
+    /// A committed sweep's config and plan, from its `sweep.json`.
+    #[derive(serde::Deserialize)]
+    struct Committed {
+        config: Config,
+        plan: Vec<RunSpec>,
+    }
+
+    fn committed(name: &str) -> Committed {
+        let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../results")
             .join(name)
+            .join("sweep.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
     /// The ids recorded in committed sweeps are the ids the plan gives today.
     #[test]
     fn ids_are_pinned() {
         for name in ["fig1-mnist", "fig1-mnist-search-reduced", "analysis-mnist"] {
-            let sweep = SweepDir::new(committed(name)).load().unwrap();
+            let sweep = committed(name);
             let recorded: Vec<&str> = sweep.plan.iter().map(|r| r.id.as_str()).collect();
             let planned: Vec<String> = plan(&sweep.config).into_iter().map(|r| r.id).collect();
             assert_eq!(planned, recorded, "{name}");
         }
         // And one written out, so that a change shows up even if the files were regenerated.
-        let sweep = SweepDir::new(committed("fig1-mnist")).load().unwrap();
+        let sweep = committed("fig1-mnist");
         let runs = plan(&sweep.config);
         assert_eq!(runs[0].id, "plain-d10-s0-d8dbc98f");
         assert_eq!(runs[23].id, "highway-d100-s2-7bfe49e6");
@@ -142,10 +155,7 @@ mod tests {
 
     #[test]
     fn paths_saving_and_backend_do_not_change_ids() {
-        let base = SweepDir::new(committed("fig1-mnist"))
-            .load()
-            .unwrap()
-            .config;
+        let base = committed("fig1-mnist").config;
         let ids = |c: &Config| plan(c).into_iter().map(|r| r.id).collect::<Vec<_>>();
         let mut v = serde_json::to_value(&base).unwrap();
         for set in [

@@ -14,7 +14,7 @@ use crate::store::CurveRow;
 const EPOCHS: [usize; 3] = [1, 5, 10];
 
 /// The first epoch (counted from 1) whose training loss is below `threshold`.
-pub fn epochs_to(curve: &[CurveRow], threshold: f64) -> Option<usize> {
+pub(super) fn epochs_to(curve: &[CurveRow], threshold: f64) -> Option<usize> {
     curve
         .iter()
         .position(|c| c.train_loss < threshold)
@@ -32,7 +32,7 @@ fn mean_after(rs: &[&RunResult], epoch: usize) -> Option<f64> {
 }
 
 /// The table for `summary.md`.
-pub fn convergence_md(runs: &[RunResult]) -> String {
+pub(super) fn convergence_md(runs: &[RunResult]) -> String {
     let last = runs
         .iter()
         .map(|r| r.spec.training.epochs)

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use highway_model::Kind;
 
 use super::results::{groups, mean_std, RunResult};
-use super::svg::plot::{shades, Chart, Series};
+use crate::svg::plot::{shades, Chart, Series};
 
 /// Runs of one (kind, depth).
-pub type Groups<'a> = BTreeMap<(Kind, usize), Vec<&'a RunResult>>;
+pub(super) type Groups<'a> = BTreeMap<(Kind, usize), Vec<&'a RunResult>>;
 
 fn kind_hue(kind: Kind) -> f64 {
     match kind {
@@ -19,12 +19,12 @@ fn kind_hue(kind: Kind) -> f64 {
 }
 
 /// The colour of a kind in charts that show one line per kind.
-pub fn kind_color(kind: Kind) -> String {
+pub(super) fn kind_color(kind: Kind) -> String {
     shades(kind_hue(kind), 1)[0].clone()
 }
 
 /// Per epoch: (epoch, mean, min, max) of the training loss over the group's runs.
-pub fn loss_by_epoch(rs: &[&RunResult]) -> Vec<(f64, f64, f64, f64)> {
+pub(super) fn loss_by_epoch(rs: &[&RunResult]) -> Vec<(f64, f64, f64, f64)> {
     let epochs = rs.iter().map(|r| r.curve.len()).max().unwrap_or(0);
     (0..epochs)
         .filter_map(|e| {
@@ -43,7 +43,7 @@ pub fn loss_by_epoch(rs: &[&RunResult]) -> Vec<(f64, f64, f64, f64)> {
 }
 
 /// The distinct kinds and depths of a sweep, in order.
-pub fn axes(g: &Groups) -> (Vec<Kind>, Vec<usize>) {
+pub(super) fn axes(g: &Groups) -> (Vec<Kind>, Vec<usize>) {
     let mut kinds: Vec<Kind> = g.keys().map(|k| k.0).collect();
     let mut depths: Vec<usize> = g.keys().map(|k| k.1).collect();
     kinds.sort();
@@ -54,7 +54,7 @@ pub fn axes(g: &Groups) -> (Vec<Kind>, Vec<usize>) {
 }
 
 /// One hue per kind, darker for deeper nets: the look of the paper's Figure 1.
-pub fn depth_color(kind: Kind, depth: usize, depths: &[usize]) -> String {
+pub(super) fn depth_color(kind: Kind, depth: usize, depths: &[usize]) -> String {
     let i = depths.iter().position(|&d| d == depth).unwrap_or(0);
     shades(kind_hue(kind), depths.len())[i].clone()
 }
@@ -68,7 +68,7 @@ fn band_series(label: String, color: String, rs: &[&RunResult]) -> Series {
 }
 
 /// A training-loss-by-epoch chart on a log axis.
-pub fn loss_chart(title: String, series: Vec<Series>) -> Chart {
+pub(super) fn loss_chart(title: String, series: Vec<Series>) -> Chart {
     Chart {
         title,
         x_label: "epoch".into(),
@@ -80,19 +80,39 @@ pub fn loss_chart(title: String, series: Vec<Series>) -> Chart {
     }
 }
 
-/// Every figure as `(file stem, chart)`; the per-depth panels are named `loss-depth-<d>`.
-pub fn figures(runs: &[RunResult]) -> Vec<(String, Chart)> {
+/// The figures every sweep's report has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Figure {
+    /// Figure 1's look: the mean loss curve of every (kind, depth).
+    LossAllDepths,
+    /// One depth: plain against highway, with the spread over seeds.
+    LossAtDepth(usize),
+    FinalLossVsDepth,
+    AccuracyVsDepth,
+}
+
+impl Figure {
+    /// The file's name without `.svg`.
+    pub(super) fn stem(self) -> String {
+        match self {
+            Figure::LossAllDepths => "loss-all-depths".into(),
+            Figure::LossAtDepth(depth) => format!("loss-depth-{depth}"),
+            Figure::FinalLossVsDepth => "final-loss-vs-depth".into(),
+            Figure::AccuracyVsDepth => "accuracy-vs-depth".into(),
+        }
+    }
+}
+
+/// Every figure with its chart, the per-depth panels shallowest first.
+pub(super) fn figures(runs: &[RunResult]) -> Vec<(Figure, Chart)> {
     let g = groups(runs);
     let (kinds, depths) = axes(&g);
-    let mut out = vec![("loss-all-depths".to_string(), loss_all_depths(&g))];
+    let mut out = vec![(Figure::LossAllDepths, loss_all_depths(&g))];
     for &depth in &depths {
-        out.push((
-            format!("loss-depth-{depth}"),
-            loss_at_depth(&g, &kinds, depth),
-        ));
+        out.push((Figure::LossAtDepth(depth), loss_at_depth(&g, &kinds, depth)));
     }
     out.push((
-        "final-loss-vs-depth".to_string(),
+        Figure::FinalLossVsDepth,
         Chart {
             title: "Final training loss vs depth (done runs; min–max over seeds)".into(),
             x_label: "depth (hidden layers)".into(),
@@ -104,7 +124,7 @@ pub fn figures(runs: &[RunResult]) -> Vec<(String, Chart)> {
         },
     ));
     out.push((
-        "accuracy-vs-depth".to_string(),
+        Figure::AccuracyVsDepth,
         Chart {
             title: "Final evaluation accuracy vs depth".into(),
             x_label: "depth (hidden layers)".into(),

@@ -10,21 +10,21 @@ use highway_model::Kind;
 
 use super::figures::kind_color;
 use super::results::RunResult;
-use super::svg::plot::{side_by_side, Chart, Series};
-use crate::store::{layers, SweepDir};
+use crate::store::{LayerRow, SweepDir};
+use crate::svg::plot::{side_by_side, Chart, Series};
 
 /// The per-layer rows of one run: at initialisation (epoch 0, when recorded), after the first
 /// epoch, and after the last.
-pub struct LayerProfile<'a> {
+pub(super) struct LayerProfile<'a> {
     pub run: &'a RunResult,
-    pub epochs: Vec<Vec<layers::LayerRow>>,
+    pub epochs: Vec<Vec<LayerRow>>,
 }
 
 /// Per (depth, kind), the profile of one run: the lowest seed, and in a random search the best
 /// trial (lowest training loss reached, done before diverged), among the runs that have one. A
 /// profile recorded from initialisation is preferred to one that starts part-way (a run resumed
 /// by a binary that added `layers.csv`).
-pub fn profiles<'a>(
+pub(super) fn profiles<'a>(
     dir: &SweepDir,
     runs: &'a [RunResult],
 ) -> BTreeMap<(usize, Kind), LayerProfile<'a>> {
@@ -43,16 +43,11 @@ pub fn profiles<'a>(
     let mut part_way = BTreeMap::new();
     for run in ordered {
         let key = (run.spec.depth, run.spec.kind);
-        let path = dir.run_dir(&run.spec.id).join(layers::FILE);
-        if out.contains_key(&key) || !path.is_file() {
+        if out.contains_key(&key) {
             continue;
         }
-        let rows = match layers::read(&path) {
-            Ok(rows) => rows,
-            Err(e) => {
-                crate::store::warn(&e, "its layer statistics are left out");
-                continue;
-            }
+        let Some(rows) = dir.run(&run.spec.id).layers() else {
+            continue;
         };
         let mut epochs: Vec<usize> = rows.iter().map(|r| r.epoch).collect();
         epochs.dedup();
@@ -81,7 +76,9 @@ pub fn profiles<'a>(
 /// bottom row with respect to the layer outputs; plain left, highway right; one line each at
 /// initialisation (dashed), after the first epoch (markers) and after the last (solid). Both
 /// panels of a row share their y range.
-pub fn gradient_figures(profiles: &BTreeMap<(usize, Kind), LayerProfile>) -> Vec<(String, String)> {
+pub(super) fn gradient_figures(
+    profiles: &BTreeMap<(usize, Kind), LayerProfile>,
+) -> Vec<(String, String)> {
     let depths: Vec<usize> = profiles
         .keys()
         .map(|(d, _)| *d)
@@ -94,16 +91,16 @@ pub fn gradient_figures(profiles: &BTreeMap<(usize, Kind), LayerProfile>) -> Vec
         for (what, get) in [
             (
                 "weights",
-                (|r: &layers::LayerRow| r.stats.grad_w) as fn(&layers::LayerRow) -> f64,
+                (|r: &LayerRow| r.stats.grad_w) as fn(&LayerRow) -> f64,
             ),
-            ("layer output", |r: &layers::LayerRow| r.stats.grad_out),
+            ("layer output", |r: &LayerRow| r.stats.grad_out),
         ] {
             let mut row = Vec::new();
             for kind in [Kind::Plain, Kind::Highway] {
                 let Some(p) = profiles.get(&(depth, kind)) else {
                     continue;
                 };
-                let points = |rows: &[layers::LayerRow]| -> Vec<(f64, f64)> {
+                let points = |rows: &[LayerRow]| -> Vec<(f64, f64)> {
                     rows.iter()
                         .map(|r| (r.layer as f64, get(r)))
                         .filter(|(_, v)| *v > 0.0)
@@ -162,7 +159,7 @@ pub fn gradient_figures(profiles: &BTreeMap<(usize, Kind), LayerProfile>) -> Vec
 /// The table for `summary.md`: per (kind, depth) and epoch, how much of the gradient reaches
 /// the bottom of the net compared with the top, how many units are dead, and how the outputs
 /// spread.
-pub fn gradients_md(profiles: &BTreeMap<(usize, Kind), LayerProfile>) -> String {
+pub(super) fn gradients_md(profiles: &BTreeMap<(usize, Kind), LayerProfile>) -> String {
     if profiles.is_empty() {
         return String::new();
     }

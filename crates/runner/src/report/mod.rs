@@ -3,26 +3,27 @@
 //! Everything is computed from the files the runs wrote (`curve.csv`, `status.json`), so a
 //! report of a half-finished, diverged or failed sweep is honest about each run.
 
-pub mod convergence;
-pub mod figures;
-pub mod gradients;
-pub mod results;
-pub mod search;
-pub mod sensitivity;
-pub mod summary;
-pub mod svg;
-pub mod trainability;
+mod convergence;
+mod figures;
+mod gradients;
+mod results;
+mod search;
+mod sensitivity;
+mod summary;
+mod trainability;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use crate::store::{self, SweepDir};
-use figures::figures;
+use crate::svg::plot::{side_by_side, Chart};
+use figures::{figures, Figure};
 use results::collect;
 use search::{search_charts, search_md};
 use summary::{summary_csv, summary_md};
-use svg::plot::{side_by_side, Chart};
+
+pub use summary::SUMMARY_HEADER;
 
 /// Writes the summary files and figures; returns their paths.
 pub fn write(root: &Path) -> Result<Vec<PathBuf>> {
@@ -73,11 +74,11 @@ pub fn write(root: &Path) -> Result<Vec<PathBuf>> {
     let charts = figures(&runs);
     let panels: Vec<Chart> = charts
         .iter()
-        .filter(|(name, _)| name.starts_with("loss-depth-"))
+        .filter(|(figure, _)| matches!(figure, Figure::LossAtDepth(_)))
         .map(|(_, c)| c.clone())
         .collect();
-    for (name, chart) in charts {
-        put(&format!("figures/{name}.svg"), chart.to_svg())?;
+    for (figure, chart) in charts {
+        put(&format!("figures/{}.svg", figure.stem()), chart.to_svg())?;
     }
     // The per-depth panels side by side, the shallowest first.
     put("figures/loss-by-depth.svg", side_by_side(&panels, 3))?;

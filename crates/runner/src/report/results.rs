@@ -9,7 +9,7 @@ use crate::experiment::RunSpec;
 use crate::store::{CurveRow, State, Status, SweepDir, SweepFile};
 
 /// One run of the plan and what it has written so far.
-pub struct RunResult {
+pub(super) struct RunResult {
     pub spec: RunSpec,
     pub status: Option<Status>,
     pub curve: Vec<CurveRow>,
@@ -17,25 +17,25 @@ pub struct RunResult {
 
 impl RunResult {
     /// The run's state; `None` while it is pending (never started).
-    pub fn state(&self) -> Option<State> {
+    pub(super) fn state(&self) -> Option<State> {
         self.status.as_ref().map(|s| s.state)
     }
 
     /// Whether the run finished training normally.
-    pub fn is_done(&self) -> bool {
+    pub(super) fn is_done(&self) -> bool {
         self.state() == Some(State::Done)
     }
 
     /// The state's name, or `pending`.
-    pub fn state_name(&self) -> &'static str {
+    pub(super) fn state_name(&self) -> &'static str {
         self.state().map_or("pending", State::as_str)
     }
 
-    pub fn final_train_loss(&self) -> Option<f64> {
+    pub(super) fn final_train_loss(&self) -> Option<f64> {
         self.curve.last().map(|r| r.train_loss)
     }
 
-    pub fn best_train_loss(&self) -> Option<f64> {
+    pub(super) fn best_train_loss(&self) -> Option<f64> {
         self.curve
             .iter()
             .map(|r| r.train_loss)
@@ -43,28 +43,31 @@ impl RunResult {
             .reduce(f64::min)
     }
 
-    pub fn final_eval_acc(&self) -> Option<f64> {
+    pub(super) fn final_eval_acc(&self) -> Option<f64> {
         self.curve.last().map(|r| r.eval_acc)
     }
 }
 
 /// Reads the plan and every run's files.
-pub fn collect(dir: &SweepDir) -> Result<(SweepFile, Vec<RunResult>)> {
+pub(super) fn collect(dir: &SweepDir) -> Result<(SweepFile, Vec<RunResult>)> {
     let sweep = dir.load()?;
     let runs = sweep
         .plan
         .iter()
-        .map(|spec| RunResult {
-            spec: spec.clone(),
-            status: dir.status(&spec.id),
-            curve: dir.curve(&spec.id),
+        .map(|spec| {
+            let run = dir.run(&spec.id);
+            RunResult {
+                spec: spec.clone(),
+                status: run.status(),
+                curve: run.curve(),
+            }
         })
         .collect();
     Ok((sweep, runs))
 }
 
 /// Runs grouped by (kind, depth), in plan order of kinds and increasing depth.
-pub fn groups(runs: &[RunResult]) -> BTreeMap<(Kind, usize), Vec<&RunResult>> {
+pub(super) fn groups(runs: &[RunResult]) -> BTreeMap<(Kind, usize), Vec<&RunResult>> {
     let mut g: BTreeMap<(Kind, usize), Vec<&RunResult>> = BTreeMap::new();
     for r in runs {
         g.entry((r.spec.kind, r.spec.depth)).or_default().push(r);
@@ -73,7 +76,7 @@ pub fn groups(runs: &[RunResult]) -> BTreeMap<(Kind, usize), Vec<&RunResult>> {
 }
 
 /// Mean and standard deviation; `None` for no values.
-pub fn mean_std(v: &[f64]) -> Option<(f64, f64)> {
+pub(super) fn mean_std(v: &[f64]) -> Option<(f64, f64)> {
     if v.is_empty() {
         return None;
     }

@@ -7,12 +7,12 @@ use highway_model::Kind;
 
 use super::figures::{axes, depth_color, loss_by_epoch, loss_chart};
 use super::results::{groups, mean_std, RunResult};
-use super::svg::plot::{Chart, Series};
 use crate::store::State;
+use crate::svg::plot::{Chart, Series};
 
 /// A group's finished runs, best first: ranked by the lowest training loss each reached (the
 /// paper's "best"). Diverged and unfinished runs are left out.
-pub fn ranked<'a>(rs: &[&'a RunResult]) -> Vec<&'a RunResult> {
+pub(super) fn ranked<'a>(rs: &[&'a RunResult]) -> Vec<&'a RunResult> {
     let mut done: Vec<&RunResult> = rs
         .iter()
         .copied()
@@ -27,9 +27,9 @@ pub fn ranked<'a>(rs: &[&'a RunResult]) -> Vec<&'a RunResult> {
 }
 
 /// How many of the best runs the right-hand panel averages, as in the paper.
-pub const TOP: usize = 10;
+pub(super) const TOP: usize = 10;
 
-pub fn search_md(runs: &[RunResult]) -> String {
+pub(super) fn search_md(runs: &[RunResult]) -> String {
     let mut s = String::from(
         "\n## Random search\n\nPer (kind, depth): the trial that reached the lowest training loss, its \
          hyperparameters, and the mean final loss of the best 10 trials (diverged and unfinished \
@@ -75,7 +75,7 @@ pub fn search_md(runs: &[RunResult]) -> String {
 
 /// The paper's two panels: the best trial's curve, and the mean curve of the top 10 trials,
 /// per (kind, depth).
-pub fn search_charts(runs: &[RunResult]) -> (Chart, Chart) {
+pub(super) fn search_charts(runs: &[RunResult]) -> (Chart, Chart) {
     let g = groups(runs);
     let (_, depths) = axes(&g);
     let (mut best, mut top) = (Vec::new(), Vec::new());

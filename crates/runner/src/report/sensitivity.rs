@@ -10,8 +10,8 @@ use highway_model::{Activation, Kind};
 use super::figures::axes;
 use super::results::{groups, RunResult};
 use super::search::{ranked, TOP};
-use super::svg::plot::{side_by_side, Chart, Series};
 use crate::store::State;
+use crate::svg::plot::{side_by_side, Chart, Series};
 
 /// Where diverged trials are drawn (they have no final loss): above chance, off the scale of
 /// any trial that trained.
@@ -55,31 +55,31 @@ fn share_loss_axis(charts: &mut [Chart]) {
     }
 }
 
+/// The colour of `a`'s trials.
+fn activation_color(a: Activation) -> &'static str {
+    match a {
+        Activation::Relu => "hsl(25,80%,50%)",
+        Activation::Tanh => "hsl(200,70%,40%)",
+    }
+}
+
 /// One panel per (kind, depth), trials coloured by activation, diverged trials in grey.
-pub fn by_activation(runs: &[RunResult]) -> String {
+pub(super) fn by_activation(runs: &[RunResult]) -> String {
     let g = groups(runs);
     let mut charts: Vec<Chart> = g
         .iter()
         .map(|(&(kind, depth), rs)| {
             let act =
                 |a: Activation| move |r: &RunResult| r.spec.model.activation == a && r.is_done();
-            let series = vec![
-                Series::scatter(
-                    "relu",
-                    "hsl(25,80%,50%)",
-                    points(rs, &act(Activation::Relu), false),
-                ),
-                Series::scatter(
-                    "tanh",
-                    "hsl(200,70%,40%)",
-                    points(rs, &act(Activation::Tanh), false),
-                ),
-                Series::scatter(
-                    "diverged",
-                    "hsl(0,0%,60%)",
-                    points(rs, &|r| r.state() == Some(State::Diverged), true),
-                ),
-            ];
+            let mut series: Vec<Series> = Activation::ALL
+                .into_iter()
+                .map(|a| Series::scatter(a.name(), activation_color(a), points(rs, &act(a), false)))
+                .collect();
+            series.push(Series::scatter(
+                "diverged",
+                "hsl(0,0%,60%)",
+                points(rs, &|r| r.state() == Some(State::Diverged), true),
+            ));
             panel(kind, depth, series)
         })
         .collect();
@@ -92,7 +92,7 @@ pub fn by_activation(runs: &[RunResult]) -> String {
 const GATE_BINS: [(f64, f64); 3] = [(-10.0, -7.0), (-7.0, -4.0), (-4.0, -1.0)];
 
 /// Highway panels only, trials coloured by their starting `b_T`; `None` without highway runs.
-pub fn by_gate_bias(runs: &[RunResult]) -> Option<String> {
+pub(super) fn by_gate_bias(runs: &[RunResult]) -> Option<String> {
     let g = groups(runs);
     let mut charts: Vec<Chart> = g
         .iter()
@@ -125,7 +125,7 @@ pub fn by_gate_bias(runs: &[RunResult]) -> Option<String> {
 
 /// Per highway depth: the starting `b_T` of the best trial, and the median over the top 10 and
 /// over every trial that trained (final loss below the trainability threshold).
-pub fn gate_bias_md(runs: &[RunResult]) -> String {
+pub(super) fn gate_bias_md(runs: &[RunResult]) -> String {
     let mut s = format!(
         "\n## Best b_T by depth\n\nThe starting transform-gate bias of the best highway trials. The variance \
          argument (README, \"Choosing b_T\") says deeper nets need more negative values.\n\n\

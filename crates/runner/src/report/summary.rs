@@ -13,7 +13,7 @@ fn opt(v: Option<f64>) -> String {
 /// The columns of `summary.csv`.
 pub const SUMMARY_HEADER: &str = "index,id,kind,depth,seed,trial,width,activation,gate_bias,lr,momentum,lr_decay,batch_size,state,epochs,final_train_loss,best_train_loss,final_eval_loss,final_eval_acc,wall_seconds,backend,message";
 
-pub fn summary_csv(runs: &[RunResult]) -> String {
+pub(super) fn summary_csv(runs: &[RunResult]) -> String {
     let mut s = format!("{SUMMARY_HEADER}\n");
     for r in runs {
         let (spec, st) = (&r.spec, r.status.as_ref());
@@ -45,14 +45,14 @@ pub fn summary_csv(runs: &[RunResult]) -> String {
             opt(r.final_eval_acc()),
             st.map(|s| format!("{:.1}", s.wall_seconds))
                 .unwrap_or_default(),
-            st.map(|s| s.backend.clone()).unwrap_or_default(),
+            st.map(|s| s.backend.to_string()).unwrap_or_default(),
             message
         );
     }
     s
 }
 
-pub fn summary_md(sweep: &SweepFile, runs: &[RunResult]) -> String {
+pub(super) fn summary_md(sweep: &SweepFile, runs: &[RunResult]) -> String {
     let c = &sweep.config;
     let mut s = format!("# {}\n\n", c.name);
     let _ = writeln!(
@@ -101,10 +101,7 @@ pub fn summary_md(sweep: &SweepFile, runs: &[RunResult]) -> String {
                 .unwrap_or("–".into()),
         );
     }
-    let odd: Vec<&RunResult> = runs
-        .iter()
-        .filter(|r| !matches!(r.state_name(), "done"))
-        .collect();
+    let odd: Vec<&RunResult> = runs.iter().filter(|r| !r.is_done()).collect();
     if !odd.is_empty() {
         s += "\n## Runs not done\n\n";
         for r in odd {

@@ -6,19 +6,19 @@ use std::fmt::Write;
 
 use super::figures::{axes, kind_color};
 use super::results::{groups, RunResult};
-use super::svg::plot::{Chart, Series};
 use crate::store::State;
+use crate::svg::plot::{Chart, Series};
 
 /// Final training loss below which a trial counts as trained.
-pub const TRAINED: f64 = 0.1;
+pub(super) const TRAINED: f64 = 0.1;
 /// The stricter threshold, reported separately.
-pub const TRAINED_WELL: f64 = 1e-2;
+pub(super) const TRAINED_WELL: f64 = 1e-2;
 /// Final training loss above which a trial stayed near chance (ln 10 ≈ 2.30 for ten classes).
-pub const NEAR_CHANCE: f64 = 2.0;
+pub(super) const NEAR_CHANCE: f64 = 2.0;
 
 /// The outcome counts of one (kind, depth).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Outcomes {
+pub(super) struct Outcomes {
     /// Trials that ended (done or diverged): the denominator of every fraction.
     pub finished: usize,
     pub trained: usize,
@@ -29,7 +29,7 @@ pub struct Outcomes {
 
 impl Outcomes {
     /// Counts the finished runs of `rs`.
-    pub fn of(rs: &[&RunResult]) -> Outcomes {
+    pub(super) fn of(rs: &[&RunResult]) -> Outcomes {
         let mut o = Outcomes::default();
         for r in rs {
             match r.state() {
@@ -51,13 +51,13 @@ impl Outcomes {
     }
 
     /// `count` as a share of the finished trials.
-    pub fn share(&self, count: usize) -> f64 {
+    pub(super) fn share(&self, count: usize) -> f64 {
         count as f64 / self.finished.max(1) as f64
     }
 }
 
 /// The table for `summary.md`.
-pub fn trainability_md(runs: &[RunResult]) -> String {
+pub(super) fn trainability_md(runs: &[RunResult]) -> String {
     let mut s = format!(
         "\n## Trainability\n\nPer (kind, depth), the share of finished trials (done or diverged) whose final \
          training loss is below {TRAINED} (trained) and below {TRAINED_WELL}, that diverged, and whose final \
@@ -84,7 +84,7 @@ pub fn trainability_md(runs: &[RunResult]) -> String {
 
 /// The share of trials that trained against depth, plain against highway: solid for
 /// loss < `TRAINED`, dashed for loss < `TRAINED_WELL`.
-pub fn trainability_chart(runs: &[RunResult]) -> Chart {
+pub(super) fn trainability_chart(runs: &[RunResult]) -> Chart {
     let g = groups(runs);
     let (kinds, depths) = axes(&g);
     let mut series = Vec::new();

@@ -2,14 +2,19 @@
 //! (the epoch order, evaluation, the SGD step, progress lines, checkpoints and resuming, stop
 //! signals, requeueing under SLURM).
 
-pub mod eval;
-pub mod order;
-pub mod progress;
-pub mod requeue;
-pub mod resume;
-pub mod sgd;
-pub mod signals;
-pub mod sweep;
-pub mod train;
+mod eval;
+mod order;
+mod progress;
+mod requeue;
+mod resume;
+mod sgd;
+mod signals;
+mod sweep;
+mod train;
 
-pub use sweep::{run_one, sweep, SweepOptions};
+pub use eval::{evaluate, evaluate_lesioned, to_device};
+pub(crate) use sgd::Sgd;
+pub use signals::{Signal, Stop};
+pub use sweep::{run_one, sweep, Interrupted, SweepOptions, Trained};
+pub use train::train_run;
+pub(crate) use train::PROBE_EXAMPLES;

@@ -5,7 +5,7 @@ use highway_rng::SplitMix64;
 /// The order of epoch `epoch` (1-based) over `n` examples: a fresh shuffle of `0..n` by a
 /// generator seeded with (seed, epoch), so an epoch's order depends on nothing else: not on
 /// the epochs before it, nor on whether the run was stopped and resumed in between.
-pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
+pub(super) fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     SplitMix64::new(seed.wrapping_mul(0x9E37_79B9).wrapping_add(epoch as u64)).shuffle(&mut order);
     order

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::store::CurveRow;
 
-pub struct RunProgress {
+pub(super) struct RunProgress {
     bar: Option<ProgressBar>,
     label: String,
     epochs: usize,
@@ -18,7 +18,7 @@ pub struct RunProgress {
 }
 
 impl RunProgress {
-    pub fn new(label: String, epochs: usize, steps_per_epoch: usize) -> Self {
+    pub(super) fn new(label: String, epochs: usize, steps_per_epoch: usize) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new((epochs * steps_per_epoch) as u64);
             bar.set_style(
@@ -42,7 +42,7 @@ impl RunProgress {
     }
 
     /// After `step` (1-based) of `epoch` (1-based), with the latest loss read back.
-    pub fn step(&self, epoch: usize, step: usize, loss: f64) {
+    pub(super) fn step(&self, epoch: usize, step: usize, loss: f64) {
         if let Some(bar) = &self.bar {
             bar.set_position(((epoch - 1) * self.steps_per_epoch + step) as u64);
             bar.set_message(format!(
@@ -52,7 +52,7 @@ impl RunProgress {
         }
     }
 
-    pub fn epoch(&self, row: &CurveRow, eval_kind: EvalSplit) {
+    pub(super) fn epoch(&self, row: &CurveRow, eval_kind: EvalSplit) {
         let line = format!(
             "{} epoch {}/{}: train loss {:.4e} acc {:.4} | {eval_kind} loss {:.4} acc {:.4} | lr {:.3e} | {:.1}s (total {:.0}s)",
             self.label,
@@ -73,7 +73,7 @@ impl RunProgress {
     }
 
     /// A line of its own, above the bar on a terminal.
-    pub fn say(&self, message: &str) {
+    pub(super) fn say(&self, message: &str) {
         let line = format!("{} {message}", self.label);
         match &self.bar {
             Some(bar) => bar.println(line),
@@ -81,7 +81,7 @@ impl RunProgress {
         }
     }
 
-    pub fn finish(&self, message: &str) {
+    pub(super) fn finish(&self, message: &str) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 
 /// The job to requeue: `<array job>_<task>` for a task of a job array, else the job id; `None`
 /// outside SLURM.
-pub fn slurm_job() -> Option<String> {
+pub(super) fn slurm_job() -> Option<String> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID")) {
         (Some(array), Some(task)) => Some(format!("{array}_{task}")),
@@ -18,7 +18,7 @@ pub fn slurm_job() -> Option<String> {
 }
 
 /// Runs `scontrol requeue JOB`.
-pub fn requeue(job: &str) -> Result<()> {
+pub(super) fn requeue(job: &str) -> Result<()> {
     let out = Command::new("scontrol")
         .args(["requeue", job])
         .output()

@@ -1,18 +1,15 @@
 //! From a run's state to a checkpoint and back: the net and the optimiser's velocity by
-//! parameter name, and the curve and gate rows of the epochs before the checkpoint.
-
-use std::path::Path;
+//! parameter name.
 
 use anyhow::{Context, Result};
 use burn::tensor::{Device, Tensor, TensorData};
 use highway_model::{Mlp, ModelConfig, NamedTensor};
 
 use super::sgd::Sgd;
-use crate::store::checkpoint::{Checkpoint, Position};
-use crate::store::{read_curve, CurveRow};
+use crate::store::{Checkpoint, Position};
 
 /// The checkpoint of `model` trained by `optim`, standing at `position`.
-pub fn snapshot(model: &Mlp, optim: &Sgd, position: Position) -> Checkpoint {
+pub(super) fn snapshot(model: &Mlp, optim: &Sgd, position: Position) -> Checkpoint {
     let velocity = model
         .param_ids()
         .into_iter()
@@ -35,7 +32,7 @@ pub fn snapshot(model: &Mlp, optim: &Sgd, position: Position) -> Checkpoint {
 /// The net of checkpoint `c` on the training device `device` (fused layers or not, as
 /// `fused` says), its velocities set in `optim` on `device`'s inner device `inner`, where the
 /// optimiser keeps them.
-pub fn restore(
+pub(super) fn restore(
     c: &Checkpoint,
     config: &ModelConfig,
     (device, inner): (&Device, &Device),
@@ -62,16 +59,4 @@ pub fn restore(
         optim.set_velocity(*id, values);
     }
     Ok(model)
-}
-
-/// The curve rows of the epochs before `epoch`, from the run folder `dir`.
-pub fn earlier_rows(dir: &Path, epoch: usize) -> Result<Vec<CurveRow>> {
-    let curve_path = dir.join("curve.csv");
-    let mut curve = if curve_path.exists() {
-        read_curve(&curve_path)?
-    } else {
-        Vec::new()
-    };
-    curve.retain(|r| r.epoch < epoch);
-    Ok(curve)
 }

@@ -15,7 +15,7 @@ use burn::tensor::Tensor;
 use highway_model::ops::sgd::{sgd_step, SgdStep};
 
 /// Classical SGD (no dampening) with optional momentum, Nesterov momentum and weight decay.
-pub struct Sgd {
+pub(crate) struct Sgd {
     momentum: f32,
     nesterov: bool,
     weight_decay: f32,
@@ -23,7 +23,7 @@ pub struct Sgd {
 }
 
 impl Sgd {
-    pub fn new(momentum: f64, nesterov: bool, weight_decay: f64) -> Self {
+    pub(crate) fn new(momentum: f64, nesterov: bool, weight_decay: f64) -> Self {
         Self {
             momentum: momentum as f32,
             nesterov,
@@ -33,18 +33,18 @@ impl Sgd {
     }
 
     /// The velocity of parameter `id`; `None` before its first step.
-    pub fn velocity(&self, id: &ParamId) -> Option<&Tensor<1>> {
+    pub(crate) fn velocity(&self, id: &ParamId) -> Option<&Tensor<1>> {
         self.velocity.get(id)
     }
 
     /// Sets the velocity of parameter `id` (resuming from a checkpoint). It must live on the
     /// device the parameter's values live on, without autodiff.
-    pub fn set_velocity(&mut self, id: ParamId, velocity: Tensor<1>) {
+    pub(crate) fn set_velocity(&mut self, id: ParamId, velocity: Tensor<1>) {
         self.velocity.insert(id, velocity);
     }
 
     /// Updates every parameter of `module` that has a gradient in `grads`.
-    pub fn step<M: Module>(&mut self, lr: f64, module: M, grads: GradientsParams) -> M {
+    pub(crate) fn step<M: Module>(&mut self, lr: f64, module: M, grads: GradientsParams) -> M {
         module.map(&mut Stepper {
             sgd: self,
             grads,

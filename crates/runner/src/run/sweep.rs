@@ -2,21 +2,21 @@
 //! --index I`, one per cluster task). Finished runs are skipped and unfinished ones continue
 //! from their checkpoint, so a sweep resumes where it stopped; a run that fails or diverges is
 //! recorded and the sweep goes on; a stop signal ends the sweep with the resume command.
+//! Writing the report afterwards is the caller's (the command line's) part.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
+use highway_data::Dataset;
 
 use super::requeue;
 use super::signals::{Signal, Stop};
 use super::train;
 use crate::backend::BackendName;
-use crate::experiment::dataset::fingerprint;
-use crate::experiment::{load_dataset, plan, Config, RunSpec};
-use crate::report;
-use crate::store::run_lock::{Acquired, RunLock};
-use crate::store::{self, model_file, State, Status, SweepDir};
+use crate::experiment::{
+    check_memory, fingerprint, load_dataset, machine_memory, plan, sweep_plan, Config, RunSpec,
+};
+use crate::store::{Acquired, State, Status, SweepDir};
 
 /// Where a sweep goes and how it runs, after the command line has had its say.
 pub struct SweepOptions {
@@ -62,16 +62,64 @@ impl SweepOptions {
     }
 }
 
-/// Runs every unfinished run of the plan, then writes the report.
-pub fn sweep(opts: &SweepOptions) -> Result<()> {
-    let runs = plan(&opts.config);
+/// What training a plan (or one task's share of it) came to.
+pub struct Trained {
+    /// The sweep folder, for the report.
+    pub dir: SweepDir,
+    /// How many runs were asked for, and the ids of those that failed.
+    selected: usize,
+    failed: Vec<String>,
+    /// The stop signal that ended training early, and what it left.
+    stopped: Option<Interrupted>,
+    /// Whether to requeue the SLURM job after a warning signal.
+    requeue: bool,
+}
+
+impl Trained {
+    /// Whether a stop signal ended training early.
+    pub fn stopped(&self) -> bool {
+        self.stopped.is_some()
+    }
+
+    /// What the command ends with once the report is written: the stop (the SLURM job
+    /// requeued first, on a warning signal where asked), the failed runs, or success.
+    pub fn outcome(self) -> Result<()> {
+        if let Some(mut stop) = self.stopped {
+            if stop.signal.is_warning() && self.requeue {
+                if let Some(job) = requeue::slurm_job() {
+                    stop.message += &match requeue::requeue(&job) {
+                        Ok(()) => {
+                            format!("\nrequeued SLURM job {job}: it continues from the checkpoint")
+                        }
+                        Err(e) => format!("\ncould not requeue SLURM job {job}: {e:#}"),
+                    };
+                }
+            }
+            return Err(stop.into());
+        }
+        if !self.failed.is_empty() {
+            bail!(
+                "{} of {} runs failed ({}); their status.json says why; the other runs are \
+                 kept, and running the same command again retries the failed ones",
+                self.failed.len(),
+                self.selected,
+                self.failed.join(", ")
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Trains every unfinished run of the plan.
+pub fn sweep(opts: &SweepOptions) -> Result<Trained> {
+    let runs = planned(opts)?;
     let all: Vec<usize> = runs.iter().map(|r| r.index).collect();
     run_selected(opts, &runs, &all, None)
 }
 
-/// Runs the run at `index` of the plan (one cluster task), then refreshes the report.
-pub fn run_one(opts: &SweepOptions, index: usize) -> Result<()> {
-    let runs = plan(&opts.config);
+/// Trains the run at `index` of the plan (one cluster task).
+pub fn run_one(opts: &SweepOptions, index: usize) -> Result<Trained> {
+    let runs = planned(opts)?;
     if index >= runs.len() {
         bail!(
             "--index {index} is out of range: the plan has {} runs (0..{})",
@@ -82,92 +130,136 @@ pub fn run_one(opts: &SweepOptions, index: usize) -> Result<()> {
     run_selected(opts, &runs, &[index], Some(index))
 }
 
+/// The plan, once the config's nets and data are known to fit this machine's memory.
+fn planned(opts: &SweepOptions) -> Result<Vec<RunSpec>> {
+    check_memory(&opts.config, machine_memory())?;
+    Ok(plan(&opts.config))
+}
+
+/// How one run's turn ended.
+enum Turn {
+    /// Trained to a final state, or skipped (another process has it, or has finished it).
+    Over,
+    Failed,
+    /// A stop signal interrupted it: its status, checkpoint written.
+    Stopped(Status),
+}
+
 /// Trains `selected` runs of the plan; `index` is set when this is one cluster task's run.
 fn run_selected(
     opts: &SweepOptions,
     runs: &[RunSpec],
     selected: &[usize],
     index: Option<usize>,
-) -> Result<()> {
+) -> Result<Trained> {
     let dir = opts.sweep_dir();
-    dir.prepare(&opts.config, runs)?;
+    dir.prepare(|old| sweep_plan(old, &opts.config, runs))?;
     let todo = unfinished(&dir, runs, selected);
-    let mut failed = Vec::new();
-    // With nothing to train, data that cannot be loaded only skips the fingerprint check.
-    let data = match load_dataset(&opts.config, opts.data_dir.as_deref()) {
-        Ok(data) => Some(data),
-        Err(_) if todo.is_empty() => None,
-        Err(e) => return Err(e),
+    let mut trained = Trained {
+        dir,
+        selected: selected.len(),
+        failed: Vec::new(),
+        stopped: None,
+        requeue: opts.requeue,
     };
-    let fingerprint = data.as_ref().map(fingerprint).unwrap_or_default();
-    if data.is_some() {
-        same_data(&dir, runs, selected, &fingerprint)?;
-    }
-    if let Some(data) = data.filter(|_| !todo.is_empty()) {
-        eprintln!(
-            "{}: {} train / {} {} examples, {} features, {} classes; backend {}",
-            data.name,
-            data.train.len(),
-            data.eval.len(),
-            data.eval_kind,
-            data.train.dim,
-            data.classes,
-            opts.backend
-        );
-        let stop = Stop::install()?;
-        for run in todo {
-            let place = format!("[{}/{}] {}", run.index + 1, runs.len(), run.id);
-            let run_dir = dir.run_dir(&run.id);
-            // Held until this run is trained: every other process skips it meanwhile.
-            let _lock = match RunLock::try_acquire(&run_dir)? {
-                Acquired::Held(lock) => lock,
-                Acquired::Busy(who) => {
-                    eprintln!("{place}: being trained by {who}, skipped");
-                    continue;
-                }
-            };
-            // Under the lock, a temporary file in the run's folder is a killed writer's.
-            store::files::remove_stale_temporaries(&run_dir, Duration::ZERO);
-            // Another process may have finished it since the plan was read.
-            if let Some(s) = dir.status(&run.id).filter(|s| s.state.is_final()) {
-                eprintln!("{place}: already {}, skipped", s.state);
-                continue;
-            }
-            let t = &run.training;
-            eprintln!(
-                "{place} (lr {}, batch {}, {} epochs)",
-                t.lr, t.batch_size, t.epochs
-            );
-            match guarded(|| {
-                train::train_run(run, &data, &fingerprint, opts.backend, &run_dir, &stop)
-            }) {
-                Ok(status) if status.state == State::Interrupted => {
-                    let signal = stop.requested().unwrap_or(Signal::Interrupt);
-                    return Err(stopped(opts, &dir, run, status, signal, index).into());
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    record_failure(&dir, &run.id, opts.backend, &e)?;
-                    failed.push(run.id.as_str());
-                }
+    let Some((data, fingerprint)) = load_data(opts, &trained.dir, runs, selected, &todo)? else {
+        return Ok(trained);
+    };
+    let stop = Stop::install()?;
+    for run in todo {
+        match train_turn(
+            opts,
+            &trained.dir,
+            runs.len(),
+            run,
+            (&data, &fingerprint),
+            &stop,
+        )? {
+            Turn::Over => {}
+            Turn::Failed => trained.failed.push(run.id.clone()),
+            Turn::Stopped(status) => {
+                let signal = stop.requested().unwrap_or(Signal::Interrupt);
+                let hint = opts.resume_hint(index);
+                trained.stopped = Some(stopped(&trained.dir, run, status, signal, hint));
+                break;
             }
         }
     }
-    let written = report::write(&dir.root)?;
-    eprintln!("results: {}", dir.root.display());
-    for path in written {
-        eprintln!("  {}", path.display());
+    Ok(trained)
+}
+
+/// The data the plan trains on and its fingerprint, after checking that no finished run among
+/// `selected` was made on other data; `None` when there is nothing to train. With nothing to
+/// train, data that cannot be loaded only skips the fingerprint check.
+fn load_data(
+    opts: &SweepOptions,
+    dir: &SweepDir,
+    runs: &[RunSpec],
+    selected: &[usize],
+    todo: &[&RunSpec],
+) -> Result<Option<(Dataset, String)>> {
+    let data = match load_dataset(&opts.config, opts.data_dir.as_deref()) {
+        Ok(data) => data,
+        Err(_) if todo.is_empty() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let fingerprint = fingerprint(&data);
+    same_data(dir, runs, selected, &fingerprint)?;
+    if todo.is_empty() {
+        return Ok(None);
     }
-    if !failed.is_empty() {
-        bail!(
-            "{} of {} runs failed ({}); their status.json says why; the other runs are kept, \
-             and running the same command again retries the failed ones",
-            failed.len(),
-            selected.len(),
-            failed.join(", ")
-        );
+    eprintln!(
+        "{}: {} train / {} {} examples, {} features, {} classes; backend {}",
+        data.name,
+        data.train.len(),
+        data.eval.len(),
+        data.eval_kind,
+        data.train.dim,
+        data.classes,
+        opts.backend
+    );
+    Ok(Some((data, fingerprint)))
+}
+
+/// One run's turn: trained under its lock, unless another process holds the lock or has
+/// finished the run since the plan was read. A failure is recorded in the run's status.
+fn train_turn(
+    opts: &SweepOptions,
+    dir: &SweepDir,
+    planned: usize,
+    run: &RunSpec,
+    (data, fingerprint): (&Dataset, &str),
+    stop: &Stop,
+) -> Result<Turn> {
+    let place = format!("[{}/{planned}] {}", run.index + 1, run.id);
+    let run_dir = dir.run(&run.id);
+    // Held until this run is trained: every other process skips it meanwhile.
+    let _lock = match run_dir.lock()? {
+        Acquired::Held(lock) => lock,
+        Acquired::Busy(who) => {
+            eprintln!("{place}: being trained by {who}, skipped");
+            return Ok(Turn::Over);
+        }
+    };
+    if let Some(s) = run_dir.status().filter(|s| s.state.is_final()) {
+        eprintln!("{place}: already {}, skipped", s.state);
+        return Ok(Turn::Over);
     }
-    Ok(())
+    let t = &run.training;
+    eprintln!(
+        "{place} (lr {}, batch {}, {} epochs)",
+        t.lr, t.batch_size, t.epochs
+    );
+    let backend = opts.backend;
+    match guarded(|| train::train_run(run, data, fingerprint, backend, run_dir.clone(), stop)) {
+        Ok(status) if status.state == State::Interrupted => Ok(Turn::Stopped(status)),
+        Ok(_) => Ok(Turn::Over),
+        Err(e) => {
+            eprintln!("{}: failed: {e:#}", run.id);
+            run_dir.record_failure(backend, format!("{e:#}"))?;
+            Ok(Turn::Failed)
+        }
+    }
 }
 
 /// A sweep stopped by a signal. The process exits with 128 + the signal's number, as a shell
@@ -187,34 +279,21 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
-/// Records the resume command in the stopped run's status, refreshes the report and, on a
-/// scheduler's warning signal under SLURM, requeues the job; the error to exit with.
+/// Records the resume command `hint` in the stopped run's status; the stop to end with.
 fn stopped(
-    opts: &SweepOptions,
     dir: &SweepDir,
     run: &RunSpec,
     mut status: Status,
     signal: Signal,
-    index: Option<usize>,
+    hint: String,
 ) -> Interrupted {
-    let hint = opts.resume_hint(index);
     let what = status.message.take().unwrap_or_default();
     status.message = Some(format!("{what}; resume with: {hint}"));
-    let path = dir.run_dir(&run.id).join("status.json");
-    if let Err(e) = store::write_json(&path, &status) {
+    if let Err(e) = dir.run(&run.id).write_status(&status) {
         eprintln!("warning: {e:#}");
     }
-    report::write(&dir.root).ok();
-    let mut message =
+    let message =
         format!("stopped by {signal}: {what}; finished runs are kept; resume with\n  {hint}");
-    if signal.is_warning() && opts.requeue {
-        if let Some(job) = requeue::slurm_job() {
-            message += &match requeue::requeue(&job) {
-                Ok(()) => format!("\nrequeued SLURM job {job}: it continues from the checkpoint"),
-                Err(e) => format!("\ncould not requeue SLURM job {job}: {e:#}"),
-            };
-        }
-    }
     Interrupted { signal, message }
 }
 
@@ -229,15 +308,17 @@ fn same_data(
 ) -> Result<()> {
     let mut other = Vec::new();
     for run in selected.iter().map(|&i| &runs[i]) {
-        if !dir.status(&run.id).is_some_and(|s| s.state.is_final()) {
+        let run_dir = dir.run(&run.id);
+        if !run_dir.status().is_some_and(|s| s.state.is_final()) {
             continue;
         }
-        let spec = dir.run_dir(&run.id).join("spec.json");
-        let recorded = store::read_json::<serde_json::Value>(&spec)
+        let recorded = run_dir
+            .spec()
             .ok()
-            .and_then(|v| v["data"]["fingerprint"].as_str().map(String::from));
+            .flatten()
+            .and_then(|s| s.data.fingerprint);
         if let Some(recorded) = recorded.filter(|r| r != fingerprint) {
-            other.push(format!("{} ({recorded})", spec.display()));
+            other.push(format!("{} ({recorded})", run_dir.spec_path().display()));
         }
     }
     if other.is_empty() {
@@ -257,53 +338,35 @@ fn unfinished<'a>(dir: &SweepDir, runs: &'a [RunSpec], selected: &[usize]) -> Ve
     selected
         .iter()
         .map(|&i| &runs[i])
-        .filter(|r| match dir.status(&r.id) {
-            Some(s) if s.state.is_final() => {
-                let (n, total) = (r.index + 1, runs.len());
-                eprintln!("[{n}/{total}] {}: already {}, skipped", r.id, s.state);
-                // Asking for models after the fact does not retrain a finished run.
-                let model = dir.run_dir(&r.id).join(model_file::FILE);
-                if r.training.save_model && s.state == State::Done && !model.exists() {
-                    eprintln!(
-                        "  it has no {} (trained without save_model): delete {} to train it \
-                         again with the model kept",
-                        model_file::FILE,
-                        dir.run_dir(&r.id).display()
-                    );
-                }
-                false
+        .filter(|r| {
+            let run_dir = dir.run(&r.id);
+            let Some(s) = run_dir.status().filter(|s| s.state.is_final()) else {
+                return true;
+            };
+            let (n, total) = (r.index + 1, runs.len());
+            eprintln!("[{n}/{total}] {}: already {}, skipped", r.id, s.state);
+            // Asking for models after the fact does not retrain a finished run.
+            if r.training.save_model && s.state == State::Done && !run_dir.has_model() {
+                let model = run_dir.model_path();
+                eprintln!(
+                    "  it has no {} (trained without save_model): delete {} to train it \
+                     again with the model kept",
+                    model.file_name().unwrap_or_default().to_string_lossy(),
+                    run_dir.path().display()
+                );
             }
-            _ => true,
+            false
         })
         .collect()
 }
 
 /// Runs `train`, turning a panic (a GPU that fails mid-run, an assertion in a backend) into an
 /// error, so that it fails this run and not the sweep.
-pub fn guarded<T>(train: impl FnOnce() -> Result<T>) -> Result<T> {
+fn guarded<T>(train: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(train)).unwrap_or_else(|panic| {
         let msg = crate::sys::panic_message(panic.as_ref());
         Err(anyhow::anyhow!("the backend panicked: {msg}"))
     })
-}
-
-/// Records run `id` as failed with `error`, keeping what its status already said.
-pub fn record_failure(
-    dir: &SweepDir,
-    id: &str,
-    backend: BackendName,
-    error: &anyhow::Error,
-) -> Result<()> {
-    eprintln!("{id}: failed: {error:#}");
-    let failed = Status {
-        state: State::Failed,
-        message: Some(format!("{error:#}")),
-        ..dir
-            .status(id)
-            .unwrap_or_else(|| Status::starting(backend.as_str()))
-    };
-    store::write_json(&dir.run_dir(id).join("status.json"), &failed)
-        .context("recording the failure")
 }
 
 #[cfg(test)]
@@ -316,8 +379,8 @@ mod tests {
     /// run with the panic's message, recorded in its status, and the caller carries on.
     #[test]
     fn a_backend_panic_fails_the_run_not_the_sweep() {
-        let root = std::env::temp_dir().join(format!("highway-guarded-{}", std::process::id()));
-        let dir = SweepDir::new(root.clone());
+        let root = tempfile::tempdir().unwrap();
+        let dir = SweepDir::new(root.path().to_path_buf());
         let result = guarded(|| {
             let device = Device::flex();
             let a = Tensor::<2>::ones([2, 3], &device);
@@ -329,10 +392,11 @@ mod tests {
             format!("{error}").starts_with("the backend panicked: "),
             "{error}"
         );
-        record_failure(&dir, "plain-d2-s0-00000000", BackendName::Flex, &error).unwrap();
-        let status = dir.status("plain-d2-s0-00000000").unwrap();
+        let run = dir.run("plain-d2-s0-00000000");
+        run.record_failure(BackendName::Flex, format!("{error:#}"))
+            .unwrap();
+        let status = run.status().unwrap();
         assert_eq!(status.state, State::Failed);
         assert!(status.message.unwrap().contains("panicked"));
-        std::fs::remove_dir_all(root).unwrap();
     }
 }

@@ -1,13 +1,12 @@
 //! One run: SGD with classical momentum and exponential learning-rate decay, seeded shuffling,
-//! evaluation every epoch, divergence detection, a curve written after every epoch, and a
-//! checkpoint every `checkpoint_every` epochs and on a stop signal, from which a restarted run
-//! continues exactly where it was.
+//! evaluation every epoch, divergence detection, and a checkpoint every `checkpoint_every`
+//! epochs and on a stop signal, from which a restarted run continues exactly where it was.
+//! The loop says what happened; the run's recorder (`store::RunRecorder`) writes it down.
 //!
 //! This is our own loop rather than burn-train's `Learner`: the Learner logs per batch, draws a
 //! terminal UI that garbles cluster logs, and has no divergence stop; a sweep needs one line per
 //! epoch, a NaN stop that records the run as diverged, and atomic per-epoch files.
 
-use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -16,7 +15,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use highway_data::Dataset;
 use highway_model::loss::{correct, cross_entropy};
-use highway_model::{LayerStats, Mlp, ModelConfig};
+use highway_model::{LayerStats, Mlp};
 
 use super::eval::{evaluate, to_device};
 use super::order::epoch_order;
@@ -26,166 +25,35 @@ use super::sgd::Sgd;
 use super::signals::{Signal, Stop};
 use crate::backend::BackendName;
 use crate::experiment::RunSpec;
-use crate::store::checkpoint::{self, Position};
-use crate::store::run_events::RunEvents;
-use crate::store::{self, layers, model_file, CurveRow, State, Status};
-use crate::sys;
+use crate::store::{
+    Checkpoint, CurveRow, EpochRecord, Position, RunDir, RunRecorder, Spec, State, Status,
+};
 
 /// Training examples (the first ones, the same every epoch) on which the per-layer statistics
 /// are measured after each epoch.
-pub const PROBE_EXAMPLES: usize = 256;
+pub(crate) const PROBE_EXAMPLES: usize = 256;
 /// Read the loss back to the host (progress, divergence check) every this many steps.
 const READ_EVERY: usize = 10;
 
-/// Trains one run into `dir`, writing `spec.json` (with `fingerprint`, the data's), `curve.csv`,
-/// `layers.csv`, the TensorBoard event file, `status.json`, checkpoints while it runs and, if
-/// asked, `model.safetensors`; continues from the run's checkpoint when it has one. Returns the final status: a diverged run is a result, not an
-/// error; a stopped one is `interrupted`, with a checkpoint to continue from.
+/// Trains `spec` on `data` into the run folder `dir` (`fingerprint` is the data's), continuing
+/// from the run's checkpoint when it has one. Returns the final status: a diverged run is a
+/// result, not an error; a stopped one is `interrupted`, with a checkpoint to continue from.
 pub fn train_run(
     spec: &RunSpec,
     data: &Dataset,
     fingerprint: &str,
     backend: BackendName,
-    dir: &Path,
+    dir: RunDir,
     stop: &Stop,
 ) -> Result<Status> {
-    let started = Instant::now();
-    let mut status = Status::starting(backend.as_str());
-    let mut model_config = spec.model.clone();
-    model_config.input_size = data.train.dim;
-    model_config.classes = data.classes;
-    store::write_json(
-        &dir.join("spec.json"),
-        &serde_json::json!({ "run": spec, "model": model_config, "data": data_record(data, fingerprint) }),
-    )?;
     let device = backend.device()?;
-    let (mut run, mut model) = Training::new(spec, &model_config, data, &device);
-    let t = &spec.training;
-    let (mut position, mut curve) = (Position::start(), Vec::new());
-    let checkpoint = checkpoint::load(dir, &spec.id, &model_config)?;
-    let fresh = checkpoint.is_none();
-    if let Some(c) = checkpoint {
-        let fused = !t.gradient_checkpointing;
-        let devices = (&run.device, &device);
-        model = resume::restore(&c, &model_config, devices, fused, &mut run.optim)?;
-        curve = resume::earlier_rows(dir, c.position.epoch)?;
-        position = c.position;
-        run.step = position.step;
-        run.first_loss = position.first_loss;
-        for row in &curve {
-            status.record_epoch(row, position.wall_seconds);
-        }
-        run.progress.say(&format!(
-            "resumed at epoch {} of {}{}",
-            position.epoch,
-            t.epochs,
-            match position.batch {
-                0 => String::new(),
-                b => format!(", step {} of {}", b + 1, run.steps_per_epoch),
-            }
-        ));
-    }
-    // A fresh start keeps nothing of an earlier attempt; a resumed run keeps what came before
-    // its checkpoint, the statistics at initialisation (epoch 0) included.
-    let keep_before = if fresh { 0 } else { position.epoch };
-    let mut layers_csv = layers::earlier(dir, keep_before);
-    let best = curve
-        .iter()
-        .map(|r| r.train_loss)
-        .fold(f64::INFINITY, f64::min);
-    let mut events = RunEvents::open(dir, spec, keep_before, best)?;
-    if fresh && t.layer_stats {
-        // Epoch 0: the freshly initialised net, before any step.
-        let stats = run.layer_stats(&model);
-        layers_csv += &layers::epoch_rows(0, &stats);
-        store::write_atomic(&dir.join(layers::FILE), layers_csv.as_bytes())?;
-        events.layers(0, &stats)?;
-    }
-    let offset = position.wall_seconds;
-    store::write_json(&dir.join("status.json"), &status)?;
-    let (x_eval, y_eval) = to_device(&data.eval, &device);
-    for epoch in position.epoch..=t.epochs {
-        let epoch_start = Instant::now();
-        let lr = t.lr_at(epoch - 1, run.step - position.batch);
-        let end;
-        (model, end) = run.epoch(model, epoch, &position, stop);
-        let prior_seconds = position.epoch_seconds;
-        position = Position::start();
-        let (train_loss, train_acc) = match end {
-            EpochEnd::Finished { loss, acc } => (loss, acc),
-            EpochEnd::Diverged(message) => {
-                status.state = State::Diverged;
-                status.message = Some(message);
-                break;
-            }
-            EpochEnd::Stopped { signal, at } => {
-                let at = Position {
-                    wall_seconds: offset + started.elapsed().as_secs_f64(),
-                    epoch_seconds: prior_seconds + epoch_start.elapsed().as_secs_f64(),
-                    ..at
-                };
-                status.state = State::Interrupted;
-                status.message = Some(run.stopped(signal, &at, &model, dir, &model_config)?);
-                break;
-            }
-        };
-        let (eval_loss, eval_acc) = evaluate(&model.valid(), &x_eval, &y_eval);
-        let stats = t.layer_stats.then(|| run.layer_stats(&model));
-        if let Some(stats) = &stats {
-            layers_csv += &layers::epoch_rows(epoch, stats);
-            store::write_atomic(&dir.join(layers::FILE), layers_csv.as_bytes())?;
-        }
-        let row = CurveRow {
-            epoch,
-            train_loss,
-            train_acc,
-            eval_loss,
-            eval_acc,
-            lr,
-            seconds: prior_seconds + epoch_start.elapsed().as_secs_f64(),
-        };
-        run.progress.epoch(&row, data.eval_kind);
-        events.epoch(&row, stats.as_deref())?;
-        curve.push(row);
-        store::write_atomic(&dir.join("curve.csv"), store::curve_csv(&curve).as_bytes())?;
-        status.record_epoch(
-            curve.last().expect("just pushed"),
-            offset + started.elapsed().as_secs_f64(),
-        );
-        if let Some(why) = run.diverged(train_loss) {
-            status.state = State::Diverged;
-            status.message = Some(format!("epoch {epoch}: mean training loss {why}"));
-            break;
-        }
-        let every = t.checkpoint_every;
-        if every > 0 && epoch % every == 0 && epoch < t.epochs {
-            let next = Position {
-                epoch: epoch + 1,
-                step: run.step,
-                first_loss: run.first_loss,
-                wall_seconds: offset + started.elapsed().as_secs_f64(),
-                ..Position::start()
-            };
-            let c = resume::snapshot(&model, &run.optim, next);
-            checkpoint::save(dir, &spec.id, &model_config, &c)?;
-        }
-        store::write_json(&dir.join("status.json"), &status)?;
-    }
-    if status.state == State::Running {
-        status.state = State::Done;
-        if t.save_model {
-            // Written before the final status, so a run marked done has its model.
-            let path = dir.join(model_file::FILE);
-            model_file::save(&path, &model.valid(), &model_config)?;
-        }
-    }
-    if status.state.is_final() {
-        checkpoint::remove(dir)?;
-    }
-    status.wall_seconds = offset + started.elapsed().as_secs_f64();
-    status.peak_rss_mib = sys::peak_rss_mib();
-    events.end(status.state, curve.last().map_or(0, |r| r.epoch))?;
-    store::write_json(&dir.join("status.json"), &status)?;
+    let (mut recorder, checkpoint) =
+        RunRecorder::start(dir, Spec::new(spec, data, fingerprint), backend)?;
+    let (mut run, model) = Training::new(spec, data, &recorder, &device);
+    let (model, position) = run.set_up(model, checkpoint, &mut recorder, &device)?;
+    let eval = to_device(&data.eval, &device);
+    let (model, state, message) = run.train(model, position, &eval, &mut recorder, stop)?;
+    let status = recorder.finish(state, message, &model)?;
     run.progress.finish(&status.summary());
     Ok(status)
 }
@@ -204,6 +72,7 @@ enum EpochEnd {
 /// device, the step count and the divergence reference.
 struct Training<'a> {
     spec: &'a RunSpec,
+    eval_kind: highway_data::EvalSplit,
     optim: Sgd,
     x: Tensor<2>,
     y: Tensor<1, Int>,
@@ -217,11 +86,11 @@ struct Training<'a> {
 }
 
 impl<'a> Training<'a> {
-    /// The training state and the freshly initialised net.
+    /// The training state and the freshly initialised net of the run `recorder` records.
     fn new(
         spec: &'a RunSpec,
-        model_config: &ModelConfig,
         data: &Dataset,
+        recorder: &RunRecorder,
         device: &Device,
     ) -> (Self, Mlp) {
         let t = &spec.training;
@@ -230,13 +99,16 @@ impl<'a> Training<'a> {
             device = device.gradient_checkpointing();
         }
         // Checkpointing recomputes activations of composed layers only (see `Mlp::fused`).
-        let model = model_config
+        let model = recorder
+            .spec()
+            .model
             .init(spec.seed, &device)
             .with_fused(!t.gradient_checkpointing);
         let (x, y) = to_device(&data.train, &device);
         let steps_per_epoch = data.train.len().div_ceil(t.batch_size);
         let training = Training {
             spec,
+            eval_kind: data.eval_kind,
             optim: Sgd::new(t.momentum, t.nesterov, t.weight_decay),
             x,
             y,
@@ -247,6 +119,98 @@ impl<'a> Training<'a> {
             first_loss: None,
         };
         (training, model)
+    }
+
+    /// The net to train and where training stands: the checkpoint's (its net and velocities
+    /// restored), or the start, with the statistics of the fresh net recorded as epoch 0.
+    /// `inner` is the device without autodiff, where the optimiser keeps the velocities.
+    fn set_up(
+        &mut self,
+        model: Mlp,
+        checkpoint: Option<Checkpoint>,
+        recorder: &mut RunRecorder,
+        inner: &Device,
+    ) -> Result<(Mlp, Position)> {
+        let t = &self.spec.training;
+        let Some(c) = checkpoint else {
+            if t.layer_stats {
+                recorder.initial_layers(&self.layer_stats(&model))?;
+            }
+            return Ok((model, Position::start()));
+        };
+        let fused = !t.gradient_checkpointing;
+        let config = &recorder.spec().model;
+        let devices = (&self.device, inner);
+        let model = resume::restore(&c, config, devices, fused, &mut self.optim)?;
+        let p = c.position;
+        (self.step, self.first_loss) = (p.step, p.first_loss);
+        let within = match p.batch {
+            0 => String::new(),
+            b => format!(", step {} of {}", b + 1, self.steps_per_epoch),
+        };
+        let of = t.epochs;
+        self.progress
+            .say(&format!("resumed at epoch {} of {of}{within}", p.epoch));
+        Ok((model, p))
+    }
+
+    /// Trains from `position` through the last epoch, recording each one, until the run
+    /// finishes, diverges or is stopped; the net, the run's final state and why.
+    fn train(
+        &mut self,
+        mut model: Mlp,
+        mut position: Position,
+        (x_eval, y_eval): &(Tensor<2>, Tensor<1, Int>),
+        recorder: &mut RunRecorder,
+        stop: &Stop,
+    ) -> Result<(Mlp, State, Option<String>)> {
+        let t = &self.spec.training;
+        for epoch in position.epoch..=t.epochs {
+            let epoch_start = Instant::now();
+            let lr = t.lr_at(epoch - 1, self.step - position.batch);
+            let end;
+            (model, end) = self.epoch(model, epoch, &position, stop);
+            let seconds = |p: &Position| p.epoch_seconds + epoch_start.elapsed().as_secs_f64();
+            let (train_loss, train_acc) = match end {
+                EpochEnd::Finished { loss, acc } => (loss, acc),
+                EpochEnd::Diverged(message) => return Ok((model, State::Diverged, Some(message))),
+                EpochEnd::Stopped { signal, at } => {
+                    let wall_seconds = recorder.wall_seconds();
+                    let epoch_seconds = seconds(&position);
+                    let at = Position {
+                        wall_seconds,
+                        epoch_seconds,
+                        ..at
+                    };
+                    let message = self.stopped(signal, at, &model, recorder)?;
+                    return Ok((model, State::Interrupted, Some(message)));
+                }
+            };
+            let (eval_loss, eval_acc) = evaluate(&model.valid(), x_eval, y_eval);
+            let layers = t.layer_stats.then(|| self.layer_stats(&model));
+            let row = CurveRow {
+                epoch,
+                train_loss,
+                train_acc,
+                eval_loss,
+                eval_acc,
+                lr,
+                seconds: seconds(&position),
+            };
+            self.progress.epoch(&row, self.eval_kind);
+            recorder.end_epoch(&EpochRecord { row, layers })?;
+            if let Some(why) = self.diverged(train_loss) {
+                let message = format!("epoch {epoch}: mean training loss {why}");
+                return Ok((model, State::Diverged, Some(message)));
+            }
+            position = Position::start();
+            let every = t.checkpoint_every;
+            if every > 0 && epoch % every == 0 && epoch < t.epochs {
+                let next = self.position(epoch + 1, recorder.wall_seconds());
+                recorder.checkpoint(&resume::snapshot(&model, &self.optim, next))?;
+            }
+        }
+        Ok((model, State::Done, None))
     }
 
     /// One pass of `model` over the training set in this epoch's order, from batch
@@ -294,13 +258,10 @@ impl<'a> Training<'a> {
             }
             if let Some(signal) = stop.requested() {
                 let at = Position {
-                    epoch,
                     batch: b + 1,
-                    step: self.step,
-                    first_loss: self.first_loss,
                     loss_sum: loss_sum.into_scalar::<f32>(),
                     correct_sum: correct_sum.into_scalar::<i64>(),
-                    ..Position::start()
+                    ..self.position(epoch, 0.0)
                 };
                 return (model, EpochEnd::Stopped { signal, at });
             }
@@ -308,6 +269,17 @@ impl<'a> Training<'a> {
         let loss = loss_sum.into_scalar::<f32>() as f64 / n as f64;
         let acc = correct_sum.into_scalar::<i64>() as f64 / n as f64;
         (model, EpochEnd::Finished { loss, acc })
+    }
+
+    /// The start of `epoch` as training stands now, after `wall_seconds` of training.
+    fn position(&self, epoch: usize, wall_seconds: f64) -> Position {
+        Position {
+            epoch,
+            step: self.step,
+            first_loss: self.first_loss,
+            wall_seconds,
+            ..Position::start()
+        }
     }
 
     /// The per-layer statistics of `model` on the first `PROBE_EXAMPLES` training examples.
@@ -329,15 +301,14 @@ impl<'a> Training<'a> {
             .then(|| format!("{loss} (first loss {first:.4}, limit {limit}×)"))
     }
 
-    /// Writes the checkpoint of a run stopped by `signal` at `at` (unless checkpoints are off);
-    /// the status message saying so.
+    /// Checkpoints a run stopped by `signal` at `at` (unless checkpoints are off); the status
+    /// message saying so.
     fn stopped(
         &self,
         signal: Signal,
-        at: &Position,
+        at: Position,
         model: &Mlp,
-        dir: &Path,
-        model_config: &ModelConfig,
+        recorder: &RunRecorder,
     ) -> Result<String> {
         let place = format!(
             "epoch {}, step {} of {}",
@@ -348,24 +319,9 @@ impl<'a> Training<'a> {
                 "stopped by {signal} in {place}; no checkpoint (checkpoint_every is 0)"
             ));
         }
-        let c = resume::snapshot(model, &self.optim, at.clone());
-        checkpoint::save(dir, &self.spec.id, model_config, &c)?;
+        recorder.checkpoint(&resume::snapshot(model, &self.optim, at))?;
         Ok(format!(
             "stopped by {signal} in {place}; checkpoint written"
         ))
     }
-}
-
-/// What the run saw of its data, for `spec.json`.
-fn data_record(data: &Dataset, fingerprint: &str) -> serde_json::Value {
-    serde_json::json!({
-        "dataset": data.name.as_str(),
-        "fingerprint": fingerprint,
-        "train_examples": data.train.len(),
-        "eval_split": data.eval_kind,
-        "eval_examples": data.eval.len(),
-        "preprocess": format!("{:?}", data.normalization.method).to_lowercase(),
-        "mean": data.normalization.mean,
-        "std": data.normalization.std,
-    })
 }

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use super::{tensor_file, write_atomic};
 
 /// The checkpoint folder in a run folder, and the file in it.
-pub const DIR: &str = "checkpoint";
-pub const FILE: &str = "state.safetensors";
+pub(super) const DIR: &str = "checkpoint";
+pub(super) const FILE: &str = "state.safetensors";
 /// The layout version; a file of another version is refused.
 const FORMAT: &str = "highway-checkpoint/1";
 /// The prefix of the velocity tensors' names: `velocity.highway.3.w_t`.
@@ -71,12 +71,12 @@ pub struct Checkpoint {
 }
 
 /// The checkpoint file of the run folder `run_dir`.
-pub fn path(run_dir: &Path) -> PathBuf {
+pub(super) fn path(run_dir: &Path) -> PathBuf {
     run_dir.join(DIR).join(FILE)
 }
 
 /// Writes `checkpoint` of run `run_id` (a net of `model`) atomically; returns its size in bytes.
-pub fn save(
+pub(super) fn save(
     run_dir: &Path,
     run_id: &str,
     model: &ModelConfig,
@@ -100,18 +100,6 @@ pub fn save(
     let path = path(run_dir);
     let bytes = tensor_file::encode(&tensors, metadata)
         .with_context(|| format!("{}: cannot encode the checkpoint", path.display()))?;
-    if let Some(ms) = std::env::var("HIGHWAY_TEST_CHECKPOINT_PAUSE_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        // A test hook: the tests kill a run while its checkpoint is being written, and this
-        // holds the half-written file in place long enough for them to do so.
-        let partial = run_dir.join(DIR).join(format!(".{FILE}.tmp-pause"));
-        std::fs::create_dir_all(run_dir.join(DIR))?;
-        std::fs::write(&partial, &bytes[..bytes.len() / 2])?;
-        std::thread::sleep(std::time::Duration::from_millis(ms));
-        std::fs::remove_file(&partial)?;
-    }
     write_atomic(&path, &bytes)?;
     Ok(bytes.len() as u64)
 }
@@ -119,9 +107,13 @@ pub fn save(
 /// The checkpoint of run `run_id` in `run_dir`, if there is one; an error that names the file
 /// if there is one that does not belong to this run (another id, another net, another format)
 /// or is damaged. Temporary files left by a writer that was killed are removed.
-pub fn load(run_dir: &Path, run_id: &str, model: &ModelConfig) -> Result<Option<Checkpoint>> {
+pub(super) fn load(
+    run_dir: &Path,
+    run_id: &str,
+    model: &ModelConfig,
+) -> Result<Option<Checkpoint>> {
     // The run lock is held: any temporary file here is a killed writer's.
-    crate::store::files::remove_stale_temporaries(&run_dir.join(DIR), std::time::Duration::ZERO);
+    super::files::remove_stale_temporaries(&run_dir.join(DIR), std::time::Duration::ZERO);
     let path = path(run_dir);
     if !path.exists() {
         return Ok(None);
@@ -179,7 +171,7 @@ pub fn load(run_dir: &Path, run_id: &str, model: &ModelConfig) -> Result<Option<
 }
 
 /// Removes the checkpoint of a run that has finished: it keeps no state it does not need.
-pub fn remove(run_dir: &Path) -> Result<()> {
+pub(super) fn remove(run_dir: &Path) -> Result<()> {
     let dir = run_dir.join(DIR);
     match std::fs::remove_dir_all(&dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -232,7 +224,8 @@ mod tests {
 
     #[test]
     fn round_trip_is_exact_and_a_finished_run_keeps_none() {
-        let dir = std::env::temp_dir().join(format!("highway-ckpt-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let c = checkpoint();
         assert!(save(&dir, "run-a", &model(5), &c).unwrap() > 0);
         let back = load(&dir, "run-a", &model(5)).unwrap().unwrap();
@@ -248,12 +241,12 @@ mod tests {
         assert_eq!(back.position, c.position);
         remove(&dir).unwrap();
         assert!(load(&dir, "run-a", &model(5)).unwrap().is_none());
-        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
     fn checkpoints_of_other_runs_nets_formats_or_damaged_are_refused_by_name() {
-        let dir = std::env::temp_dir().join(format!("highway-ckpt-bad-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         save(&dir, "run-a", &model(5), &checkpoint()).unwrap();
         let err =
             |id: &str, width: usize| format!("{:#}", load(&dir, id, &model(width)).unwrap_err());
@@ -282,6 +275,5 @@ mod tests {
         std::fs::write(&stale, b"partial").unwrap();
         let _ = load(&dir, "run-a", &model(5));
         assert!(!stale.exists());
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -17,9 +17,9 @@ pub struct CurveRow {
     pub seconds: f64,
 }
 
-pub const CURVE_HEADER: &str = "epoch,train_loss,train_acc,eval_loss,eval_acc,lr,seconds";
+pub(super) const CURVE_HEADER: &str = "epoch,train_loss,train_acc,eval_loss,eval_acc,lr,seconds";
 
-pub fn curve_csv(rows: &[CurveRow]) -> String {
+pub(super) fn curve_csv(rows: &[CurveRow]) -> String {
     let mut s = format!("{CURVE_HEADER}\n");
     for r in rows {
         s += &format!(
@@ -30,7 +30,7 @@ pub fn curve_csv(rows: &[CurveRow]) -> String {
     s
 }
 
-pub fn read_curve(path: &Path) -> Result<Vec<CurveRow>> {
+pub(super) fn read_curve(path: &Path) -> Result<Vec<CurveRow>> {
     let text =
         fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let mut lines = text.lines();
@@ -70,7 +70,8 @@ mod tests {
 
     #[test]
     fn curve_round_trip_and_atomic_write_leaves_no_temporaries() {
-        let dir = std::env::temp_dir().join(format!("highway-store-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let rows = vec![
             CurveRow {
                 epoch: 1,

@@ -22,7 +22,7 @@ use serde::{de::DeserializeOwned, Serialize};
 const TEMP_MARK: &str = ".tmp-";
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
@@ -58,7 +58,7 @@ fn unique_suffix() -> String {
 
 /// Removes the temporary files of [`write_atomic`] in `dir` that are older than `age`: the
 /// leftovers of writers killed mid-write (a live writer's file lives for milliseconds).
-pub fn remove_stale_temporaries(dir: &Path, age: Duration) {
+pub(super) fn remove_stale_temporaries(dir: &Path, age: Duration) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -80,7 +80,7 @@ pub fn remove_stale_temporaries(dir: &Path, age: Duration) {
 }
 
 /// Writes each `(name, text)` into `dir`; returns the paths written.
-pub fn write_files(dir: &Path, files: &[(&str, String)]) -> Result<Vec<PathBuf>> {
+pub(crate) fn write_files(dir: &Path, files: &[(&str, String)]) -> Result<Vec<PathBuf>> {
     files
         .iter()
         .map(|(name, text)| {
@@ -91,13 +91,13 @@ pub fn write_files(dir: &Path, files: &[(&str, String)]) -> Result<Vec<PathBuf>>
         .collect()
 }
 
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+pub(super) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     write_atomic(path, text.as_bytes())
 }
 
-pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+pub(super) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let text =
         fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
     serde_json::from_str(&text)
@@ -113,8 +113,8 @@ mod tests {
         let (a, b) = (unique_suffix(), unique_suffix());
         assert_ne!(a, b);
         assert!(a.contains(&format!("-{}-", std::process::id())), "{a}");
-        let dir = std::env::temp_dir().join(format!("highway-files-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         // A link planted where a temporary file would go is not followed: the write goes to
         // a new name, and the link's target is untouched.
         write_atomic(&dir.join("x.json"), b"1").unwrap();
@@ -128,7 +128,6 @@ mod tests {
         remove_stale_temporaries(&dir, Duration::ZERO);
         assert!(!stale.exists());
         assert_eq!(fs::read(dir.join("x.json")).unwrap(), b"1");
-        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -136,7 +135,8 @@ mod tests {
         // A drawn learning-rate decay whose shortest form serde_json's fast parser reads one
         // unit in the last place off.
         let v = f64::from_bits(0x3fee_c296_a283_acf2);
-        let path = std::env::temp_dir().join(format!("highway-float-{}.json", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("floats.json");
         write_json(&path, &vec![v, 0.1, 1.0 / 3.0, 5e-324, f64::MAX]).unwrap();
         let back: Vec<f64> = read_json(&path).unwrap();
         fs::remove_file(&path).unwrap();

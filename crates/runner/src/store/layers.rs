@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use highway_model::LayerStats;
 
-pub const FILE: &str = "layers.csv";
-pub const LAYERS_HEADER: &str =
+pub(super) const FILE: &str = "layers.csv";
+pub(super) const LAYERS_HEADER: &str =
     "epoch,layer,grad_w,grad_w_h,grad_w_t,grad_out,out_mean,out_std,dead,mean_gate,mean_gate_bias";
 
 /// One row of `layers.csv`.
@@ -20,7 +20,7 @@ pub struct LayerRow {
 }
 
 /// The rows of one epoch, without header.
-pub fn epoch_rows(epoch: usize, stats: &[LayerStats]) -> String {
+pub(super) fn epoch_rows(epoch: usize, stats: &[LayerStats]) -> String {
     let opt = |v: Option<f64>| v.map(|v| format!("{v:e}")).unwrap_or_default();
     stats
         .iter()
@@ -45,7 +45,7 @@ pub fn epoch_rows(epoch: usize, stats: &[LayerStats]) -> String {
 
 /// The text of `dir`'s `layers.csv` with the header and the rows of epochs before `epoch` only
 /// (a resumed run writes the later ones again); just the header when there is no file.
-pub fn earlier(dir: &Path, epoch: usize) -> String {
+pub(super) fn earlier(dir: &Path, epoch: usize) -> String {
     let mut out = format!("{LAYERS_HEADER}\n");
     if let Ok(text) = fs::read_to_string(dir.join(FILE)) {
         for line in text.lines().skip(1) {
@@ -60,7 +60,7 @@ pub fn earlier(dir: &Path, epoch: usize) -> String {
 }
 
 /// Reads a run's `layers.csv`.
-pub fn read(path: &Path) -> Result<Vec<LayerRow>> {
+pub(super) fn read(path: &Path) -> Result<Vec<LayerRow>> {
     let text =
         fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let mut lines = text.lines();
@@ -125,8 +125,8 @@ mod tests {
             gate_bias: Some(-2.0),
             ..plain.clone()
         };
-        let dir = std::env::temp_dir().join(format!("highway-layers-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let stats = [plain, highway];
         let text = format!(
             "{LAYERS_HEADER}\n{}{}",
@@ -140,7 +140,7 @@ mod tests {
         assert_eq!(rows[1].stats, stats[1]);
         assert_eq!(rows[0].stats, stats[0]);
         assert_eq!(earlier(&dir, 2).lines().count(), 3);
-        fs::remove_dir_all(&dir).unwrap();
+        fs::remove_file(dir.join(FILE)).unwrap();
         assert_eq!(earlier(&dir, 2), format!("{LAYERS_HEADER}\n"));
     }
 }

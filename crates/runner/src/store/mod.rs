@@ -1,35 +1,51 @@
-//! The results folder: one folder per sweep, one per run, every file written atomically.
+//! The results folder: one folder per sweep, one per run, every file written atomically. This
+//! room alone knows the files' names and formats; the training loop reports through a run's
+//! [`RunRecorder`], and everything else reads through [`SweepDir`] and [`RunDir`].
 //!
 //! ```text
 //! <sweep>/sweep.json            resolved config and the plan           (sweep_dir.rs)
-//! <sweep>/runs/<id>/spec.json   the run's resolved settings
-//! <sweep>/runs/<id>/curve.csv   one row per epoch                      (curve.rs)
-//! <sweep>/runs/<id>/layers.csv  per-layer gradient, output and gate statistics per epoch (layers.rs)
-//! <sweep>/runs/<id>/events.out.tfevents.*  the same for TensorBoard, and HParams (run_events.rs)
-//! <sweep>/events.out.tfevents.hparams  the sweep's HParams experiment                (run_events.rs)
-//! <sweep>/runs/<id>/status.json running | done | diverged | ...        (status.rs)
-//! <sweep>/runs/<id>/model.safetensors  the trained net, when asked    (model_file.rs)
-//! <sweep>/runs/<id>/checkpoint/  while a run is unfinished: where it stands (checkpoint.rs)
+//! <sweep>/events.out.tfevents.hparams  the sweep's HParams experiment  (run_events.rs)
+//! <sweep>/runs/<id>/            one run's files                        (run_dir.rs)
+//!   spec.json                   what the run trained                   (spec.rs)
+//!   status.json                 running | done | diverged | ...        (status.rs)
+//!   curve.csv                   one row per epoch                      (curve.rs)
+//!   layers.csv                  per-layer statistics per epoch         (layers.rs)
+//!   events.out.tfevents.*       the same for TensorBoard, and HParams  (run_events.rs, tfevents/)
+//!   model.safetensors           the trained net, when asked            (model_file.rs)
+//!   checkpoint/                 while a run is unfinished              (checkpoint.rs)
 //! ```
+//! `recorder.rs` writes a run's files as it trains; `files.rs` holds the atomic writes,
+//! `run_lock.rs` the one-process-per-run lock, `tensor_file.rs` the safetensors layout.
 
-pub mod checkpoint;
-pub mod curve;
-pub mod files;
-pub mod layers;
-pub mod model_file;
-pub mod run_events;
-pub mod run_lock;
-pub mod status;
-pub mod sweep_dir;
-pub mod tensor_file;
-pub mod tfevents;
+mod checkpoint;
+mod curve;
+mod files;
+mod layers;
+mod model_file;
+mod recorder;
+mod run_dir;
+mod run_events;
+mod run_lock;
+mod spec;
+mod status;
+mod sweep_dir;
+mod tensor_file;
+mod tfevents;
 
-pub use curve::{curve_csv, read_curve, CurveRow, CURVE_HEADER};
-pub use files::{read_json, write_atomic, write_files, write_json};
+pub use checkpoint::{Checkpoint, Position};
+pub use curve::CurveRow;
+pub(crate) use files::{write_atomic, write_files};
+pub use layers::LayerRow;
+pub use recorder::{EpochRecord, RunRecorder};
+pub use run_dir::RunDir;
+pub use run_events::read_run_events;
+pub use run_lock::{Acquired, RunLock};
+pub use spec::{DataRecord, Spec};
 pub use status::{State, Status};
 pub use sweep_dir::{SweepDir, SweepFile};
+pub use tfevents::{Event, Value, What};
 
 /// Prints a warning about a file that exists but cannot be used, and what is done instead.
-pub fn warn(what: &anyhow::Error, instead: &str) {
+fn warn(what: &anyhow::Error, instead: &str) {
     eprintln!("warning: {what:#}; {instead}");
 }

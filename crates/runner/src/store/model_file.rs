@@ -15,7 +15,7 @@ use super::tensor_file;
 use crate::store;
 
 /// The model file's name in a run folder.
-pub const FILE: &str = "model.safetensors";
+pub(super) const FILE: &str = "model.safetensors";
 /// The metadata key of the layout version, and its value.
 const FORMAT_KEY: &str = "format";
 const FORMAT: &str = "highway-mlp/1";
@@ -23,7 +23,7 @@ const FORMAT: &str = "highway-mlp/1";
 const MODEL_KEY: &str = "model";
 
 /// Writes `net` and its config to `path`, atomically.
-pub fn save(path: &Path, net: &Mlp, config: &ModelConfig) -> Result<()> {
+pub(super) fn save(path: &Path, net: &Mlp, config: &ModelConfig) -> Result<()> {
     let metadata = HashMap::from([
         (FORMAT_KEY.to_string(), FORMAT.to_string()),
         (MODEL_KEY.to_string(), serde_json::to_string(config)?),
@@ -37,7 +37,7 @@ pub fn save(path: &Path, net: &Mlp, config: &ModelConfig) -> Result<()> {
 const MAX_BYTES: u64 = 1 << 34;
 
 /// Reads a model file written by [`save`] and rebuilds the net on `device`.
-pub fn load(path: &Path, device: &Device) -> Result<(ModelConfig, Mlp)> {
+pub(super) fn load(path: &Path, device: &Device) -> Result<(ModelConfig, Mlp)> {
     let name = path.display();
     if !path.exists() {
         bail!(
@@ -83,7 +83,8 @@ mod tests {
 
     #[test]
     fn saved_models_load_back_with_the_same_outputs() {
-        let dir = std::env::temp_dir().join(format!("highway-model-file-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let path = dir.join(FILE);
         let d = Device::flex();
         let net = config().init(4, &d);
@@ -104,6 +105,5 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() - 10]).unwrap();
         let err = format!("{:#}", load(&path, &d).unwrap_err());
         assert!(err.contains(FILE) && err.contains("truncated"), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -10,24 +10,24 @@
 use std::path::Path;
 
 use anyhow::Result;
-use highway_model::{Kind, LayerStats};
+use highway_model::{Activation, Kind, LayerStats};
 
 use super::tfevents::hparams::{self, HParamInfo, HValue, MetricInfo, SessionStatus};
-use super::tfevents::{Event, EventFile, Value, What};
+use super::tfevents::{file, Event, EventFile, Value, What};
 use super::{CurveRow, State};
 use crate::experiment::RunSpec;
 use crate::sys;
 
 /// The sweep's HParams experiment file, in the sweep folder (TensorBoard's run `.`).
-pub const EXPERIMENT_FILE: &str = "events.out.tfevents.hparams";
+pub(super) const EXPERIMENT_FILE: &str = "events.out.tfevents.hparams";
 
 /// Metrics of the HParams view: the last value of each tag in a run.
-pub const FINAL_TRAIN_LOSS: &str = "train/loss";
-pub const BEST_TRAIN_LOSS: &str = "train/best_loss";
-pub const EVAL_ACCURACY: &str = "eval/accuracy";
+pub(super) const FINAL_TRAIN_LOSS: &str = "train/loss";
+pub(super) const BEST_TRAIN_LOSS: &str = "train/best_loss";
+pub(super) const EVAL_ACCURACY: &str = "eval/accuracy";
 
 /// A run's event file.
-pub struct RunEvents {
+pub(super) struct RunEvents {
     file: EventFile,
     best_loss: f64,
 }
@@ -37,7 +37,12 @@ impl RunEvents {
     /// `keep_before` (a resumed run: its checkpoint's epoch) or none (0: a fresh start, which
     /// records the HParams session start). `best_loss` is the lowest training loss of the
     /// epochs kept.
-    pub fn open(dir: &Path, spec: &RunSpec, keep_before: usize, best_loss: f64) -> Result<Self> {
+    pub(super) fn open(
+        dir: &Path,
+        spec: &RunSpec,
+        keep_before: usize,
+        best_loss: f64,
+    ) -> Result<Self> {
         let now = sys::now();
         let mut file = EventFile::open(dir, keep_before as i64, &sys::host(), now)?;
         if keep_before == 0 {
@@ -48,7 +53,7 @@ impl RunEvents {
     }
 
     /// Records one epoch: the curve's values and, when measured, the layers' statistics.
-    pub fn epoch(&mut self, row: &CurveRow, layers: Option<&[LayerStats]>) -> Result<()> {
+    pub(super) fn epoch(&mut self, row: &CurveRow, layers: Option<&[LayerStats]>) -> Result<()> {
         self.best_loss = self.best_loss.min(row.train_loss);
         let mut values = vec![
             Value::scalar(FINAL_TRAIN_LOSS, row.train_loss),
@@ -66,13 +71,13 @@ impl RunEvents {
     }
 
     /// Records the layers' statistics alone (epoch 0: at initialisation).
-    pub fn layers(&mut self, epoch: usize, layers: &[LayerStats]) -> Result<()> {
+    pub(super) fn layers(&mut self, epoch: usize, layers: &[LayerStats]) -> Result<()> {
         self.file.write(&event(epoch as i64, layer_values(layers)))
     }
 
     /// Records the end of the run's HParams session (for a final state only: an interrupted
     /// run's session goes on when it resumes).
-    pub fn end(&mut self, state: State, last_epoch: usize) -> Result<()> {
+    pub(super) fn end(&mut self, state: State, last_epoch: usize) -> Result<()> {
         let status = match state {
             State::Done => SessionStatus::Success,
             State::Diverged | State::Failed => SessionStatus::Failure,
@@ -80,6 +85,14 @@ impl RunEvents {
         };
         let end = hparams::session_end(status, sys::now());
         self.file.write(&event(last_epoch as i64, vec![end]))
+    }
+}
+
+/// Every event of the run folder `run`'s event file, in order; `None` when it has none.
+pub fn read_run_events(run: &Path) -> Result<Option<Vec<Event>>> {
+    match file::existing(run)? {
+        Some(path) => file::read(&path).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -132,7 +145,7 @@ fn layer_values(layers: &[LayerStats]) -> Vec<Value> {
 }
 
 /// The hyperparameters of a run, as the HParams view shows them.
-pub fn run_hparams(spec: &RunSpec) -> Vec<(&'static str, HValue)> {
+pub(super) fn run_hparams(spec: &RunSpec) -> Vec<(&'static str, HValue)> {
     let t = &spec.training;
     let mut h = vec![
         ("kind", HValue::Text(spec.kind.name().into())),
@@ -159,26 +172,24 @@ pub fn run_hparams(spec: &RunSpec) -> Vec<(&'static str, HValue)> {
 
 /// Writes the sweep's HParams experiment into the sweep folder `root` (the same bytes from
 /// every process of one sweep).
-pub fn write_experiment(root: &Path, name: &str, description: &str) -> Result<()> {
+pub(super) fn write_experiment(root: &Path, name: &str, description: &str) -> Result<()> {
     let number = |name, description| HParamInfo {
         name,
         description,
         choices: None,
     };
-    let choice = |name, description, values: &[&str]| HParamInfo {
+    let choice = |name, description, values: Vec<&str>| HParamInfo {
         name,
         description,
         choices: Some(values.iter().map(|v| v.to_string()).collect()),
     };
+    let kinds = Kind::ALL.map(Kind::name).to_vec();
+    let activations = Activation::ALL.map(Activation::name).to_vec();
     let infos = [
-        choice(
-            "kind",
-            "plain or highway hidden layers",
-            &["plain", "highway"],
-        ),
+        choice("kind", "plain or highway hidden layers", kinds),
         number("depth", "hidden layers (1 plain input layer + depth - 1)"),
         number("width", "units per hidden layer"),
-        choice("activation", "nonlinearity of H", &["relu", "tanh"]),
+        choice("activation", "nonlinearity of H", activations),
         number("lr", "initial SGD learning rate"),
         number("momentum", "SGD momentum"),
         number("lr_decay", "learning-rate decay factor"),

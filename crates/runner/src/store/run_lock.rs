@@ -66,7 +66,8 @@ mod tests {
 
     #[test]
     fn a_held_lock_is_busy_for_others_and_free_once_dropped() {
-        let dir = std::env::temp_dir().join(format!("highway-lock-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let Acquired::Held(lock) = RunLock::try_acquire(&dir).unwrap() else {
             panic!("a fresh folder is free")
         };
@@ -79,6 +80,5 @@ mod tests {
             RunLock::try_acquire(&dir).unwrap(),
             Acquired::Held(_)
         ));
-        fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::CurveRow;
+use crate::backend::BackendName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,7 +52,7 @@ pub struct Status {
     pub final_eval_acc: Option<f64>,
     pub wall_seconds: f64,
     pub peak_rss_mib: f64,
-    pub backend: String,
+    pub backend: BackendName,
     pub git_revision: String,
     pub host: String,
     pub pid: u32,
@@ -62,7 +63,7 @@ pub struct Status {
 
 impl Status {
     /// The status of a run that is starting now on `backend`.
-    pub fn starting(backend: &str) -> Self {
+    pub fn starting(backend: BackendName) -> Self {
         Status {
             state: State::Running,
             epochs: 0,
@@ -72,7 +73,7 @@ impl Status {
             final_eval_acc: None,
             wall_seconds: 0.0,
             peak_rss_mib: 0.0,
-            backend: backend.to_string(),
+            backend,
             git_revision: crate::sys::git_revision(),
             host: crate::sys::host(),
             pid: std::process::id(),

@@ -1,12 +1,16 @@
 //! A sweep's folder: `sweep.json` and one folder per run.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{read_curve, read_json, write_json, CurveRow, Status};
-use crate::experiment::{extend, Config, RunSpec};
+use super::{files, run_events, RunDir};
+use crate::experiment::{Config, RunSpec};
+
+const SWEEP: &str = "sweep.json";
+const RUNS: &str = "runs";
 
 /// `sweep.json`: what the sweep is, so that `report` and `run --index` need nothing else.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,39 +34,43 @@ impl SweepDir {
         Self { root }
     }
 
+    /// The sweep folder that holds the run folder `run` (`<sweep>/runs/<id>`).
+    pub fn of_run(run: &Path) -> Result<SweepDir> {
+        run.parent()
+            .filter(|p| p.file_name().is_some_and(|n| n == RUNS))
+            .and_then(Path::parent)
+            .filter(|p| p.join(SWEEP).is_file())
+            .map(|p| SweepDir::new(p.to_path_buf()))
+            .with_context(|| {
+                format!(
+                    "{}: not inside a sweep folder (expected <sweep>/{RUNS}/<id> next to \
+                     <sweep>/{SWEEP})",
+                    run.display()
+                )
+            })
+    }
+
     /// Writes `sweep.json` and the HParams experiment for TensorBoard (the same bytes from
-    /// every process of one sweep). A folder that holds an earlier sweep keeps it: a config that
-    /// extends it (more or fewer kinds, depths, seeds or trials) makes a `sweep.json` of both,
-    /// so that the report covers every run; one that changes any other setting is refused,
-    /// naming what differs.
-    pub fn prepare(&self, config: &Config, plan: &[RunSpec]) -> Result<()> {
+    /// every process of one sweep). `resolve` decides the sweep's config and plan from the
+    /// ones this folder holds already (`None` for a new folder), or refuses; it is called with
+    /// the folder locked, so that one process at a time reads, merges and writes.
+    pub fn prepare(
+        &self,
+        resolve: impl FnOnce(Option<(Config, Vec<RunSpec>)>) -> Result<(Config, Vec<RunSpec>)>,
+    ) -> Result<()> {
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("{}: cannot create", self.root.display()))?;
-        // One process at a time reads, merges and writes sweep.json.
         let lock_path = self.root.join(".sweep.lock");
-        let lock = std::fs::File::create(&lock_path)
+        let lock = File::create(&lock_path)
             .with_context(|| format!("{}: cannot create", lock_path.display()))?;
         lock.lock()
             .with_context(|| format!("{}: cannot lock", lock_path.display()))?;
-        let path = self.root.join("sweep.json");
-        let (config, plan) = if path.is_file() {
-            let old = self.load()?;
-            match extend::merge(&old.config, config) {
-                Ok(merged) if merged == old.config => (old.config, old.plan),
-                Ok(merged) => {
-                    let plan = crate::experiment::plan(&merged);
-                    (merged, plan)
-                }
-                Err(differences) => bail!(
-                    "{}: this folder holds a sweep of another plan: {}; use --out DIR or \
-                     another name for this one (or delete the folder)",
-                    path.display(),
-                    differences.join("; ")
-                ),
-            }
-        } else {
-            (config.clone(), plan.to_vec())
+        let path = self.root.join(SWEEP);
+        let old = match path.is_file() {
+            true => self.load().map(|f| Some((f.config, f.plan)))?,
+            false => None,
         };
+        let (config, plan) = resolve(old).with_context(|| path.display().to_string())?;
         let file = SweepFile {
             config,
             plan,
@@ -70,52 +78,28 @@ impl SweepDir {
         };
         // Other processes may be writing here now: only leftovers older than any write.
         for dir in [self.root.clone(), self.root.join("figures")] {
-            super::files::remove_stale_temporaries(&dir, STALE_AFTER);
+            files::remove_stale_temporaries(&dir, STALE_AFTER);
         }
         // Never write a file this program cannot read back.
         let text = serde_json::to_string_pretty(&file)?;
         serde_json::from_str::<SweepFile>(&text)
             .with_context(|| format!("{}: would not read back; not written", path.display()))?;
-        write_json(&path, &file)?;
-        super::run_events::write_experiment(&self.root, &file.config.name, &file.config.notes)
+        files::write_json(&path, &file)?;
+        run_events::write_experiment(&self.root, &file.config.name, &file.config.notes)
     }
 
     pub fn load(&self) -> Result<SweepFile> {
-        let path = self.root.join("sweep.json");
+        let path = self.root.join(SWEEP);
         anyhow::ensure!(
             path.is_file(),
-            "{}: no sweep.json here: not a sweep folder",
+            "{}: no {SWEEP} here: not a sweep folder",
             self.root.display()
         );
-        read_json(&path)
+        files::read_json(&path)
     }
 
-    pub fn run_dir(&self, id: &str) -> PathBuf {
-        self.root.join("runs").join(id)
-    }
-
-    /// The run's status; `None` when it has none yet. A `status.json` that cannot be read (cut
-    /// short, edited by hand) is reported with its path and treated as absent: the run counts
-    /// as not started, so a sweep trains it again.
-    pub fn status(&self, id: &str) -> Option<Status> {
-        let path = self.run_dir(id).join("status.json");
-        if !path.try_exists().unwrap_or(true) {
-            return None;
-        }
-        read_json(&path)
-            .map_err(|e| super::warn(&e, "the run is treated as not started"))
-            .ok()
-    }
-
-    /// The run's learning curve; empty when it has none yet. A `curve.csv` that cannot be read
-    /// is reported with its path and treated as empty.
-    pub fn curve(&self, id: &str) -> Vec<CurveRow> {
-        let path = self.run_dir(id).join("curve.csv");
-        if !path.try_exists().unwrap_or(true) {
-            return Vec::new();
-        }
-        read_curve(&path)
-            .map_err(|e| super::warn(&e, "its curve is left out"))
-            .unwrap_or_default()
+    /// The folder of run `id`.
+    pub fn run(&self, id: &str) -> RunDir {
+        RunDir::new(self.root.join(RUNS).join(id))
     }
 }

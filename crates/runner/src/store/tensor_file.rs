@@ -11,7 +11,10 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 /// The file's bytes: every tensor as little-endian `f32`, and `metadata` in the header.
-pub fn encode(tensors: &[NamedTensor], metadata: HashMap<String, String>) -> Result<Vec<u8>> {
+pub(super) fn encode(
+    tensors: &[NamedTensor],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
     let bytes: Vec<Vec<u8>> = tensors.iter().map(|t| le_bytes(&t.values)).collect();
     let views = tensors
         .iter()
@@ -27,7 +30,10 @@ pub fn encode(tensors: &[NamedTensor], metadata: HashMap<String, String>) -> Res
 }
 
 /// The metadata and tensors of a file's `bytes`; errors name `path`.
-pub fn decode(path: &Path, bytes: &[u8]) -> Result<(HashMap<String, String>, Vec<NamedTensor>)> {
+pub(super) fn decode(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(HashMap<String, String>, Vec<NamedTensor>)> {
     let name = path.display();
     let file = SafeTensors::deserialize(bytes)
         .with_context(|| format!("{name}: not a safetensors file (truncated or damaged?)"))?;
@@ -60,7 +66,7 @@ fn le_bytes(values: &[f32]) -> Vec<u8> {
 
 /// A checksum of tensors (FNV-1a over their names and bytes, in name order), to tell a
 /// complete file from one that parses but holds other bytes.
-pub fn checksum(tensors: &[NamedTensor]) -> String {
+pub(super) fn checksum(tensors: &[NamedTensor]) -> String {
     let mut sorted: Vec<&NamedTensor> = tensors.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut bytes = Vec::new();

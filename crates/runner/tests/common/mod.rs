@@ -18,11 +18,31 @@ pub fn bin() -> Command {
     c
 }
 
-pub fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("highway-cli-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+/// A temporary folder for one test, removed with everything in it when the test ends (passed
+/// or failed).
+pub struct TestDir(tempfile::TempDir);
+
+impl std::ops::Deref for TestDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for TestDir {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+pub fn tmp(name: &str) -> TestDir {
+    TestDir(
+        tempfile::Builder::new()
+            .prefix(&format!("highway-cli-{name}-"))
+            .tempdir()
+            .unwrap(),
+    )
 }
 
 pub fn run(args: &[&str]) -> Output {
@@ -64,7 +84,7 @@ pub fn summary_rows(sweep: &Path) -> Vec<Vec<String>> {
 
 /// The column of `summary.csv` named `name`.
 pub fn col(name: &str) -> usize {
-    highway_runner::report::summary::SUMMARY_HEADER
+    highway_runner::report::SUMMARY_HEADER
         .split(',')
         .position(|c| c == name)
         .unwrap()
@@ -81,10 +101,10 @@ pub fn curve(run_dir: &Path) -> Vec<Vec<f64>> {
 
 /// Every value of the run's event file, in order: (step, tag, the scalar's value if a scalar).
 pub fn event_values(run_dir: &Path) -> Vec<(i64, String, Option<f32>)> {
-    use highway_runner::store::tfevents::{file, Value, What};
-    let path = file::existing(run_dir).unwrap().expect("an event file");
-    file::read(&path)
+    use highway_runner::store::{read_run_events, Value, What};
+    read_run_events(run_dir)
         .unwrap()
+        .expect("an event file")
         .into_iter()
         .flat_map(|e| {
             let values = match e.what {

@@ -24,7 +24,7 @@ const TABLE: [u32; 256] = {
 };
 
 /// The CRC-32C of `bytes`.
-pub fn crc32c(bytes: &[u8]) -> u32 {
+pub(crate) fn crc32c(bytes: &[u8]) -> u32 {
     !bytes.iter().fold(!0u32, |c, &b| {
         TABLE[((c ^ b as u32) & 0xFF) as usize] ^ (c >> 8)
     })
@@ -32,7 +32,7 @@ pub fn crc32c(bytes: &[u8]) -> u32 {
 
 /// The checksum as a record file stores it: rotated and offset, so that a CRC of data that
 /// itself contains CRCs is not degenerate.
-pub fn masked(bytes: &[u8]) -> u32 {
+pub(crate) fn masked(bytes: &[u8]) -> u32 {
     let c = crc32c(bytes);
     (c.rotate_right(15)).wrapping_add(0xA282_EAD8)
 }

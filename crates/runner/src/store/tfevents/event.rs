@@ -4,7 +4,7 @@
 use super::proto::{fields, Field, Message};
 
 /// The version string of the first event of every file.
-pub const FILE_VERSION: &str = "brain.Event:2";
+pub(crate) const FILE_VERSION: &str = "brain.Event:2";
 
 /// One event: what was recorded at `step` (an epoch, for us) at `wall_time`.
 #[derive(Debug, Clone, PartialEq)]

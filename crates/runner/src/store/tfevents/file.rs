@@ -16,10 +16,10 @@ use super::record;
 use crate::store::write_atomic;
 
 /// What every event file's name starts with (TensorBoard looks for `tfevents` in the name).
-pub const PREFIX: &str = "events.out.tfevents.";
+pub(crate) const PREFIX: &str = "events.out.tfevents.";
 
 /// An event file open for appending.
-pub struct EventFile {
+pub(crate) struct EventFile {
     path: PathBuf,
     file: File,
 }
@@ -28,7 +28,7 @@ impl EventFile {
     /// Opens the event file in `dir`, keeping only the events of steps before `keep_before`
     /// (0: a fresh start keeps nothing but the version record; 1 keeps step 0); creates it if
     /// there is none.
-    pub fn open(dir: &Path, keep_before: i64, host: &str, now: f64) -> Result<Self> {
+    pub(crate) fn open(dir: &Path, keep_before: i64, host: &str, now: f64) -> Result<Self> {
         let path = match existing(dir)? {
             Some(path) => {
                 trim(&path, keep_before)?;
@@ -53,20 +53,21 @@ impl EventFile {
     }
 
     /// Appends `event`, flushed to the OS so that TensorBoard sees it at once.
-    pub fn write(&mut self, event: &Event) -> Result<()> {
+    pub(crate) fn write(&mut self, event: &Event) -> Result<()> {
         self.file
             .write_all(&record::frame(&event.encode()))
             .and_then(|()| self.file.flush())
             .with_context(|| format!("{}: cannot write", self.path.display()))
     }
 
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }
 
 /// The run's event file in `dir`, if it has one (the first by name, if there are several).
-pub fn existing(dir: &Path) -> Result<Option<PathBuf>> {
+pub(crate) fn existing(dir: &Path) -> Result<Option<PathBuf>> {
     let mut found: Vec<PathBuf> = fs::read_dir(dir)
         .with_context(|| format!("{}: cannot list", dir.display()))?
         .filter_map(|e| e.ok())
@@ -82,7 +83,7 @@ pub fn existing(dir: &Path) -> Result<Option<PathBuf>> {
 }
 
 /// The events of a file, in order, up to any torn or corrupt tail.
-pub fn read(path: &Path) -> Result<Vec<Event>> {
+pub(crate) fn read(path: &Path) -> Result<Vec<Event>> {
     let bytes = fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     record::read(&bytes)
         .0
@@ -131,9 +132,8 @@ mod tests {
 
     #[test]
     fn a_resumed_run_neither_repeats_nor_loses_a_step() {
-        let dir = std::env::temp_dir().join(format!("highway-tfevents-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let mut f = EventFile::open(&dir, 0, "host", 1_700_000_000.0).unwrap();
         assert!(f.path().ends_with("events.out.tfevents.1700000000.host"));
         for step in 1..=4 {
@@ -155,6 +155,5 @@ mod tests {
         // A run trained again from scratch keeps only the version record.
         EventFile::open(&dir, 0, "host", 0.0).unwrap();
         assert_eq!(steps(&path), vec![0]);
-        fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -5,20 +5,20 @@
 use super::event::Value;
 use super::proto::Message;
 
-pub const PLUGIN: &str = "hparams";
-pub const EXPERIMENT_TAG: &str = "_hparams_/experiment";
-pub const SESSION_START_TAG: &str = "_hparams_/session_start_info";
-pub const SESSION_END_TAG: &str = "_hparams_/session_end_info";
+pub(crate) const PLUGIN: &str = "hparams";
+pub(crate) const EXPERIMENT_TAG: &str = "_hparams_/experiment";
+pub(crate) const SESSION_START_TAG: &str = "_hparams_/session_start_info";
+pub(crate) const SESSION_END_TAG: &str = "_hparams_/session_end_info";
 
 /// A hyperparameter's value.
 #[derive(Debug, Clone, PartialEq)]
-pub enum HValue {
+pub(crate) enum HValue {
     Number(f64),
     Text(String),
 }
 
 /// A hyperparameter the experiment declares: a number, or one of a list of strings.
-pub struct HParamInfo {
+pub(crate) struct HParamInfo {
     pub name: &'static str,
     pub description: &'static str,
     /// `None`: a number; `Some(values)`: a string, one of `values`.
@@ -26,7 +26,7 @@ pub struct HParamInfo {
 }
 
 /// A metric the experiment declares: the tag of a scalar whose last value in a run is the metric.
-pub struct MetricInfo {
+pub(crate) struct MetricInfo {
     pub tag: &'static str,
     pub display_name: &'static str,
     pub training: bool,
@@ -34,7 +34,7 @@ pub struct MetricInfo {
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionStatus {
+pub(crate) enum SessionStatus {
     Success = 1,
     Failure = 2,
 }
@@ -55,7 +55,7 @@ fn plugin_value(tag: &str, data: Message) -> Value {
 }
 
 /// The experiment summary: field 2 of `HParamsPluginData`.
-pub fn experiment(
+pub(crate) fn experiment(
     name: &str,
     description: &str,
     hparams: &[HParamInfo],
@@ -88,7 +88,7 @@ pub fn experiment(
 }
 
 /// A run's session start: its hyperparameter values (field 3 of `HParamsPluginData`).
-pub fn session_start(hparams: &[(&str, HValue)], start_time: f64) -> Value {
+pub(crate) fn session_start(hparams: &[(&str, HValue)], start_time: f64) -> Value {
     let mut s = Message::new();
     for (name, value) in hparams {
         let entry = Message::new()
@@ -101,7 +101,7 @@ pub fn session_start(hparams: &[(&str, HValue)], start_time: f64) -> Value {
 }
 
 /// A run's session end (field 4 of `HParamsPluginData`).
-pub fn session_end(status: SessionStatus, end_time: f64) -> Value {
+pub(crate) fn session_end(status: SessionStatus, end_time: f64) -> Value {
     let s = Message::new().uint(1, status as u64).double(2, end_time);
     plugin_value(SESSION_END_TAG, Message::new().message(4, &s))
 }

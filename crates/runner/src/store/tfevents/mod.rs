@@ -2,12 +2,12 @@
 //! CRC-32C, and the few protobuf messages TensorBoard reads (`Event`, `Summary`, and the HParams
 //! plugin's data). W&B, Aim and Neptune import the same files.
 
-pub mod crc32c;
-pub mod event;
-pub mod file;
-pub mod hparams;
-pub mod proto;
-pub mod record;
+pub(super) mod crc32c;
+pub(super) mod event;
+pub(super) mod file;
+pub(super) mod hparams;
+pub(super) mod proto;
+pub(super) mod record;
 
 pub use event::{Event, Value, What};
-pub use file::EventFile;
+pub(super) use file::EventFile;

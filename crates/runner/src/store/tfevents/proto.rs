@@ -4,7 +4,7 @@
 
 /// A message being built: its encoded bytes.
 #[derive(Default, Clone)]
-pub struct Message(pub Vec<u8>);
+pub(crate) struct Message(pub Vec<u8>);
 
 /// Wire types.
 const VARINT: u64 = 0;
@@ -13,7 +13,7 @@ const BYTES: u64 = 2;
 const FIXED32: u64 = 5;
 
 impl Message {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -22,41 +22,41 @@ impl Message {
     }
 
     /// An `int32`, `int64`, `bool` or enum field (non-negative values only).
-    pub fn uint(mut self, field: u32, value: u64) -> Self {
+    pub(crate) fn uint(mut self, field: u32, value: u64) -> Self {
         self.key(field, VARINT);
         varint(&mut self.0, value);
         self
     }
 
-    pub fn double(mut self, field: u32, value: f64) -> Self {
+    pub(crate) fn double(mut self, field: u32, value: f64) -> Self {
         self.key(field, FIXED64);
         self.0.extend_from_slice(&value.to_le_bytes());
         self
     }
 
-    pub fn float(mut self, field: u32, value: f32) -> Self {
+    pub(crate) fn float(mut self, field: u32, value: f32) -> Self {
         self.key(field, FIXED32);
         self.0.extend_from_slice(&value.to_le_bytes());
         self
     }
 
-    pub fn bytes(mut self, field: u32, value: &[u8]) -> Self {
+    pub(crate) fn bytes(mut self, field: u32, value: &[u8]) -> Self {
         self.key(field, BYTES);
         varint(&mut self.0, value.len() as u64);
         self.0.extend_from_slice(value);
         self
     }
 
-    pub fn string(self, field: u32, value: &str) -> Self {
+    pub(crate) fn string(self, field: u32, value: &str) -> Self {
         self.bytes(field, value.as_bytes())
     }
 
-    pub fn message(self, field: u32, value: &Message) -> Self {
+    pub(crate) fn message(self, field: u32, value: &Message) -> Self {
         self.bytes(field, &value.0)
     }
 
     /// A packed `repeated double` field.
-    pub fn doubles(self, field: u32, values: &[f64]) -> Self {
+    pub(crate) fn doubles(self, field: u32, values: &[f64]) -> Self {
         let packed: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.bytes(field, &packed)
     }
@@ -72,7 +72,7 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
 
 /// One field of an encoded message, as read back.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Field<'a> {
+pub(crate) enum Field<'a> {
     Varint(u64),
     Fixed64([u8; 8]),
     Bytes(&'a [u8]),
@@ -80,14 +80,14 @@ pub enum Field<'a> {
 }
 
 impl Field<'_> {
-    pub fn as_f64(&self) -> Option<f64> {
+    pub(crate) fn as_f64(&self) -> Option<f64> {
         match self {
             Field::Fixed64(b) => Some(f64::from_le_bytes(*b)),
             _ => None,
         }
     }
 
-    pub fn as_f32(&self) -> Option<f32> {
+    pub(crate) fn as_f32(&self) -> Option<f32> {
         match self {
             Field::Fixed32(b) => Some(f32::from_le_bytes(*b)),
             _ => None,
@@ -96,7 +96,7 @@ impl Field<'_> {
 }
 
 /// The `(field number, value)` pairs of an encoded message, or `None` if it is malformed.
-pub fn fields(mut bytes: &[u8]) -> Option<Vec<(u32, Field<'_>)>> {
+pub(crate) fn fields(mut bytes: &[u8]) -> Option<Vec<(u32, Field<'_>)>> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
         let key = read_varint(&mut bytes)?;

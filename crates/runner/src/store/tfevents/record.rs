@@ -4,7 +4,7 @@
 use super::crc32c::masked;
 
 /// `data` framed as one record.
-pub fn frame(data: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(data: &[u8]) -> Vec<u8> {
     let len = (data.len() as u64).to_le_bytes();
     let mut out = Vec::with_capacity(data.len() + 16);
     out.extend_from_slice(&len);
@@ -17,7 +17,7 @@ pub fn frame(data: &[u8]) -> Vec<u8> {
 /// The records of a file, in order, and the byte length of the valid prefix. Reading stops at
 /// the first record that is cut short or fails its checksum: a writer killed mid-record leaves
 /// such a tail, and everything before it is intact.
-pub fn read(bytes: &[u8]) -> (Vec<&[u8]>, usize) {
+pub(crate) fn read(bytes: &[u8]) -> (Vec<&[u8]>, usize) {
     let mut records = Vec::new();
     let mut at = 0;
     while let Some((data, next)) = one(bytes, at) {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 /// One line of a chart, with an optional shaded band (for example min–max over seeds).
 #[derive(Debug, Clone)]
-pub struct Series {
+pub(crate) struct Series {
     pub label: String,
     pub color: String,
     pub points: Vec<(f64, f64)>,
@@ -18,7 +18,7 @@ pub struct Series {
 }
 
 impl Series {
-    pub fn line(
+    pub(crate) fn line(
         label: impl Into<String>,
         color: impl Into<String>,
         points: Vec<(f64, f64)>,
@@ -35,7 +35,7 @@ impl Series {
     }
 
     /// Markers without a line: a scatter plot.
-    pub fn scatter(
+    pub(crate) fn scatter(
         label: impl Into<String>,
         color: impl Into<String>,
         points: Vec<(f64, f64)>,
@@ -49,7 +49,7 @@ impl Series {
 }
 
 #[derive(Debug, Clone)]
-pub struct Chart {
+pub(crate) struct Chart {
     pub title: String,
     pub x_label: String,
     pub y_label: String,
@@ -69,7 +69,7 @@ const TOP: f64 = 40.0;
 const BOTTOM: f64 = 55.0;
 
 /// `n` colours from light to dark of one hue (HSL), for depths within a kind.
-pub fn shades(hue: f64, n: usize) -> Vec<String> {
+pub(crate) fn shades(hue: f64, n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
             let t = if n == 1 {
@@ -195,7 +195,7 @@ impl Chart {
         frame
     }
 
-    pub fn to_svg(&self) -> String {
+    pub(crate) fn to_svg(&self) -> String {
         let f = self.frame();
         let mut s = svg_open(W, H, &self.title, LEFT + f.pw / 2.0, 15);
         self.draw_axes(&f, &mut s);
@@ -377,7 +377,7 @@ fn draw_line(f: &Frame, series: &Series, s: &mut String) {
 }
 
 /// Charts side by side in one SVG, `columns` to a row, each panel a nested `<svg>`.
-pub fn side_by_side(charts: &[Chart], columns: usize) -> String {
+pub(crate) fn side_by_side(charts: &[Chart], columns: usize) -> String {
     let svgs: Vec<String> = charts.iter().map(Chart::to_svg).collect();
     panels(&svgs, W, H, columns)
 }

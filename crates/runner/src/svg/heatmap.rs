@@ -7,7 +7,7 @@ use super::plot::{esc, fmt_num, panels, svg_open};
 
 /// How values map to colours.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Scale {
+pub(crate) enum Scale {
     /// Light to dark over `[min, max]`, for values of one sign (gate outputs).
     Sequential,
     /// Blue through white to red, symmetric about zero (biases, outputs, differences).
@@ -15,7 +15,7 @@ pub enum Scale {
 }
 
 #[derive(Debug, Clone)]
-pub struct Heatmap {
+pub(crate) struct Heatmap {
     pub title: String,
     pub x_label: String,
     pub y_label: String,
@@ -33,7 +33,7 @@ const BOTTOM: f64 = 45.0;
 
 impl Heatmap {
     /// The colour scale's ends: the data's range, or `±max |v|` for a diverging scale.
-    pub fn limits(&self) -> (f64, f64) {
+    pub(crate) fn limits(&self) -> (f64, f64) {
         let finite = || {
             self.values
                 .iter()
@@ -76,7 +76,7 @@ impl Heatmap {
     }
 
     /// The map as a standalone SVG: cells, frame, layer and block ticks, labels, colour bar.
-    pub fn to_svg(&self) -> String {
+    pub(crate) fn to_svg(&self) -> String {
         let rows = self.values.len().max(1);
         let cols = self.values.iter().map(Vec::len).max().unwrap_or(0).max(1);
         let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
@@ -166,7 +166,7 @@ impl Heatmap {
 }
 
 /// Heat maps side by side in one SVG, each panel a nested `<svg>`.
-pub fn side_by_side(maps: &[Heatmap]) -> String {
+pub(crate) fn side_by_side(maps: &[Heatmap]) -> String {
     let svgs: Vec<String> = maps.iter().map(Heatmap::to_svg).collect();
     panels(&svgs, W, H, svgs.len())
 }

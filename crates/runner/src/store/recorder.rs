@@ -1,0 +1,147 @@
+//! What one run writes while it trains, behind one type: the training loop says where it is
+//! (start, the end of an epoch, a checkpoint, the end of the run) and [`RunRecorder`] keeps
+//! every file of the run folder in step with it: `spec.json`, `status.json`, `curve.csv`,
+//! `layers.csv`, the event file, the checkpoint and the model file.
+//!
+//! A recorder owns one run folder and nothing else, so one loop can drive several at once (K
+//! trials trained as one model write K run folders).
+//!
+//! Every file is rewritten whole and atomically after each epoch (the event file is appended
+//! to), so a kill at any moment leaves the files of the last finished epoch. A run that
+//! continues from a checkpoint keeps the records of the epochs before it and writes the later
+//! ones again.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::module::Module;
+use highway_model::{LayerStats, Mlp};
+
+use super::checkpoint::{self, Checkpoint};
+use super::curve::{curve_csv, CurveRow};
+use super::run_dir::{CURVE, SPEC};
+use super::run_events::RunEvents;
+use super::{files, layers, model_file, RunDir, Spec, State, Status};
+use crate::backend::BackendName;
+
+/// What one epoch produced: its curve row and, when measured, the layers' statistics.
+#[derive(Debug, Clone)]
+pub struct EpochRecord {
+    pub row: CurveRow,
+    pub layers: Option<Vec<LayerStats>>,
+}
+
+/// The records of one run in training.
+pub struct RunRecorder {
+    dir: RunDir,
+    spec: Spec,
+    status: Status,
+    curve: Vec<CurveRow>,
+    /// The text of `layers.csv`, header included.
+    layers: String,
+    events: RunEvents,
+    /// Training seconds of earlier attempts (a resumed run), and when this one started.
+    earlier_seconds: f64,
+    started: Instant,
+}
+
+impl RunRecorder {
+    /// Starts recording the run `spec` into `dir` on `backend`: writes `spec.json` and a
+    /// running status, and returns the run's checkpoint if it has one. A run that continues
+    /// from a checkpoint keeps the curve, layer statistics and events of the epochs before it;
+    /// one that starts afresh keeps nothing of an earlier attempt.
+    pub fn start(
+        dir: RunDir,
+        spec: Spec,
+        backend: BackendName,
+    ) -> Result<(RunRecorder, Option<Checkpoint>)> {
+        let started = Instant::now();
+        files::write_json(&dir.file(SPEC), &serde_json::to_value(&spec)?)?;
+        let checkpoint = checkpoint::load(dir.path(), spec.id(), &spec.model)?;
+        let position = checkpoint.as_ref().map(|c| &c.position);
+        // What came before the checkpoint: its epochs' rows, the statistics at
+        // initialisation (epoch 0) included.
+        let keep_before = position.map_or(0, |p| p.epoch);
+        let mut status = Status::starting(backend);
+        let mut curve = dir.curve();
+        curve.retain(|r| r.epoch < keep_before);
+        let earlier_seconds = position.map_or(0.0, |p| p.wall_seconds);
+        for row in &curve {
+            status.record_epoch(row, earlier_seconds);
+        }
+        let best = curve
+            .iter()
+            .map(|r| r.train_loss)
+            .fold(f64::INFINITY, f64::min);
+        let events = RunEvents::open(dir.path(), &spec.run, keep_before, best)?;
+        let recorder = RunRecorder {
+            layers: layers::earlier(dir.path(), keep_before),
+            dir,
+            spec,
+            status,
+            curve,
+            events,
+            earlier_seconds,
+            started,
+        };
+        recorder.dir.write_status(&recorder.status)?;
+        Ok((recorder, checkpoint))
+    }
+
+    /// The run's spec.
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
+    /// Seconds of training so far, over every attempt of the run.
+    pub fn wall_seconds(&self) -> f64 {
+        self.earlier_seconds + self.started.elapsed().as_secs_f64()
+    }
+
+    /// Records the statistics of the freshly initialised net (epoch 0).
+    pub fn initial_layers(&mut self, stats: &[LayerStats]) -> Result<()> {
+        self.layers += &layers::epoch_rows(0, stats);
+        files::write_atomic(&self.dir.file(layers::FILE), self.layers.as_bytes())?;
+        self.events.layers(0, stats)
+    }
+
+    /// Records a finished epoch in every file.
+    pub fn end_epoch(&mut self, record: &EpochRecord) -> Result<()> {
+        let row = &record.row;
+        if let Some(stats) = &record.layers {
+            self.layers += &layers::epoch_rows(row.epoch, stats);
+            files::write_atomic(&self.dir.file(layers::FILE), self.layers.as_bytes())?;
+        }
+        self.events.epoch(row, record.layers.as_deref())?;
+        self.curve.push(row.clone());
+        files::write_atomic(&self.dir.file(CURVE), curve_csv(&self.curve).as_bytes())?;
+        self.status.record_epoch(row, self.wall_seconds());
+        self.dir.write_status(&self.status)
+    }
+
+    /// Writes the run's checkpoint (the previous one stays until the new one is in place).
+    pub fn checkpoint(&self, c: &Checkpoint) -> Result<()> {
+        checkpoint::save(self.dir.path(), self.spec.id(), &self.spec.model, c).map(|_| ())
+    }
+
+    /// Ends the run in `state` (`message` says why, for a run that did not finish normally).
+    /// A finished run keeps `model` when its spec asks for it, written before the final status
+    /// so that a run marked done has its model, and drops its checkpoint; an interrupted one
+    /// keeps its checkpoint. Returns the final status.
+    pub fn finish(mut self, state: State, message: Option<String>, model: &Mlp) -> Result<Status> {
+        if state == State::Done && self.spec.run.training.save_model {
+            model_file::save(&self.dir.model_path(), &model.valid(), &self.spec.model)?;
+        }
+        if state.is_final() {
+            checkpoint::remove(self.dir.path())?;
+        }
+        self.status.state = state;
+        self.status.message = message;
+        self.status.wall_seconds = self.wall_seconds();
+        self.status.peak_rss_mib = crate::sys::peak_rss_mib();
+        let last_epoch = self.curve.last().map_or(0, |r| r.epoch);
+        self.events.end(state, last_epoch)?;
+        self.dir.write_status(&self.status)?;
+        Ok(self.status)
+    }
+}

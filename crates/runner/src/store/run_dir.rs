@@ -1,0 +1,149 @@
+//! One run's folder, `<sweep>/runs/<id>/`: the only place that knows its files' names.
+//!
+//! ```text
+//! spec.json           what the run trained                          (spec.rs)
+//! status.json         running | done | diverged | failed | interrupted (status.rs)
+//! curve.csv           one row per epoch                             (curve.rs)
+//! layers.csv          per-layer statistics per epoch                (layers.rs)
+//! events.out.tfevents.*  the same for TensorBoard                   (run_events.rs)
+//! model.safetensors   the trained net, when asked                   (model_file.rs)
+//! checkpoint/         while the run is unfinished                   (checkpoint.rs)
+//! .lock               held by the process that trains it            (run_lock.rs)
+//! analysis/           what `highway analyze` wrote
+//! ```
+//!
+//! [`RunDir`] reads them; a run's training writes them through its recorder (`recorder.rs`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use burn::tensor::Device;
+use highway_model::{Mlp, ModelConfig};
+
+use super::layers::{self, LayerRow};
+use super::run_lock::{Acquired, RunLock};
+use super::{curve, files, model_file, Spec, Status};
+use crate::backend::BackendName;
+
+pub(crate) const SPEC: &str = "spec.json";
+pub(crate) const STATUS: &str = "status.json";
+pub(crate) const CURVE: &str = "curve.csv";
+const ANALYSIS: &str = "analysis";
+
+/// A run's folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// The run folder at `path` (nothing is created).
+    pub fn new(path: PathBuf) -> RunDir {
+        RunDir { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// The run's status; `None` when it has none yet. A `status.json` that cannot be read (cut
+    /// short, edited by hand) is reported with its path and treated as absent: the run counts
+    /// as not started, so a sweep trains it again.
+    pub fn status(&self) -> Option<Status> {
+        let path = self.file(STATUS);
+        if !path.try_exists().unwrap_or(true) {
+            return None;
+        }
+        files::read_json(&path)
+            .map_err(|e| super::warn(&e, "the run is treated as not started"))
+            .ok()
+    }
+
+    /// Writes the run's status.
+    pub fn write_status(&self, status: &Status) -> Result<()> {
+        files::write_json(&self.file(STATUS), status)
+    }
+
+    /// Records the run as failed with `message`, keeping what its status already said.
+    pub fn record_failure(&self, backend: BackendName, message: String) -> Result<()> {
+        let failed = Status {
+            state: super::State::Failed,
+            message: Some(message),
+            ..self.status().unwrap_or_else(|| Status::starting(backend))
+        };
+        self.write_status(&failed).context("recording the failure")
+    }
+
+    /// The run's learning curve; empty when it has none yet. A `curve.csv` that cannot be read
+    /// is reported with its path and treated as empty.
+    pub fn curve(&self) -> Vec<curve::CurveRow> {
+        let path = self.file(CURVE);
+        if !path.try_exists().unwrap_or(true) {
+            return Vec::new();
+        }
+        curve::read_curve(&path)
+            .map_err(|e| super::warn(&e, "its curve is left out"))
+            .unwrap_or_default()
+    }
+
+    /// Where the run's `spec.json` is.
+    pub fn spec_path(&self) -> PathBuf {
+        self.file(SPEC)
+    }
+
+    /// The run's `spec.json`; `None` when it has none yet.
+    pub fn spec(&self) -> Result<Option<Spec>> {
+        let path = self.spec_path();
+        if !path.try_exists().unwrap_or(true) {
+            return Ok(None);
+        }
+        files::read_json(&path).map(Some)
+    }
+
+    /// The run's per-layer statistics; `None` when it recorded none. A `layers.csv` that
+    /// cannot be read is reported with its path and treated as absent.
+    pub fn layers(&self) -> Option<Vec<LayerRow>> {
+        let path = self.file(layers::FILE);
+        if !path.is_file() {
+            return None;
+        }
+        layers::read(&path)
+            .map_err(|e| super::warn(&e, "its layer statistics are left out"))
+            .ok()
+    }
+
+    /// The trained net's file, whether or not it exists.
+    pub fn model_path(&self) -> PathBuf {
+        self.file(model_file::FILE)
+    }
+
+    /// Whether the trained net was kept.
+    pub fn has_model(&self) -> bool {
+        self.model_path().exists()
+    }
+
+    /// The trained net and its config, rebuilt on `device`.
+    pub fn load_model(&self, device: &Device) -> Result<(ModelConfig, Mlp)> {
+        model_file::load(&self.model_path(), device)
+    }
+
+    /// Where `highway analyze` writes its files.
+    pub fn analysis_dir(&self) -> PathBuf {
+        self.file(ANALYSIS)
+    }
+
+    /// Takes the run's lock without waiting (the folder is created if needed). Under the lock,
+    /// a temporary file in the folder is a killed writer's: they are removed.
+    pub fn lock(&self) -> Result<Acquired> {
+        let acquired = RunLock::try_acquire(&self.path)?;
+        if matches!(acquired, Acquired::Held(_)) {
+            files::remove_stale_temporaries(&self.path, Duration::ZERO);
+        }
+        Ok(acquired)
+    }
+}
