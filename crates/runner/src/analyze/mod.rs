@@ -1,6 +1,7 @@
 //! The paper's analyses of a trained highway net: gates (Figures 2, 3) and lesions (Figure 4).
-//! A run folder is opened with its `model.safetensors` and the dataset its sweep trained on,
-//! and the analyses are written to `RUN_DIR/analysis/`.
+//! A run folder is opened with its trained net (`store::RunDir::load_model`) and the dataset its
+//! sweep trained on, and the analyses are written to `RUN_DIR/analysis/`. Evaluation comes from
+//! `run`, the figures from the crate's `svg` module.
 
 mod gates;
 mod lesion;

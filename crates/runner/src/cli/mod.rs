@@ -1,5 +1,6 @@
 //! The command line: clap types and one function per command. `main.rs` parses, calls
-//! [`run`] and turns the result into an exit code.
+//! [`run`] and turns the result into an exit code. After `sweep` and `run` train, the report is
+//! written here, the top room, which alone sees both `run` and `report`.
 
 mod analyze;
 mod args;

@@ -1,5 +1,7 @@
 //! What to run: a config file (strict JSON, `--set` overrides), the random search it may
-//! describe, and the ordered plan of runs with their stable ids.
+//! describe, the ordered plan of runs with their stable ids, how a config extends the sweep a
+//! folder already holds (`extend.rs`), and what a config asks of the machine's memory
+//! (`resources.rs`, checked when a sweep starts). The lowest room: it uses no other.
 
 mod config;
 mod dataset;

@@ -7,6 +7,7 @@
 use highway_model::{Kind, ModelConfig};
 
 use super::config::{Config, ModelSection, TrainingConfig};
+use super::run_id::run_id;
 use super::spec::{RunSpec, RunTraining};
 
 /// The ordered runs of a config: kinds × depths × (search trials) × seeds.
@@ -43,7 +44,16 @@ pub fn plan(config: &Config) -> Vec<RunSpec> {
             if kind == Kind::Plain {
                 model.gate_bias = 0.0;
             }
-            RunSpec::new(index, seed, trial, model, training, &config.dataset)
+            RunSpec {
+                index,
+                id: run_id(&model, &training, seed, trial, &config.dataset),
+                kind,
+                depth,
+                seed,
+                trial,
+                model,
+                training,
+            }
         })
         .collect()
 }

@@ -3,8 +3,7 @@
 use highway_model::{Kind, ModelConfig};
 use serde::{Deserialize, Serialize};
 
-use super::config::{DatasetConfig, DecayEvery};
-use super::run_id::run_id;
+use super::config::DecayEvery;
 
 /// Everything needed to train one run, and nothing else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,30 +19,6 @@ pub struct RunSpec {
     /// The network, except `input_size` and `classes`, which the dataset fixes at run time.
     pub model: ModelConfig,
     pub training: RunTraining,
-}
-
-impl RunSpec {
-    /// Run `index` of a plan: net `model` trained with `training` from `seed` (search trial
-    /// `trial`) on the data `dataset` describes, with its id.
-    pub fn new(
-        index: usize,
-        seed: u64,
-        trial: Option<usize>,
-        model: ModelConfig,
-        training: RunTraining,
-        dataset: &DatasetConfig,
-    ) -> RunSpec {
-        RunSpec {
-            index,
-            id: run_id(&model, &training, seed, trial, dataset),
-            kind: model.kind,
-            depth: model.depth,
-            seed,
-            trial,
-            model,
-            training,
-        }
-    }
 }
 
 /// The training settings of one run, each resolved for its kind.

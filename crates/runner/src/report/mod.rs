@@ -1,7 +1,8 @@
 //! `highway report`: a sweep folder to `summary.csv`, `summary.md` and `figures/*.svg`.
 //!
-//! Everything is computed from the files the runs wrote (`curve.csv`, `status.json`), so a
-//! report of a half-finished, diverged or failed sweep is honest about each run.
+//! Everything is computed from what the runs recorded, read through `store` (their curves,
+//! statuses and layer statistics), so a report of a half-finished, diverged or failed sweep is
+//! honest about each run. Figures are drawn with the crate's `svg` module.
 
 mod convergence;
 mod figures;

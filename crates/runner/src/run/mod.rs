@@ -1,6 +1,9 @@
-//! Running a plan: the sweep over its runs, and one run's training loop with what it needs
-//! (the epoch order, evaluation, the SGD step, progress lines, checkpoints and resuming, stop
-//! signals, requeueing under SLURM).
+//! Running a plan: the sweep over its runs (`sweep.rs`: which runs, locks, failures, stops),
+//! and one run's training loop (`train.rs`) with what it needs: the epoch order, evaluation,
+//! the SGD step, progress lines, checkpoint snapshots, stop signals, requeueing under SLURM.
+//! The loop speaks in epochs and records; every file it leads to is written by the run's
+//! recorder (`store::RunRecorder`). The report after a sweep is the caller's (`cli`).
+//! Uses `store` and `experiment`, nothing above.
 
 mod eval;
 mod order;
