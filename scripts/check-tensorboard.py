@@ -5,9 +5,12 @@ Usage: check-tensorboard.py SWEEP_DIR
 
 For every run folder: `EventAccumulator` must load the event file, and each epoch's scalars must
 equal `curve.csv` (every step once, no step missing), the per-layer summaries must be there for
-every epoch when `layers.csv` is, and the HParams plugin's session start and end must hold the
-run's hyperparameters (from `spec.json`) and its final state. At the sweep's root the HParams
-experiment must declare them. Then a TensorBoard server on 127.0.0.1 must list every run as an
+every epoch when `layers.csv` is, and the HParams plugin's session start (exactly one, also in
+a resumed run) and end must hold every hyperparameter the experiment declares (a plain net's
+`gate_bias` is 0, as in `summary.csv`: a run missing one drops out of TensorBoard's
+parallel-coordinates view) with the run's values from `spec.json`, and its final state. At the
+sweep's root the HParams experiment must declare them, marking as differing exactly those
+that vary across the plan in `sweep.json`, listed first. Then a TensorBoard server on 127.0.0.1 must list every run as an
 HParams session whose metrics are the run's final and best training loss and its evaluation
 accuracy. Exits non-zero with a message naming the run and the value on the first mismatch.
 """
@@ -83,6 +86,22 @@ def check_scalars(name, run_dir, acc, curve):
             fail(f"{name}: the gradient histogram has {histo.num} layers, layers.csv {len(last)}")
 
 
+def hparams(spec):
+    """A run's hyperparameters as the HParams view must show them, from its plan entry."""
+    model, training = spec["model"], spec["training"]
+    h = {
+        "kind": spec["kind"], "depth": spec["depth"], "width": model["width"],
+        "activation": model["activation"], "lr": training["lr"],
+        "momentum": training["momentum"], "lr_decay": training["lr_decay"],
+        "batch_size": training["batch_size"], "seed": spec["seed"],
+        # Plain nets have no gate: 0 in the plan and in summary.csv.
+        "gate_bias": model["gate_bias"],
+    }
+    if spec.get("trial") is not None:
+        h["trial"] = spec["trial"]
+    return h
+
+
 def check_run(run_dir):
     name = os.path.basename(run_dir)
     spec = json.load(open(os.path.join(run_dir, "spec.json")))["run"]
@@ -96,21 +115,16 @@ def check_run(run_dir):
         check_scalars(name, run_dir, acc, curve)
     elif "train/loss" in acc.Tags()["scalars"]:
         fail(f"{name}: scalars but no curve.csv rows")
+    if hp_metadata.SESSION_START_INFO_TAG not in acc.summary_metadata:
+        fail(f"{name}: no HParams session start")
+    starts = acc.Tensors(hp_metadata.SESSION_START_INFO_TAG)
+    if len(starts) != 1:
+        fail(f"{name}: {len(starts)} HParams session starts")
     start = hp_metadata.parse_session_start_info_plugin_data(
         acc.SummaryMetadata(hp_metadata.SESSION_START_INFO_TAG).plugin_data.content)
     h = {k: (v.string_value if v.HasField("string_value") else v.number_value)
          for k, v in start.hparams.items()}
-    model, training = spec["model"], spec["training"]
-    want = {
-        "kind": spec["kind"], "depth": spec["depth"], "width": model["width"],
-        "activation": model["activation"], "lr": training["lr"],
-        "momentum": training["momentum"], "lr_decay": training["lr_decay"],
-        "batch_size": training["batch_size"], "seed": spec["seed"],
-    }
-    if spec["kind"] == "highway":
-        want["gate_bias"] = model["gate_bias"]
-    if spec.get("trial") is not None:
-        want["trial"] = spec["trial"]
+    want = hparams(spec)
     for k, v in want.items():
         got = h.get(k)
         same = got == v if isinstance(v, str) else got is not None and math.isclose(got, v, rel_tol=1e-6)
@@ -137,6 +151,19 @@ def check_experiment(sweep):
     for n in ["kind", "depth", "width", "activation", "lr", "momentum", "lr_decay", "gate_bias", "seed", "trial"]:
         if n not in names:
             fail(f"experiment: no hparam {n}")
+    plan = json.load(open(os.path.join(sweep, "sweep.json")))["plan"]
+    values = {}
+    for spec in plan:
+        h = hparams(spec)
+        for n in names:
+            values.setdefault(n, set()).add(h.get(n))
+    varying = {n for n, v in values.items() if len(v) > 1}
+    differs = [h.name for h in experiment.hparam_infos if h.differs]
+    if set(differs) != varying:
+        fail(f"experiment: differing hparams {sorted(differs)}, the plan varies {sorted(varying)}")
+    order = [h.differs for h in experiment.hparam_infos]
+    if order != sorted(order, reverse=True):
+        fail(f"experiment: differing hparams are not listed first: {[h.name for h in experiment.hparam_infos]}")
     tags = [m.name.tag for m in experiment.metric_infos]
     if tags != METRICS:
         fail(f"experiment: metrics {tags}")

@@ -103,18 +103,35 @@ impl Figure {
     }
 }
 
+/// What the runs of one (kind, depth) differ in, as titles say it: their seeds, their search
+/// trials, or both.
+pub(super) fn spread(runs: &[RunResult]) -> &'static str {
+    let mut seeds: Vec<u64> = runs.iter().map(|r| r.spec.seed).collect();
+    seeds.sort();
+    seeds.dedup();
+    match (runs.iter().any(|r| r.spec.trial.is_some()), seeds.len() > 1) {
+        (true, true) => "trials and seeds",
+        (true, false) => "trials",
+        (false, _) => "seeds",
+    }
+}
+
 /// Every figure with its chart, the per-depth panels shallowest first.
 pub(super) fn figures(runs: &[RunResult]) -> Vec<(Figure, Chart)> {
     let g = groups(runs);
     let (kinds, depths) = axes(&g);
-    let mut out = vec![(Figure::LossAllDepths, loss_all_depths(&g))];
+    let over = spread(runs);
+    let mut out = vec![(Figure::LossAllDepths, loss_all_depths(&g, over))];
     for &depth in &depths {
-        out.push((Figure::LossAtDepth(depth), loss_at_depth(&g, &kinds, depth)));
+        let chart = loss_at_depth(&g, &kinds, depth, over);
+        out.push((Figure::LossAtDepth(depth), chart));
     }
     out.push((
         Figure::FinalLossVsDepth,
         Chart {
-            title: "Final training loss vs depth (done runs; min–max over seeds)".into(),
+            title: format!(
+                "Final training loss vs depth: mean of done runs, band min–max over {over}"
+            ),
             x_label: "depth (hidden layers)".into(),
             y_label: "final training cross-entropy (log)".into(),
             log_y: true,
@@ -126,7 +143,9 @@ pub(super) fn figures(runs: &[RunResult]) -> Vec<(Figure, Chart)> {
     out.push((
         Figure::AccuracyVsDepth,
         Chart {
-            title: "Final evaluation accuracy vs depth".into(),
+            title: format!(
+                "Final evaluation accuracy vs depth: mean of done runs, band min–max over {over}"
+            ),
             x_label: "depth (hidden layers)".into(),
             y_label: "accuracy".into(),
             log_y: false,
@@ -139,7 +158,7 @@ pub(super) fn figures(runs: &[RunResult]) -> Vec<(Figure, Chart)> {
 }
 
 /// Figure 1's look: every (kind, depth), colours per kind, darker for deeper.
-fn loss_all_depths(g: &Groups) -> Chart {
+fn loss_all_depths(g: &Groups, over: &str) -> Chart {
     let (kinds, depths) = axes(g);
     let mut all = Vec::new();
     for &kind in &kinds {
@@ -148,15 +167,16 @@ fn loss_all_depths(g: &Groups) -> Chart {
                 let color = depth_color(kind, depth, &depths);
                 let mut s = band_series(format!("{} {depth}", kind.name()), color, rs);
                 s.band.clear();
+                s.markers = true;
                 all.push(s);
             }
         }
     }
-    loss_chart("Training loss, mean over seeds".into(), all)
+    loss_chart(format!("Training loss, mean over {over}"), all)
 }
 
-/// One depth: plain against highway, with the min–max band over seeds.
-fn loss_at_depth(g: &Groups, kinds: &[Kind], depth: usize) -> Chart {
+/// One depth: plain against highway, with the min–max band over the runs.
+fn loss_at_depth(g: &Groups, kinds: &[Kind], depth: usize, over: &str) -> Chart {
     let series = kinds
         .iter()
         .filter_map(|&kind| {
@@ -166,7 +186,7 @@ fn loss_at_depth(g: &Groups, kinds: &[Kind], depth: usize) -> Chart {
         })
         .collect();
     loss_chart(
-        format!("Depth {depth}: training loss, mean and min–max over seeds"),
+        format!("Depth {depth}: training loss, mean and min–max over {over}"),
         series,
     )
 }

@@ -72,6 +72,15 @@ pub(super) fn profiles<'a>(
     out
 }
 
+/// Which run a profile shows, for its title: the trial (and seed) in a search, the seed
+/// otherwise.
+fn which_run(run: &RunResult) -> String {
+    match run.spec.trial {
+        Some(trial) => format!("trial {trial} (seed {})", run.spec.seed),
+        None => format!("seed {}", run.spec.seed),
+    }
+}
+
 /// One SVG per depth: `(file stem, svg)`. Top row the gradient with respect to the weights,
 /// bottom row with respect to the layer outputs; plain left, highway right; one line each at
 /// initialisation (dashed), after the first epoch (markers) and after the last (solid). Both
@@ -123,7 +132,11 @@ pub(super) fn gradient_figures(
                     })
                     .collect();
                 row.push(Chart {
-                    title: format!("{} depth {depth}: gradient w.r.t. {what}", kind.name()),
+                    title: format!(
+                        "{} depth {depth}, {}: gradient w.r.t. {what}",
+                        kind.name(),
+                        which_run(p.run)
+                    ),
                     x_label: "layer (1 = input layer)".into(),
                     y_label: "gradient norm (log)".into(),
                     log_y: true,

@@ -101,8 +101,30 @@ pub(super) fn search_charts(runs: &[RunResult]) -> (Chart, Chart) {
             .collect();
         top.push(Series::line(label, color, mean));
     }
+    let budget = budget(runs);
     (
-        loss_chart("Best trial per (kind, depth)".into(), best),
-        loss_chart("Mean of the top 10 trials".into(), top),
+        loss_chart(format!("Best of {budget} (lowest loss reached)"), best),
+        loss_chart(format!("Mean of the top {TOP} of {budget}"), top),
     )
+}
+
+/// The search's size for titles: finished trials per (kind, depth) (a range when cells differ,
+/// as in a search still running) and the epoch budget.
+fn budget(runs: &[RunResult]) -> String {
+    let finished = |rs: &Vec<&RunResult>| {
+        rs.iter()
+            .filter(|r| r.state().is_some_and(|s| s.is_final()))
+            .count()
+    };
+    let cells: Vec<usize> = groups(runs).values().map(finished).collect();
+    let trials = match (cells.iter().min(), cells.iter().max()) {
+        (Some(lo), Some(hi)) if lo != hi => format!("{lo}–{hi}"),
+        (_, Some(hi)) => hi.to_string(),
+        _ => "0".into(),
+    };
+    let mut epochs: Vec<usize> = runs.iter().map(|r| r.spec.training.epochs).collect();
+    epochs.sort();
+    epochs.dedup();
+    let epochs: Vec<String> = epochs.iter().map(|e| e.to_string()).collect();
+    format!("{trials} trials, {} epochs", epochs.join("/"))
 }

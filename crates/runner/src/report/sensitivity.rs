@@ -7,11 +7,10 @@ use std::fmt::Write;
 
 use highway_model::{Activation, Kind};
 
-use super::figures::axes;
 use super::results::{groups, RunResult};
 use super::search::{ranked, TOP};
 use crate::store::State;
-use crate::svg::plot::{side_by_side, Chart, Series};
+use crate::svg::plot::{side_by_side_large, Chart, Series};
 
 /// Where diverged trials are drawn (they have no final loss): above chance, off the scale of
 /// any trial that trained.
@@ -34,7 +33,7 @@ fn panel(kind: Kind, depth: usize, series: Vec<Series>) -> Chart {
     Chart {
         title: format!("{} {depth}: final loss vs learning rate", kind.name()),
         x_label: "initial learning rate (log)".into(),
-        y_label: format!("final training loss (log; diverged at {DIVERGED_AT})"),
+        y_label: format!("final loss (log; diverged at {DIVERGED_AT})"),
         log_y: true,
         log_x: true,
         y_range: None,
@@ -84,8 +83,8 @@ pub(super) fn by_activation(runs: &[RunResult]) -> String {
         })
         .collect();
     share_loss_axis(&mut charts);
-    let (_, depths) = axes(&g);
-    side_by_side(&charts, depths.len().max(1))
+    // Two panels to a row, with larger text, so that the grid stays legible at page width.
+    side_by_side_large(&charts, 2)
 }
 
 /// The starting `b_T` ranges that colour the highway panels, from most negative.
@@ -120,7 +119,7 @@ pub(super) fn by_gate_bias(runs: &[RunResult]) -> Option<String> {
         })
         .collect();
     share_loss_axis(&mut charts);
-    (!charts.is_empty()).then(|| side_by_side(&charts, charts.len()))
+    (!charts.is_empty()).then(|| side_by_side_large(&charts, 2))
 }
 
 /// Per highway depth: the starting `b_T` of the best trial, and the median over the top 10 and

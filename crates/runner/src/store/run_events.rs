@@ -34,9 +34,11 @@ pub(super) struct RunEvents {
 
 impl RunEvents {
     /// Opens the event file of the run in `dir`, keeping the events of the epochs before
-    /// `keep_before` (a resumed run: its checkpoint's epoch) or none (0: a fresh start, which
-    /// records the HParams session start). `best_loss` is the lowest training loss of the
-    /// epochs kept.
+    /// `keep_before` (a resumed run: its checkpoint's epoch) or none (0: a fresh start). The
+    /// HParams session start is recorded on a fresh start, and on a resume whose file has none
+    /// (a run begun by a build that wrote none, or by one that wrote no event file), so that
+    /// every run is in TensorBoard's HParams view. `best_loss` is the lowest training loss of
+    /// the epochs kept.
     pub(super) fn open(
         dir: &Path,
         spec: &RunSpec,
@@ -44,8 +46,9 @@ impl RunEvents {
         best_loss: f64,
     ) -> Result<Self> {
         let now = sys::now();
+        let started = keep_before > 0 && has_session_start(dir)?;
         let mut file = EventFile::open(dir, keep_before as i64, &sys::host(), now)?;
-        if keep_before == 0 {
+        if !started {
             let start = hparams::session_start(&run_hparams(spec), now);
             file.write(&event(0, vec![start]))?;
         }
@@ -94,6 +97,15 @@ pub fn read_run_events(run: &Path) -> Result<Option<Vec<Event>>> {
         Some(path) => file::read(&path).map(Some),
         None => Ok(None),
     }
+}
+
+/// Whether the event file in `dir` records an HParams session start.
+fn has_session_start(dir: &Path) -> Result<bool> {
+    let events = read_run_events(dir)?.unwrap_or_default();
+    Ok(events.iter().any(|e| match &e.what {
+        What::Summary(values) => values.iter().any(|v| v.tag() == hparams::SESSION_START_TAG),
+        What::FileVersion => false,
+    }))
 }
 
 fn event(step: i64, values: Vec<Value>) -> Event {
@@ -161,31 +173,50 @@ pub(super) fn run_hparams(spec: &RunSpec) -> Vec<(&'static str, HValue)> {
         ("batch_size", HValue::Number(t.batch_size as f64)),
         ("seed", HValue::Number(spec.seed as f64)),
     ];
-    if spec.kind == Kind::Highway {
-        h.push(("gate_bias", HValue::Number(spec.model.gate_bias as f64)));
-    }
+    // Plain nets have no gate: 0, as in `summary.csv`. Every run has every hyperparameter the
+    // experiment declares, or TensorBoard leaves it out of the parallel-coordinates view.
+    h.push(("gate_bias", HValue::Number(spec.model.gate_bias as f64)));
     if let Some(trial) = spec.trial {
         h.push(("trial", HValue::Number(trial as f64)));
     }
     h
 }
 
-/// Writes the sweep's HParams experiment into the sweep folder `root` (the same bytes from
-/// every process of one sweep).
-pub(super) fn write_experiment(root: &Path, name: &str, description: &str) -> Result<()> {
+/// Writes the HParams experiment of the sweep of `plan` into the sweep folder `root` (the
+/// same bytes from every process of one sweep). The hyperparameters that vary across the plan
+/// are marked as differing, and listed first: TensorBoard shows those columns by default.
+pub(super) fn write_experiment(
+    root: &Path,
+    name: &str,
+    description: &str,
+    plan: &[RunSpec],
+) -> Result<()> {
+    let runs: Vec<_> = plan.iter().map(run_hparams).collect();
+    let differs = |name: &str| {
+        let mut seen: Vec<Option<&HValue>> = Vec::new();
+        for run in &runs {
+            let value = run.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+            if !seen.contains(&value) {
+                seen.push(value);
+            }
+        }
+        seen.len() > 1
+    };
     let number = |name, description| HParamInfo {
         name,
         description,
         choices: None,
+        differs: differs(name),
     };
     let choice = |name, description, values: Vec<&str>| HParamInfo {
         name,
         description,
         choices: Some(values.iter().map(|v| v.to_string()).collect()),
+        differs: differs(name),
     };
     let kinds = Kind::ALL.map(Kind::name).to_vec();
     let activations = Activation::ALL.map(Activation::name).to_vec();
-    let infos = [
+    let mut infos = [
         choice("kind", "plain or highway hidden layers", kinds),
         number("depth", "hidden layers (1 plain input layer + depth - 1)"),
         number("width", "units per hidden layer"),
@@ -201,6 +232,7 @@ pub(super) fn write_experiment(root: &Path, name: &str, description: &str) -> Re
         ),
         number("trial", "random-search trial"),
     ];
+    infos.sort_by_key(|h| !h.differs);
     let metrics = [
         MetricInfo {
             tag: FINAL_TRAIN_LOSS,
@@ -234,4 +266,83 @@ pub(super) fn write_experiment(root: &Path, name: &str, description: &str) -> Re
         .flat_map(|e| super::tfevents::record::frame(&e.encode()))
         .collect();
     super::write_atomic(&root.join(EXPERIMENT_FILE), &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::{plan, Config};
+
+    fn search_plan() -> Vec<RunSpec> {
+        let config = Config::from_value(serde_json::json!({
+            "name": "t", "dataset": {"name": "synthetic"},
+            "model": {"kinds": ["plain", "highway"], "depths": [2]},
+            "training": {"epochs": 3, "lr": 0.1, "seeds": [0]},
+            "search": {"trials": 2, "seed": 1}
+        }))
+        .unwrap();
+        plan(&config)
+    }
+
+    fn session_starts(dir: &Path) -> usize {
+        read_run_events(dir)
+            .unwrap()
+            .unwrap()
+            .iter()
+            .filter_map(|e| match &e.what {
+                What::Summary(values) => Some(values),
+                What::FileVersion => None,
+            })
+            .flatten()
+            .filter(|v| v.tag() == hparams::SESSION_START_TAG)
+            .count()
+    }
+
+    /// A run resumed from an event file without a session start (begun by a build that wrote
+    /// none) gets one; a resumed run that has one keeps just that one.
+    #[test]
+    fn a_resumed_run_without_a_session_start_gets_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let spec = &search_plan()[0];
+        let mut old = EventFile::open(dir, 0, "host", 1.0).unwrap();
+        old.write(&event(1, vec![Value::scalar(FINAL_TRAIN_LOSS, 2.0)]))
+            .unwrap();
+        drop(old);
+        assert_eq!(session_starts(dir), 0);
+        RunEvents::open(dir, spec, 2, 2.0).unwrap();
+        assert_eq!(session_starts(dir), 1);
+        RunEvents::open(dir, spec, 2, 2.0).unwrap();
+        assert_eq!(session_starts(dir), 1);
+    }
+
+    /// Plain runs carry `gate_bias` too (0, as `summary.csv` has it), and the experiment marks
+    /// the hyperparameters that vary across the plan as differing, listed first.
+    #[test]
+    fn every_run_has_every_hparam_and_varying_ones_come_first() {
+        let plan = search_plan();
+        for spec in &plan {
+            let names: Vec<_> = run_hparams(spec).into_iter().map(|(n, _)| n).collect();
+            assert!(names.contains(&"gate_bias"), "{}: {names:?}", spec.id);
+        }
+        let plain = run_hparams(&plan[0]);
+        assert!(plain.contains(&("gate_bias", HValue::Number(0.0))));
+        let tmp = tempfile::tempdir().unwrap();
+        write_experiment(tmp.path(), "t", "", &plan).unwrap();
+        let bytes = std::fs::read(tmp.path().join(EXPERIMENT_FILE)).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        // Each name as written (field 1: tag byte 0x0a, length, bytes): kind, activation, lr,
+        // momentum, lr_decay, gate_bias and trial vary in this plan, depth and seed do not.
+        let order: Vec<usize> = ["lr_decay", "trial", "depth", "seed"]
+            .iter()
+            .map(|n| {
+                text.find(&format!("\n{}{n}", char::from(n.len() as u8)))
+                    .unwrap()
+            })
+            .collect();
+        assert!(
+            order[0] < order[2] && order[1] < order[2] && order[1] < order[3],
+            "{order:?}"
+        );
+    }
 }

@@ -85,7 +85,8 @@ impl SweepDir {
         serde_json::from_str::<SweepFile>(&text)
             .with_context(|| format!("{}: would not read back; not written", path.display()))?;
         files::write_json(&path, &file)?;
-        run_events::write_experiment(&self.root, &file.config.name, &file.config.notes)
+        let c = &file.config;
+        run_events::write_experiment(&self.root, &c.name, &c.notes, &file.plan)
     }
 
     pub fn load(&self) -> Result<SweepFile> {

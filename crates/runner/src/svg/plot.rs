@@ -68,7 +68,7 @@ const RIGHT: f64 = 190.0;
 const TOP: f64 = 40.0;
 const BOTTOM: f64 = 55.0;
 
-/// `n` colours from light to dark of one hue (HSL), for depths within a kind.
+/// `n` colours from light to dark around one hue (HSL), for depths within a kind.
 pub(crate) fn shades(hue: f64, n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
@@ -77,7 +77,14 @@ pub(crate) fn shades(hue: f64, n: usize) -> Vec<String> {
             } else {
                 i as f64 / (n - 1) as f64
             };
-            format!("hsl({hue:.0},{:.0}%,{:.0}%)", 70.0, 68.0 - 45.0 * t)
+            // Lighter to darker, and turning 40° of hue on the way, so that neighbours differ
+            // in both and stay apart on a screen, in print and in grey.
+            format!(
+                "hsl({:.0},{:.0}%,{:.0}%)",
+                (hue + 20.0 - 40.0 * t).rem_euclid(360.0),
+                85.0 - 20.0 * t,
+                74.0 - 54.0 * t
+            )
         })
         .collect()
 }
@@ -379,6 +386,20 @@ fn draw_line(f: &Frame, series: &Series, s: &mut String) {
 /// Charts side by side in one SVG, `columns` to a row, each panel a nested `<svg>`.
 pub(crate) fn side_by_side(charts: &[Chart], columns: usize) -> String {
     let svgs: Vec<String> = charts.iter().map(Chart::to_svg).collect();
+    panels(&svgs, W, H, columns)
+}
+
+/// [`side_by_side`] with the charts' text at 16 px instead of 12 (titles at 18): for grids of
+/// many panels, which a page shows scaled down.
+pub(crate) fn side_by_side_large(charts: &[Chart], columns: usize) -> String {
+    let svgs: Vec<String> = charts
+        .iter()
+        .map(|c| {
+            c.to_svg()
+                .replacen(r#"font-size="12""#, r#"font-size="16""#, 1)
+                .replacen(r#"font-size="15""#, r#"font-size="18""#, 1)
+        })
+        .collect();
     panels(&svgs, W, H, columns)
 }
 

@@ -23,6 +23,8 @@ pub(crate) struct HParamInfo {
     pub description: &'static str,
     /// `None`: a number; `Some(values)`: a string, one of `values`.
     pub choices: Option<Vec<String>>,
+    /// Whether its value differs between the experiment's runs.
+    pub differs: bool,
 }
 
 /// A metric the experiment declares: the tag of a scalar whose last value in a run is the metric.
@@ -64,6 +66,9 @@ pub(crate) fn experiment(
     let mut e = Message::new().string(6, name).string(1, description);
     for h in hparams {
         let mut info = Message::new().string(1, h.name).string(3, h.description);
+        if h.differs {
+            info = info.uint(7, 1); // differs
+        }
         info = match &h.choices {
             None => info.uint(4, 3), // DATA_TYPE_FLOAT64
             Some(choices) => {
