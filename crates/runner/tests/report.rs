@@ -245,3 +245,81 @@ fn random_search_sweep_reports_best_and_top_trials() {
     assert_eq!(text(&o).matches("skipped").count(), 6, "{}", text(&o));
     assert_eq!(summary_rows(&sweep).len(), 8);
 }
+
+/// The best trials of a finished search run again with more seeds (`scripts/seed-rerun.py`,
+/// `search.rerun`): each with its drawn setting, the search's own seed adopted instead of
+/// trained again, the others trained, and the report's seed table shows every seed.
+#[test]
+fn best_trials_rerun_with_more_seeds_and_the_report_shows_the_spread() {
+    let dir = tmp("seeds");
+    let cfg = config(&dir, "search", "[2]", "[0]", 2);
+    let set = r#"search={"trials": 4, "seed": 5, "lr": [0.01, 0.1]}"#;
+    let o = run(&["sweep", cfg.to_str().unwrap(), "--set", set]);
+    assert!(o.status.success(), "{}", text(&o));
+    let sweep = dir.join("results/search");
+    let python = std::env::var("HIGHWAY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/seed-rerun.py");
+    let made = match Command::new(&python)
+        .arg(&script)
+        .arg(&sweep)
+        .args(["--top", "2", "--seeds", "0,1,2", "--adopt"])
+        .current_dir(&*dir)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("skipped: the seed rerun check: {python}: {e}");
+            return;
+        }
+    };
+    assert!(made.status.success(), "{}", text(&made));
+    assert!(
+        text(&made).contains("adopted 4 finished runs"),
+        "{}",
+        text(&made)
+    );
+    let rerun_cfg = dir.join("seeds.json");
+    fs::write(&rerun_cfg, &made.stdout).unwrap();
+    let o = run(&["sweep", rerun_cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        text(&o).matches("already done, skipped").count(),
+        4,
+        "{}",
+        text(&o)
+    );
+    let rerun = dir.join("results/search-seeds");
+    let rows = summary_rows(&rerun);
+    assert_eq!(rows.len(), 2 * 2 * 3, "2 kinds × top 2 × 3 seeds");
+    // Each rerun has the learning rate its trial drew in the search.
+    let original = summary_rows(&sweep);
+    for r in &rows {
+        let same = original
+            .iter()
+            .find(|o| (&o[col("kind")], &o[col("trial")]) == (&r[col("kind")], &r[col("trial")]))
+            .unwrap();
+        assert_eq!(r[col("lr")], same[col("lr")]);
+        if r[col("seed")] == "0" {
+            assert_eq!(r[col("id")], same[col("id")]);
+        }
+    }
+    let md = fs::read_to_string(rerun.join("summary.md")).unwrap();
+    let table = &md[md.find("## Seeds").expect("a seed table")..];
+    let table = &table[..table[3..].find("\n## ").map_or(table.len(), |i| i + 3)];
+    assert!(
+        table.contains("| seed 0 | seed 1 | seed 2 | spread |"),
+        "{table}"
+    );
+    let lines: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| plain | 2 |"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    for l in lines {
+        let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+        let losses: Vec<f64> = cells[4..7].iter().map(|c| c.parse().unwrap()).collect();
+        let spread = losses.iter().cloned().fold(0.0, f64::max)
+            / losses.iter().cloned().fold(f64::INFINITY, f64::min);
+        assert_eq!(cells[7], format!("{spread:.2}×"), "{l}");
+    }
+}

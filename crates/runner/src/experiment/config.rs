@@ -228,6 +228,15 @@ impl Config {
         if let Some((path, why)) = self.search.iter().flat_map(|s| s.problems()).next() {
             bail!("{path}: {why}");
         }
+        for (i, r) in self.search.iter().flat_map(|s| &s.rerun).enumerate() {
+            if !self.model.kinds.contains(&r.kind) || !self.model.depths.contains(&r.depth) {
+                bail!(
+                    "search.rerun[{i}]: {} depth {} is not among model.kinds × model.depths",
+                    r.kind.name(),
+                    r.depth
+                );
+            }
+        }
         self.dataset.validate()?;
         self.check_plan_size()
     }

@@ -12,14 +12,20 @@ use super::spec::{RunSpec, RunTraining};
 
 /// The ordered runs of a config: kinds × depths × (search trials) × seeds.
 pub fn plan(config: &Config) -> Vec<RunSpec> {
-    let trials: Vec<Option<usize>> = match &config.search {
-        Some(search) => (0..search.trials).map(Some).collect(),
-        None => vec![None],
+    let trials = |kind, depth| -> Vec<Option<usize>> {
+        match &config.search {
+            Some(search) => search
+                .trials_of(kind, depth)
+                .into_iter()
+                .map(Some)
+                .collect(),
+            None => vec![None],
+        }
     };
-    let (m, trials) = (&config.model, &trials);
+    let m = &config.model;
     let cells = m.kinds.iter().flat_map(|&kind| {
         m.depths.iter().flat_map(move |&depth| {
-            trials.iter().flat_map(move |&trial| {
+            trials(kind, depth).into_iter().flat_map(move |trial| {
                 config
                     .training
                     .seeds
@@ -161,6 +167,53 @@ mod tests {
             small.iter().all(|r| ids.contains(&r.id)),
             "the first trials keep their runs"
         );
+    }
+
+    /// Chosen trials run again with other seeds: the same settings as in the search, other
+    /// seeds, nothing else planned.
+    #[test]
+    fn rerun_plans_the_chosen_trials_with_their_drawn_settings() {
+        let search = plan(&config(&[r#"search={"trials": 5, "seed": 1}"#]));
+        let rerun = plan(&config(&[
+            r#"search={"trials": 5, "seed": 1, "rerun": [{"kind": "highway", "depth": 5, "trials": [3, 1]}]}"#,
+            "training.seeds=[1, 2]",
+        ]));
+        let got: Vec<_> = rerun
+            .iter()
+            .map(|r| (r.kind, r.depth, r.trial, r.seed))
+            .collect();
+        let h = Kind::Highway;
+        assert_eq!(
+            got,
+            [
+                (h, 5, Some(3), 1),
+                (h, 5, Some(3), 2),
+                (h, 5, Some(1), 1),
+                (h, 5, Some(1), 2)
+            ]
+        );
+        for r in &rerun {
+            let original = search
+                .iter()
+                .find(|s| (s.kind, s.depth, s.trial) == (r.kind, r.depth, r.trial))
+                .unwrap();
+            assert_eq!(
+                (&r.model, &r.training),
+                (&original.model, &original.training)
+            );
+        }
+        let bad = serde_json::from_value::<serde_json::Value>(serde_json::json!(
+            [{"kind": "highway", "depth": 7, "trials": [1]}]
+        ))
+        .unwrap();
+        let mut v = serde_json::to_value(config(&[r#"search={"trials": 5}"#])).unwrap();
+        v["search"]["rerun"] = bad;
+        let e = Config::from_value(v).unwrap_err().to_string();
+        assert!(e.starts_with("search.rerun[0]: highway depth 7"), "{e}");
+        let mut v = serde_json::to_value(config(&[r#"search={"trials": 5}"#])).unwrap();
+        v["search"]["rerun"] = serde_json::json!([{"kind": "plain", "depth": 2, "trials": [5]}]);
+        let e = Config::from_value(v).unwrap_err().to_string();
+        assert!(e.starts_with("search.rerun[0].trials: each trial"), "{e}");
     }
 
     #[test]

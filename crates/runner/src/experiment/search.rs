@@ -51,6 +51,20 @@ pub struct SearchConfig {
     /// Initial transform-gate bias of highway nets, uniform; the paper: [−10, −1].
     #[serde(default = "default_gate_bias")]
     pub gate_bias: Range,
+    /// Only these trials, per (kind, depth), with the config's seeds: chosen trials of a search
+    /// run again (with other seeds, say), each with the very setting the search drew for it.
+    /// Empty: every trial.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rerun: Vec<Rerun>,
+}
+
+/// Trials of one (kind, depth) to run again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rerun {
+    pub kind: Kind,
+    pub depth: usize,
+    pub trials: Vec<usize>,
 }
 
 fn default_lr() -> Range {
@@ -117,7 +131,40 @@ impl SearchConfig {
         if self.activation.is_empty() {
             bad("activation", "must not be empty");
         }
+        for (i, r) in self.rerun.iter().enumerate() {
+            let path = format!("rerun[{i}].trials");
+            if r.trials.is_empty() {
+                bad(&path, "must not be empty");
+            }
+            if r.trials.iter().any(|&t| t >= self.trials) {
+                bad(&path, "each trial must be below search.trials");
+            }
+            let mut sorted = r.trials.clone();
+            sorted.sort();
+            sorted.dedup();
+            if sorted.len() != r.trials.len() {
+                bad(&path, "must not repeat a trial");
+            }
+            if self.rerun[..i]
+                .iter()
+                .any(|o| (o.kind, o.depth) == (r.kind, r.depth))
+            {
+                bad(&format!("rerun[{i}]"), "repeats an earlier (kind, depth)");
+            }
+        }
         out
+    }
+
+    /// The trials the plan has for (kind, depth): every one, or those `rerun` lists.
+    pub fn trials_of(&self, kind: Kind, depth: usize) -> Vec<usize> {
+        if self.rerun.is_empty() {
+            return (0..self.trials).collect();
+        }
+        let listed = self
+            .rerun
+            .iter()
+            .find(|r| (r.kind, r.depth) == (kind, depth));
+        listed.map(|r| r.trials.clone()).unwrap_or_default()
     }
 
     /// Trial `trial` of (kind, depth).

@@ -9,6 +9,7 @@ mod figures;
 mod gradients;
 mod results;
 mod search;
+mod seeds;
 mod sensitivity;
 mod summary;
 mod trainability;
@@ -52,6 +53,7 @@ pub fn write(root: &Path) -> Result<Vec<PathBuf>> {
         md += &trainability::trainability_md(&runs);
         md += &convergence::convergence_md(&runs);
         md += &sensitivity::gate_bias_md(&runs);
+        md += &seeds::seeds_md(&runs);
         let (best, top) = search_charts(&runs);
         put("figures/search-best.svg", best.to_svg())?;
         put("figures/search-top10.svg", top.to_svg())?;
