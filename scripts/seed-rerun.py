@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the config that runs the best trials of a finished random search again with more seeds.
 
-Usage: seed-rerun.py SWEEP_DIR [--top N] [--seeds 0,1,2] [--adopt]
+Usage: seed-rerun.py SWEEP_DIR [--top N] [--seeds 0,1,2] [--adopt] [--epochs E]
+                     [--depths 10,20,100] [--name NAME]
 
 Per (kind, depth), the N best trials (default 5), ranked as the report ranks them: done trials
 by the lowest training loss they reached, ties by trial number. The config printed is the
@@ -9,10 +10,14 @@ sweep's own (`sweep.json`) named `<name>-seeds`, with `training.seeds` set and
 `search.rerun` listing the chosen trials, so every run keeps the very setting the search drew
 for it. With `--adopt`, the chosen trials' finished runs of the search's own seeds are copied
 into `<output>/<name>-seeds/runs/` first: they have the same ids there, so the rerun sweep
-skips them instead of training them again. Then run the config like any sweep:
+skips them instead of training them again. `--epochs E` trains the chosen settings for E
+epochs instead (new runs, so nothing is adopted), `--depths` keeps only those depths, and
+`--name` names the sweep. Then run the config like any sweep:
 
     scripts/seed-rerun.py results/fig1-mnist-search --adopt > configs/fig1-mnist-seeds.json
     highway sweep configs/fig1-mnist-seeds.json --data-dir ../shared/data
+    scripts/seed-rerun.py results/fig1-mnist-search --top 1 --seeds 0 --epochs 100 \
+        --depths 10,20,100 --name fig1-mnist-best-long > configs/fig1-mnist-best-long.json
 """
 
 import argparse
@@ -29,7 +34,12 @@ def main():
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--adopt", action="store_true")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--depths")
+    p.add_argument("--name")
     a = p.parse_args()
+    if a.adopt and a.epochs:
+        sys.exit("--adopt with --epochs: runs of another length have other ids; nothing to adopt")
     sweep = json.load(open(os.path.join(a.sweep, "sweep.json")))
     config = sweep["config"]
     if not config.get("search"):
@@ -50,6 +60,8 @@ def main():
         cells.setdefault(key, []).append((min(losses), spec["trial"], spec, run))
     rerun = []
     chosen = []
+    if a.depths:
+        config["model"]["depths"] = [int(d) for d in a.depths.split(",")]
     for kind in config["model"]["kinds"]:
         for depth in config["model"]["depths"]:
             ranked = sorted(cells.get((kind, depth), []), key=lambda c: (c[0], c[1]))[: a.top]
@@ -57,11 +69,13 @@ def main():
                 rerun.append({"kind": kind, "depth": depth, "trials": [c[1] for c in ranked]})
                 chosen += ranked
     seeds = [int(s) for s in a.seeds.split(",")]
-    config["name"] = config["name"] + "-seeds"
+    config["name"] = a.name or config["name"] + "-seeds"
+    epochs = a.epochs or config["training"]["epochs"]
     config["notes"] = (f"The {a.top} best trials per (kind, depth) of the search "
-                       f"'{sweep['config']['name']}', each run again with seeds {seeds} "
-                       f"(scripts/seed-rerun.py). " + config.get("notes", ""))
+                       f"'{sweep['config']['name']}', each run again with seeds {seeds} for "
+                       f"{epochs} epochs (scripts/seed-rerun.py). " + config.get("notes", ""))
     config["training"]["seeds"] = seeds
+    config["training"]["epochs"] = epochs
     config["search"]["rerun"] = rerun
     if a.adopt:
         runs = os.path.join(config["output"], config["name"], "runs")
