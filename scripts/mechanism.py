@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""What goes with a trial's final loss, across the trials of a random search: per (kind, depth),
+from each run's `layers.csv` (runs whose statistics start at initialisation), the
+first/last-layer gradient ratio at initialisation and after epoch 1 (how much of the weight
+gradient reaches the input layer compared with the top layer: a vanishing gradient is a small
+ratio), the mean share of dead units after epoch 1, and the last layer's output scale (std) at
+initialisation and after epoch 1; and how each of them ranks with the final training loss
+(Spearman's rho over the cell's finished trials; diverged trials count as the worst loss).
+
+It then splits each cell's trials by the gradient ratio after epoch 1 (below 0.01, 0.01-1,
+above 1) and gives how many of each trained (final loss below 0.1, the report's threshold).
+A vanishing gradient explains a cell's failures only where failing trials have small ratios
+and trained ones do not.
+
+Usage: scripts/mechanism.py results/SWEEP
+"""
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+TRAINED = 0.1
+RATIO_BINS = [(0.0, 0.01), (0.01, 1.0), (1.0, math.inf)]
+
+
+def ranks(values):
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    r = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            r[order[k]] = (i + j) / 2
+        i = j + 1
+    return r
+
+
+def spearman(x, y):
+    if len(x) < 3:
+        return None
+    rx, ry = ranks(x), ranks(y)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    sx = math.sqrt(sum((a - mx) ** 2 for a in rx))
+    sy = math.sqrt(sum((b - my) ** 2 for b in ry))
+    return sxy / (sx * sy) if sx and sy else None
+
+
+def features(run):
+    """The run's statistics at initialisation and after epoch 1; None without both."""
+    path = run / "layers.csv"
+    if not path.exists():
+        return None
+    by_epoch = {}
+    for row in csv.DictReader(open(path)):
+        by_epoch.setdefault(int(row["epoch"]), []).append(row)
+    if 0 not in by_epoch or 1 not in by_epoch:
+        return None
+    f = {}
+    for e in (0, 1):
+        layers = sorted(by_epoch[e], key=lambda r: int(r["layer"]))
+        first, last = float(layers[0]["grad_w"]), float(layers[-1]["grad_w"])
+        f[f"ratio{e}"] = first / last if last > 0 else math.inf
+        f[f"out_std{e}"] = float(layers[-1]["out_std"])
+    layers = by_epoch[1]
+    f["dead1"] = sum(float(r["dead"]) for r in layers) / len(layers)
+    return f
+
+
+def final_loss(run):
+    state = json.load(open(run / "status.json"))["state"]
+    if state == "diverged":
+        return math.inf
+    if state != "done":
+        return None
+    rows = list(csv.DictReader(open(run / "curve.csv")))
+    return float(rows[-1]["train_loss"]) if rows else None
+
+
+def fmt(x):
+    return "–" if x is None else f"{x:+.2f}"
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    sweep = Path(sys.argv[1])
+    plan = json.load(open(sweep / "sweep.json"))["plan"]
+    cells = {}
+    for spec in plan:
+        run = sweep / "runs" / spec["id"]
+        if not (run / "status.json").exists():
+            continue
+        loss, f = final_loss(run), features(run)
+        if loss is None or f is None:
+            continue
+        cells.setdefault((spec["kind"], spec["depth"]), []).append((loss, f))
+    names = ["ratio0", "ratio1", "dead1", "out_std0", "out_std1"]
+    print("Spearman's rho of each statistic with the final training loss (positive: larger "
+          "values go with higher loss)\n")
+    print("| kind | depth | trials | " + " | ".join(names) + " | median ratio1, trained | "
+          "median ratio1, not trained |")
+    print("|---|---:|---:|" + "---:|" * len(names) + "---:|---:|")
+    kinds = {"plain": 0, "highway": 1}
+    for (kind, depth), rows in sorted(cells.items(), key=lambda c: (kinds[c[0][0]], c[0][1])):
+        losses = [min(l, 1e9) for l, _ in rows]
+        rhos = [spearman([f[n] for _, f in rows], losses) for n in names]
+        good = sorted(f["ratio1"] for l, f in rows if l < TRAINED)
+        bad = sorted(f["ratio1"] for l, f in rows if l >= TRAINED)
+        med = lambda v: f"{v[len(v) // 2]:.3g}" if v else "–"
+        print(f"| {kind} | {depth} | {len(rows)} | " + " | ".join(fmt(r) for r in rhos)
+              + f" | {med(good)} | {med(bad)} |")
+    print("\nTrials that trained (final loss below 0.1), by the first/last gradient ratio "
+          "after epoch 1\n")
+    print("| kind | depth | " + " | ".join(f"ratio in [{lo:g}, {hi:g})" for lo, hi in RATIO_BINS)
+          + " |")
+    print("|---|---:|" + "---:|" * len(RATIO_BINS))
+    for (kind, depth), rows in sorted(cells.items(), key=lambda c: (kinds[c[0][0]], c[0][1])):
+        parts = []
+        for lo, hi in RATIO_BINS:
+            inside = [l for l, f in rows if lo <= f["ratio1"] < hi]
+            parts.append(f"{sum(l < TRAINED for l in inside)} of {len(inside)}")
+        print(f"| {kind} | {depth} | " + " | ".join(parts) + " |")
+
+
+if __name__ == "__main__":
+    main()
