@@ -161,3 +161,56 @@ fn layer_statistics_can_be_turned_off() {
         assert!(!tags.iter().any(|t| t.starts_with("layers/")), "{tags:?}");
     }
 }
+
+/// Runs of older builds (no event file, or one whose HParams record lacks a hyperparameter)
+/// get theirs written again from their records by `highway report --rebuild-events`, which
+/// TensorBoard then reads like any run's; up-to-date files are left alone.
+#[test]
+fn event_files_of_older_runs_are_rebuilt_from_their_records() {
+    let dir = tmp("rebuild");
+    let cfg = search_config(&dir);
+    let o = run(&["sweep", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let sweep = dir.join("results/tb");
+    let mut runs: Vec<PathBuf> = fs::read_dir(sweep.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    let before = event_values(&runs[1]);
+    for run in &runs[..2] {
+        for e in fs::read_dir(run).unwrap() {
+            let path = e.unwrap().path();
+            if path.to_string_lossy().contains("tfevents") {
+                fs::remove_file(path).unwrap();
+            }
+        }
+    }
+    let o = run(&["report", sweep.to_str().unwrap(), "--rebuild-events"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("2 event files written again"),
+        "{}",
+        text(&o)
+    );
+    // The same tags at the same steps as the file the run wrote, and the same values to the
+    // precision of the records (`curve.csv` keeps accuracies to 6 decimals).
+    let untimed = |v: Vec<(i64, String, Option<f32>)>| {
+        v.into_iter()
+            .filter(|(_, tag, _)| tag != "seconds_per_epoch")
+            .collect::<Vec<_>>()
+    };
+    let (rebuilt, written) = (untimed(event_values(&runs[1])), untimed(before));
+    assert_eq!(rebuilt.len(), written.len());
+    for (a, b) in rebuilt.iter().zip(&written) {
+        assert_eq!((a.0, &a.1), (b.0, &b.1));
+        let close = match (a.2, b.2) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-6 * y.abs().max(1.0),
+            (x, y) => x == y,
+        };
+        assert!(close, "{a:?} vs {b:?}");
+    }
+    let again = run(&["report", sweep.to_str().unwrap(), "--rebuild-events"]);
+    assert!(text(&again).contains("0 event files"), "{}", text(&again));
+    tensorboard_check(&sweep);
+}

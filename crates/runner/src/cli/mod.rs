@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 
 use crate::backend::BackendName;
 use crate::experiment::plan;
+use crate::store::SweepDir;
 use crate::{report, run as runs};
 use args::RunArgs;
 use out::outln;
@@ -51,7 +52,14 @@ enum Command {
         json: bool,
     },
     /// Write summary.csv, summary.md and figures/*.svg for a sweep folder.
-    Report { dir: PathBuf },
+    Report {
+        dir: PathBuf,
+        /// First write again the TensorBoard event file of every finished run that has none,
+        /// or one whose HParams record lacks a hyperparameter (runs of older builds), from
+        /// its curve, layer statistics and status.
+        #[arg(long)]
+        rebuild_events: bool,
+    },
     /// The paper's analyses of a trained highway net: gates (Figures 2, 3) and lesions (Figure 4).
     Analyze {
         #[command(subcommand)]
@@ -80,7 +88,16 @@ pub fn run(cli: Cli) -> Result<()> {
             report_after(runs::run_one(&args.sweep_options()?, index))
         }
         Command::Plan { args, json } => print_plan(args, json),
-        Command::Report { dir } => print_paths(report::write(&dir)?),
+        Command::Report {
+            dir,
+            rebuild_events,
+        } => {
+            if rebuild_events {
+                let n = SweepDir::new(dir.clone()).rebuild_events()?;
+                eprintln!("{n} event files written again from the runs' records");
+            }
+            print_paths(report::write(&dir)?)
+        }
         Command::Analyze { command } => print_paths(analyze::run(command)?),
         Command::Data { command } => data::run(command),
         Command::Backends => {

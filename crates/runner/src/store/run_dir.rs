@@ -23,8 +23,9 @@ use highway_model::{Mlp, ModelConfig};
 
 use super::layers::{self, LayerRow};
 use super::run_lock::{Acquired, RunLock};
-use super::{curve, files, model_file, Spec, Status};
+use super::{curve, files, model_file, run_events, Spec, Status};
 use crate::backend::BackendName;
+use crate::experiment::RunSpec;
 
 pub(crate) const SPEC: &str = "spec.json";
 pub(crate) const STATUS: &str = "status.json";
@@ -135,6 +136,22 @@ impl RunDir {
     /// Where `highway analyze` writes its files.
     pub fn analysis_dir(&self) -> PathBuf {
         self.file(ANALYSIS)
+    }
+
+    /// Writes the event file of the finished run `spec` again from its records when it has
+    /// none or an outdated HParams session start (runs made by older builds), so that every
+    /// run shows in TensorBoard's HParams view; whether it did. Unfinished runs are left alone.
+    pub fn rebuild_events(&self, spec: &RunSpec) -> Result<bool> {
+        let Some(state) = self.status().map(|s| s.state).filter(|s| s.is_final()) else {
+            return Ok(false);
+        };
+        if !run_events::outdated(&self.path, spec)? {
+            return Ok(false);
+        }
+        let layers = self.layers().unwrap_or_default();
+        run_events::rebuild(&self.path, spec, &self.curve(), &layers, state)
+            .with_context(|| format!("{}: rebuilding the event file", self.path.display()))?;
+        Ok(true)
     }
 
     /// Takes the run's lock without waiting (the folder is created if needed). Under the lock,

@@ -12,6 +12,7 @@ use std::path::Path;
 use anyhow::Result;
 use highway_model::{Activation, Kind, LayerStats};
 
+use super::layers::LayerRow;
 use super::tfevents::hparams::{self, HParamInfo, HValue, MetricInfo, SessionStatus};
 use super::tfevents::{file, Event, EventFile, Value, What};
 use super::{CurveRow, State};
@@ -97,6 +98,79 @@ pub fn read_run_events(run: &Path) -> Result<Option<Vec<Event>>> {
         Some(path) => file::read(&path).map(Some),
         None => Ok(None),
     }
+}
+
+/// Whether the event file in `dir` must be written again from the run's records for the
+/// HParams view: there is none, or its session start is missing or lacks a hyperparameter
+/// that [`run_hparams`] gives today (a plain net's `gate_bias`, written since 2026-12).
+pub(super) fn outdated(dir: &Path, spec: &RunSpec) -> Result<bool> {
+    let Some(events) = read_run_events(dir)? else {
+        return Ok(true);
+    };
+    let start = events.iter().find_map(|e| match &e.what {
+        What::Summary(values) => values.iter().find_map(|v| match v {
+            Value::Plugin { tag, content, .. } if tag == hparams::SESSION_START_TAG => {
+                Some(content.clone())
+            }
+            _ => None,
+        }),
+        What::FileVersion => None,
+    });
+    let Some(start) = start else {
+        return Ok(true);
+    };
+    // Each hyperparameter is a map entry whose key is field 1: tag byte, length, the name.
+    let has = |name: &str| {
+        let mut key = vec![0x0a, name.len() as u8];
+        key.extend_from_slice(name.as_bytes());
+        start.windows(key.len()).any(|w| w == key.as_slice())
+    };
+    Ok(!run_hparams(spec).iter().all(|(name, _)| has(name)))
+}
+
+/// Writes the event file of the finished run in `dir` again from its records: the session
+/// start with today's hyperparameters, each epoch's curve row and layer statistics as a run
+/// writes them (wall times aside, and accuracies to `curve.csv`'s 6 decimals), and the
+/// session end for `state`. The new file is made
+/// beside the old one and renamed into place.
+pub(super) fn rebuild(
+    dir: &Path,
+    spec: &RunSpec,
+    curve: &[CurveRow],
+    layers: &[LayerRow],
+    state: State,
+) -> Result<()> {
+    let work = dir.join(".events-rebuild");
+    if work.exists() {
+        std::fs::remove_dir_all(&work)?;
+    }
+    std::fs::create_dir_all(&work)?;
+    let stats = |epoch: usize| -> Vec<LayerStats> {
+        layers
+            .iter()
+            .filter(|r| r.epoch == epoch)
+            .map(|r| r.stats.clone())
+            .collect()
+    };
+    let mut events = RunEvents::open(&work, spec, 0, f64::INFINITY)?;
+    let initial = stats(0);
+    if !initial.is_empty() {
+        events.layers(0, &initial)?;
+    }
+    for row in curve {
+        let s = stats(row.epoch);
+        events.epoch(row, (!s.is_empty()).then_some(s.as_slice()))?;
+    }
+    events.end(state, curve.last().map_or(0, |r| r.epoch))?;
+    drop(events);
+    let new = file::existing(&work)?.expect("just written");
+    let old = file::existing(dir)?;
+    let target = old
+        .clone()
+        .unwrap_or_else(|| dir.join(new.file_name().expect("a file")));
+    std::fs::rename(&new, &target)?;
+    std::fs::remove_dir_all(&work)?;
+    Ok(())
 }
 
 /// Whether the event file in `dir` records an HParams session start.

@@ -99,6 +99,27 @@ impl SweepDir {
         files::read_json(&path)
     }
 
+    /// Writes again the sweep's HParams experiment, and the event files of the finished runs
+    /// that have none or an outdated one ([`RunDir::rebuild_events`]), each under its run's
+    /// lock (a run in training is skipped); how many run files were written.
+    pub fn rebuild_events(&self) -> Result<usize> {
+        let file = self.load()?;
+        let c = &file.config;
+        run_events::write_experiment(&self.root, &c.name, &c.notes, &file.plan)?;
+        let mut rebuilt = 0;
+        for spec in file.plan {
+            let run = self.run(&spec.id);
+            if !run.path().is_dir() {
+                continue;
+            }
+            let super::Acquired::Held(_lock) = run.lock()? else {
+                continue;
+            };
+            rebuilt += usize::from(run.rebuild_events(&spec)?);
+        }
+        Ok(rebuilt)
+    }
+
     /// The folder of run `id`.
     pub fn run(&self, id: &str) -> RunDir {
         RunDir::new(self.root.join(RUNS).join(id))
