@@ -104,19 +104,7 @@ pub fn read_run_events(run: &Path) -> Result<Option<Vec<Event>>> {
 /// HParams view: there is none, or its session start is missing or lacks a hyperparameter
 /// that [`run_hparams`] gives today (a plain net's `gate_bias`, written since 2026-12).
 pub(super) fn outdated(dir: &Path, spec: &RunSpec) -> Result<bool> {
-    let Some(events) = read_run_events(dir)? else {
-        return Ok(true);
-    };
-    let start = events.iter().find_map(|e| match &e.what {
-        What::Summary(values) => values.iter().find_map(|v| match v {
-            Value::Plugin { tag, content, .. } if tag == hparams::SESSION_START_TAG => {
-                Some(content.clone())
-            }
-            _ => None,
-        }),
-        What::FileVersion => None,
-    });
-    let Some(start) = start else {
+    let Some(start) = session_start(dir)? else {
         return Ok(true);
     };
     // Each hyperparameter is a map entry whose key is field 1: tag byte, length, the name.
@@ -175,10 +163,21 @@ pub(super) fn rebuild(
 
 /// Whether the event file in `dir` records an HParams session start.
 fn has_session_start(dir: &Path) -> Result<bool> {
+    Ok(session_start(dir)?.is_some())
+}
+
+/// The content of the HParams session start in `dir`'s event file; `None` when there is no
+/// file or no session start in it.
+fn session_start(dir: &Path) -> Result<Option<Vec<u8>>> {
     let events = read_run_events(dir)?.unwrap_or_default();
-    Ok(events.iter().any(|e| match &e.what {
-        What::Summary(values) => values.iter().any(|v| v.tag() == hparams::SESSION_START_TAG),
-        What::FileVersion => false,
+    Ok(events.into_iter().find_map(|e| match e.what {
+        What::Summary(values) => values.into_iter().find_map(|v| match v {
+            Value::Plugin { tag, content, .. } if tag == hparams::SESSION_START_TAG => {
+                Some(content)
+            }
+            _ => None,
+        }),
+        What::FileVersion => None,
     }))
 }
 
