@@ -15,6 +15,7 @@ pub mod loss;
 mod mlp;
 pub mod ops;
 mod plain;
+mod stack;
 mod weights;
 
 pub use activation::Activation;
@@ -24,4 +25,5 @@ use highway_rng::SplitMix64;
 pub use init::WeightInit;
 pub use mlp::{Kind, Mlp, ModelConfig, Probe};
 pub use plain::PlainLayer;
+pub use stack::{unstack, HighwayStack, PlainStack, Stack};
 pub use weights::{NamedTensor, WeightsError};

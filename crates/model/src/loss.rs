@@ -17,6 +17,32 @@ pub fn correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1, Int> {
     logits.argmax(1).reshape([n]).equal(labels).int().sum()
 }
 
+/// Each trial's [`cross_entropy`] (`[K]`) from the logits of a stack of trials
+/// (`[K, batch, classes]`) and the labels they share.
+pub fn trial_cross_entropy(logits: Tensor<3>, labels: Tensor<1, Int>) -> Tensor<1> {
+    let [k, n, _] = logits.dims();
+    let labels = labels.reshape([1, n, 1]).expand([k, n, 1]);
+    log_softmax(logits, 2)
+        .gather(2, labels)
+        .reshape([k, n])
+        .mean_dim(1)
+        .reshape([k])
+        .neg()
+}
+
+/// Each trial's [`correct`] (`[K]`) from the logits of a stack of trials.
+pub fn trial_correct(logits: Tensor<3>, labels: Tensor<1, Int>) -> Tensor<1, Int> {
+    let [k, n, _] = logits.dims();
+    let labels = labels.reshape([1, n]).expand([k, n]);
+    logits
+        .argmax(2)
+        .reshape([k, n])
+        .equal(labels)
+        .int()
+        .sum_dim(1)
+        .reshape([k])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

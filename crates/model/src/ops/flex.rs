@@ -20,7 +20,7 @@ pub(super) fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
     }
 }
 
-pub(super) fn flex(values: Vec<f32>, shape: [usize; 2]) -> FlexTensor {
+pub(super) fn flex<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 

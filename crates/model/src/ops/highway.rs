@@ -12,6 +12,8 @@
 //! transpose), each split over the CPU threads by rows, and the sigmoid uses a polynomial `exp`
 //! instead of a libm call per element.
 
+use std::ops::Range;
+
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
@@ -146,13 +148,17 @@ impl HighwayOps for Cube {}
 /// `[W_H | W_T]`, `[n, 2n]`: one matmul computes both pre-activations.
 fn side_by_side(w_h: &FlexTensor, w_t: &FlexTensor) -> FlexTensor {
     let [n, m] = dims2(w_h);
-    let (a, b) = (values(w_h), values(w_t));
-    let mut w = Vec::with_capacity(2 * n * m);
+    flex(join_columns(&values(w_h), &values(w_t), m), [n, 2 * m])
+}
+
+/// The rows of two row-major matrices of `m` columns each, side by side.
+pub(super) fn join_columns(a: &[f32], b: &[f32], m: usize) -> Vec<f32> {
+    let mut w = Vec::with_capacity(a.len() + b.len());
     for (ra, rb) in a.chunks_exact(m).zip(b.chunks_exact(m)) {
         w.extend_from_slice(ra);
         w.extend_from_slice(rb);
     }
-    flex(w, [n, 2 * m])
+    w
 }
 
 /// Flex: one matmul forward and two backward on `[W_H | W_T]`, each pass split over the team by
@@ -169,31 +175,18 @@ impl HighwayOps for Flex {
     ) -> (FlexTensor, FlexTensor) {
         let [rows, n] = dims2(&x);
         let w = side_by_side(&w_h, &w_t);
-        let (xv, wv, b_h, b_t) = (values(&x), values(&w), values(&b_h), values(&b_t));
-        let (xm, wm) = (View::new(&xv, rows, n), View::new(&wv, n, 2 * n));
+        let (x, w, b_h, b_t) = (values(&x), values(&w), values(&b_h), values(&b_t));
         let mut ht = vec![0.0f32; rows * 2 * n];
         let mut y = vec![0.0f32; rows * n];
-        let parts = row_parts2(&mut ht, 2 * n, &mut y, n, &row_blocks(rows, n * 2 * n));
-        team::each(parts, &|(r, ht, y)| {
-            let xr = &xv[r.start * n..r.end * n];
-            gemm_into(ht, xm.rows(r), wm, false);
-            let rows_of = ht.chunks_exact_mut(2 * n).zip(xr.chunks_exact(n));
-            for ((row, x), y) in rows_of.zip(y.chunks_exact_mut(n)) {
-                let (h, t) = row.split_at_mut(n);
-                let pairs = h.iter_mut().zip(&*b_h);
-                match act {
-                    LayerActivation::Tanh => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
-                    LayerActivation::Relu => pairs.for_each(|(v, b)| *v = relu(*v + b)),
-                    LayerActivation::Linear => pairs.for_each(|(v, b)| *v += b),
-                }
-                t.iter_mut()
-                    .zip(&*b_t)
-                    .for_each(|(v, b)| *v = sigmoid(*v + b));
-                for (y, (x, (h, t))) in y.iter_mut().zip(x.iter().zip(h.iter().zip(t.iter()))) {
-                    *y = x + t * (h - x);
-                }
-            }
-        });
+        let net = Net { n, act, w: &w };
+        net.forward(
+            &x,
+            &b_h,
+            &b_t,
+            &mut ht,
+            &mut y,
+            &row_blocks(rows, n * 2 * n),
+        );
         (flex(y, [rows, n]), flex(ht, [rows, 2 * n]))
     }
 
@@ -207,16 +200,103 @@ impl HighwayOps for Flex {
     ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
         let [rows, n] = dims2(&x);
         let w = side_by_side(&w_h, &w_t);
-        let (dyv, xv, htv, wv) = (values(&dy), values(&x), values(&ht), values(&w));
-        let wm = View::new(&wv, n, 2 * n);
+        let (dy, x, ht, w) = (values(&dy), values(&x), values(&ht), values(&w));
+        let (mut dz, mut dx) = (vec![0.0f32; rows * 2 * n], vec![0.0f32; rows * n]);
+        let (mut dw_h, mut dw_t) = (vec![0.0f32; n * n], vec![0.0f32; n * n]);
+        let mut g = Grads {
+            dz: &mut dz,
+            dx: &mut dx,
+            dw_h: &mut dw_h,
+            dw_t: &mut dw_t,
+        };
+        let blocks = (row_blocks(rows, n * 2 * n), row_blocks(n, 2 * rows * n));
+        Net { n, act, w: &w }.backward(&dy, &x, &ht, &mut g, &blocks);
+        let db = column_sums(&dz, 2 * n);
+        (
+            flex(dx, [rows, n]),
+            flex(dw_h, [n, n]),
+            vector(db[..n].to_vec()),
+            flex(dw_t, [n, n]),
+            vector(db[n..].to_vec()),
+        )
+    }
+}
+
+/// One highway layer of one net on `f32` slices: width `n`, activation `act` and the weights
+/// `w = [W_H | W_T]` (`[n, 2n]`). The Flex operation runs one net with its rows split over the
+/// team; the operation on a stack of trials (`ops::trials`) runs each trial's net in one block
+/// on one thread, through the same code, so that a trial trained in a stack computes the same
+/// numbers as the trial trained alone on one thread.
+pub(super) struct Net<'a> {
+    pub n: usize,
+    pub act: LayerActivation,
+    pub w: &'a [f32],
+}
+
+/// A layer's gradients for one net: `dz = [dz_H | dz_T]` (`[rows, 2n]`), `dx`, `dW_H`, `dW_T`.
+pub(super) struct Grads<'a> {
+    pub dz: &'a mut [f32],
+    pub dx: &'a mut [f32],
+    pub dw_h: &'a mut [f32],
+    pub dw_t: &'a mut [f32],
+}
+
+impl Net<'_> {
+    /// `y` and `[H | T]` of the `[rows, n]` input `x`, a block of rows (of `blocks`) per part.
+    pub fn forward(
+        &self,
+        x: &[f32],
+        b_h: &[f32],
+        b_t: &[f32],
+        ht: &mut [f32],
+        y: &mut [f32],
+        blocks: &[Range<usize>],
+    ) {
+        let (n, act) = (self.n, self.act);
+        let rows = x.len() / n;
+        let (xm, wm) = (View::new(x, rows, n), View::new(self.w, n, 2 * n));
+        let parts = row_parts2(ht, 2 * n, y, n, blocks);
+        team::each(parts, &|(r, ht, y)| {
+            let xr = &x[r.start * n..r.end * n];
+            gemm_into(ht, xm.rows(r), wm, false);
+            let rows_of = ht.chunks_exact_mut(2 * n).zip(xr.chunks_exact(n));
+            for ((row, x), y) in rows_of.zip(y.chunks_exact_mut(n)) {
+                let (h, t) = row.split_at_mut(n);
+                let pairs = h.iter_mut().zip(b_h);
+                match act {
+                    LayerActivation::Tanh => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
+                    LayerActivation::Relu => pairs.for_each(|(v, b)| *v = relu(*v + b)),
+                    LayerActivation::Linear => pairs.for_each(|(v, b)| *v += b),
+                }
+                t.iter_mut()
+                    .zip(b_t)
+                    .for_each(|(v, b)| *v = sigmoid(*v + b));
+                for (y, (x, (h, t))) in y.iter_mut().zip(x.iter().zip(h.iter().zip(t.iter()))) {
+                    *y = x + t * (h - x);
+                }
+            }
+        });
+    }
+
+    /// The gradients `g` from the output gradient `dy`, the input `x` and `[H | T]`; the
+    /// blocks split the rows of `dx` and the rows of `dW` (`n`) into parts.
+    pub fn backward(
+        &self,
+        dy: &[f32],
+        x: &[f32],
+        ht: &[f32],
+        g: &mut Grads<'_>,
+        (row_blocks, unit_blocks): &(Vec<Range<usize>>, Vec<Range<usize>>),
+    ) {
+        let (n, act) = (self.n, self.act);
+        let rows = x.len() / n;
+        let wm = View::new(self.w, n, 2 * n);
         // dz = [dz_H | dz_T]; dx = (1 − T)·dy + dz [W_H | W_T]ᵀ, a block of rows at a time.
-        let mut dz = vec![0.0f32; rows * 2 * n];
-        let mut dx = vec![0.0f32; rows * n];
-        let parts = row_parts2(&mut dz, 2 * n, &mut dx, n, &row_blocks(rows, n * 2 * n));
+        let parts = row_parts2(g.dz, 2 * n, g.dx, n, row_blocks);
         team::each(parts, &|(r, dz, dx)| {
-            let g = &dyv[r.start * n..r.end * n];
-            let x = &xv[r.start * n..r.end * n];
-            let ht = &htv[r.start * 2 * n..r.end * 2 * n];
+            let g = &dy[r.start * n..r.end * n];
+            let x = &x[r.start * n..r.end * n];
+            let ht = &ht[r.start * 2 * n..r.end * 2 * n];
             // One loop per activation, so that none branches on it per element.
             match act {
                 LayerActivation::Tanh => gate_grads(n, g, x, ht, dz, dx, |d, h| d * (1.0 - h * h)),
@@ -228,22 +308,14 @@ impl HighwayOps for Flex {
             gemm_into(dx, View::new(dz, r.len(), 2 * n), wm.t(), true);
         });
         // dW_H = xᵀ dz_H and dW_T = xᵀ dz_T, straight from the halves of dz.
-        let xt = View::new(&xv, rows, n).t();
-        let (mut dw_h, mut dw_t) = (vec![0.0f32; n * n], vec![0.0f32; n * n]);
-        let parts = row_parts2(&mut dw_h, n, &mut dw_t, n, &row_blocks(n, 2 * rows * n));
+        let xt = View::new(x, rows, n).t();
+        let dz = &*g.dz;
+        let parts = row_parts2(g.dw_h, n, g.dw_t, n, unit_blocks);
         team::each(parts, &|(r, dw_h, dw_t)| {
             let half = |k: usize| View::strided(&dz[k * n..], rows, n, 2 * n, 1);
             gemm_into(dw_h, xt.rows(r.clone()), half(0), false);
             gemm_into(dw_t, xt.rows(r), half(1), false);
         });
-        let db = column_sums(&dz, 2 * n);
-        (
-            flex(dx, [rows, n]),
-            flex(dw_h, [n, n]),
-            vector(db[..n].to_vec()),
-            flex(dw_t, [n, n]),
-            vector(db[n..].to_vec()),
-        )
     }
 }
 

@@ -163,12 +163,6 @@ pub(super) fn row_parts2<'a>(
         .collect()
 }
 
-/// `out = a · b` (or `+=`) with the rows of `out` spread over the team.
-pub(super) fn par_gemm(out: &mut [f32], a: View, b: View, accumulate: bool) {
-    let parts = row_parts(out, b.cols, &row_blocks(a.rows, a.cols * b.cols));
-    team::each(parts, &|(r, out)| gemm_into(out, a.rows(r), b, accumulate));
-}
-
 /// Writes the transpose of the row-major `[rows, cols]` matrix `a` into `out` (`[cols, rows]`),
 /// in square tiles so that both sides stay in L1.
 pub(super) fn transpose_into(a: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
@@ -193,6 +187,12 @@ pub(super) fn transpose_into(a: &[f32], rows: usize, cols: usize, out: &mut [f32
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `out = a · b` (or `+=`) with the rows of `out` spread over the team.
+    fn par_gemm(out: &mut [f32], a: View, b: View, accumulate: bool) {
+        let parts = row_parts(out, b.cols, &row_blocks(a.rows, a.cols * b.cols));
+        team::each(parts, &|(r, out)| gemm_into(out, a.rows(r), b, accumulate));
+    }
 
     fn naive(a: View, b: View) -> Vec<f32> {
         let mut out = vec![0.0; a.rows * b.cols];

@@ -16,6 +16,7 @@ mod matmul;
 pub mod plain;
 pub mod sgd;
 pub(crate) mod team;
+pub mod trials;
 
 use burn::backend::TensorMetadata;
 
@@ -44,7 +45,7 @@ impl From<Option<Activation>> for LayerActivation {
 /// Panics, naming the operation and the operand, unless `dims` is `want`. The fused operations
 /// check every operand at their entry: their loops zip slices, and a bias of the wrong length
 /// would otherwise be cut short without a word.
-fn expect_dims(op: &str, operand: &str, dims: &[usize], want: &[usize]) {
+pub(crate) fn expect_dims(op: &str, operand: &str, dims: &[usize], want: &[usize]) {
     assert!(
         dims == want,
         "{op}: {operand} has shape {dims:?}, expected {want:?}"

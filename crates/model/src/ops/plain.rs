@@ -7,6 +7,8 @@
 //! `dx` is computed only when the input needs it: the input layer's input is the data, and its
 //! `dx` would be the largest matmul of the step (`[batch, width] × [width, 3072]` on CIFAR).
 
+use std::ops::Range;
+
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
@@ -16,7 +18,7 @@ use burn::backend::{backend_extension, Autodiff, Backend, Cube, Dispatch, Flex, 
 use burn::tensor::{Shape, Tensor};
 
 use super::flex::{column_sums, flex, relu, values, vector};
-use super::matmul::{gemm_into, par_gemm, row_blocks, row_parts, transpose_into, View};
+use super::matmul::{gemm_into, row_blocks, row_parts, transpose_into, View};
 use super::team;
 use super::{dims2, expect_dims, LayerActivation};
 use crate::Activation;
@@ -119,21 +121,10 @@ impl PlainOps for Flex {
     ) -> FlexTensor {
         let [rows, k] = dims2(&x);
         let [_, n] = dims2(&w);
-        let (xv, wv, b) = (values(&x), values(&w), values(&b));
-        let (xv, wv) = (View::new(&xv, rows, k), View::new(&wv, k, n));
+        let (x, w, b) = (values(&x), values(&w), values(&b));
         let mut z = vec![0.0f32; rows * n];
-        let parts = row_parts(&mut z, n, &row_blocks(rows, k * n));
-        team::each(parts, &|(r, z)| {
-            gemm_into(z, xv.rows(r), wv, false);
-            for row in z.chunks_exact_mut(n) {
-                let pairs = row.iter_mut().zip(&*b);
-                match act {
-                    LayerActivation::Relu => pairs.for_each(|(v, b)| *v = relu(*v + b)),
-                    LayerActivation::Tanh => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
-                    LayerActivation::Linear => pairs.for_each(|(v, b)| *v += b),
-                }
-            }
-        });
+        let net = Net { k, n, act, w: &w };
+        net.forward(&x, &b, &mut z, &row_blocks(rows, k * n));
         flex(z, [rows, n])
     }
 
@@ -145,52 +136,119 @@ impl PlainOps for Flex {
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let [rows, n] = dims2(&y);
         let [_, k] = dims2(&x);
-        let (dyv, yv) = (values(&dy), values(&y));
-        let pairs = dyv.iter().zip(yv.iter());
-        let dz: Vec<f32> = match act {
-            LayerActivation::Relu => pairs
-                .map(|(g, y)| if *y > 0.0 { *g } else { 0.0 })
-                .collect(),
-            LayerActivation::Tanh => pairs.map(|(g, y)| g * (1.0 - y * y)).collect(),
-            LayerActivation::Linear => dyv.to_vec(),
-        };
+        let (dy, y, x) = (values(&dy), values(&y), values(&x));
+        let (mut dz, mut dw) = (vec![0.0f32; rows * n], vec![0.0f32; k * n]);
+        let net = Net { k, n, act, w: &[] };
+        let blocks = Net::weight_blocks(rows, k, n);
+        net.backward_params(&dy, &y, &x, &mut dz, &mut dw, &blocks);
         let db = vector(column_sums(&dz, n));
-        let xv = values(&x);
-        let mut dw = vec![0.0f32; k * n];
-        if k >= WIDE_INPUT {
-            // The input layer. `gemm` is much faster with the long side (fan-in) as the output's
-            // unit stride, so each thread computes its rows of dW transposed, `dzᵀ x[:, rows]`,
-            // and transposes that block (in its own cache) into place.
-            let parts = row_parts(&mut dw, n, &team::ranges(k, 256));
-            team::each(parts, &|(r, dw)| {
-                let mut block = vec![0.0f32; n * r.len()];
-                let x_cols = View::strided(&xv[r.start..], rows, r.len(), k, 1);
-                gemm_into(&mut block, View::new(&dz, rows, n).t(), x_cols, false);
-                transpose_into(&block, n, r.len(), dw);
-            });
-        } else {
-            par_gemm(
-                &mut dw,
-                View::new(&xv, rows, k).t(),
-                View::new(&dz, rows, n),
-                false,
-            );
-        }
         (flex(dz, [rows, n]), flex(dw, [k, n]), db)
     }
 
     fn plain_backward_input(dz: FlexTensor, w: FlexTensor) -> FlexTensor {
         let [rows, n] = dims2(&dz);
         let [k, _] = dims2(&w);
-        let (dzv, wv) = (values(&dz), values(&w));
+        let (dz, w) = (values(&dz), values(&w));
         let mut dx = vec![0.0f32; rows * k];
-        par_gemm(
-            &mut dx,
-            View::new(&dzv, rows, n),
-            View::new(&wv, k, n).t(),
-            false,
-        );
+        let net = Net {
+            k,
+            n,
+            act: LayerActivation::Linear,
+            w: &w,
+        };
+        net.backward_input(&dz, &mut dx, &row_blocks(rows, n * k));
         flex(dx, [rows, k])
+    }
+}
+
+/// One plain layer of one net on `f32` slices: `k` inputs, `n` units, activation `act` and the
+/// weights `w` (`[k, n]`). The Flex operation runs one net with its work split over the team;
+/// the operation on a stack of trials (`ops::trials`) runs each trial's net in one block on one
+/// thread, through the same code, so that a trial trained in a stack computes the same numbers
+/// as the trial trained alone on one thread.
+pub(super) struct Net<'a> {
+    pub k: usize,
+    pub n: usize,
+    pub act: LayerActivation,
+    pub w: &'a [f32],
+}
+
+impl Net<'_> {
+    /// `z = act(x W + b)` for the `[rows, k]` input `x`, a block of rows (of `blocks`) per part.
+    pub fn forward(&self, x: &[f32], b: &[f32], z: &mut [f32], blocks: &[Range<usize>]) {
+        let (k, n, act) = (self.k, self.n, self.act);
+        let rows = x.len() / k;
+        let (xv, wv) = (View::new(x, rows, k), View::new(self.w, k, n));
+        let parts = row_parts(z, n, blocks);
+        team::each(parts, &|(r, z)| {
+            gemm_into(z, xv.rows(r), wv, false);
+            for row in z.chunks_exact_mut(n) {
+                let pairs = row.iter_mut().zip(b);
+                match act {
+                    LayerActivation::Relu => pairs.for_each(|(v, b)| *v = relu(*v + b)),
+                    LayerActivation::Tanh => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
+                    LayerActivation::Linear => pairs.for_each(|(v, b)| *v += b),
+                }
+            }
+        });
+    }
+
+    /// How `backward_params` splits the rows of `dW` over the team, for `rows` examples.
+    pub fn weight_blocks(rows: usize, k: usize, n: usize) -> Vec<Range<usize>> {
+        if k >= WIDE_INPUT {
+            team::ranges(k, 256)
+        } else {
+            row_blocks(k, rows * n)
+        }
+    }
+
+    /// `dz` and `dW` from the output gradient `dy`, the output `y` and the input `x`, the rows
+    /// of `dW` split into `blocks`.
+    pub fn backward_params(
+        &self,
+        dy: &[f32],
+        y: &[f32],
+        x: &[f32],
+        dz: &mut [f32],
+        dw: &mut [f32],
+        blocks: &[Range<usize>],
+    ) {
+        let (k, n) = (self.k, self.n);
+        let rows = y.len() / n;
+        let pairs = dz.iter_mut().zip(dy.iter().zip(y.iter()));
+        match self.act {
+            LayerActivation::Relu => {
+                pairs.for_each(|(z, (g, y))| *z = if *y > 0.0 { *g } else { 0.0 })
+            }
+            LayerActivation::Tanh => pairs.for_each(|(z, (g, y))| *z = g * (1.0 - y * y)),
+            LayerActivation::Linear => dz.copy_from_slice(dy),
+        }
+        let dz = &*dz;
+        let parts = row_parts(dw, n, blocks);
+        if k >= WIDE_INPUT {
+            // The input layer. `gemm` is much faster with the long side (fan-in) as the output's
+            // unit stride, so each part computes its rows of dW transposed, `dzᵀ x[:, rows]`,
+            // and transposes that block (in its own cache) into place.
+            team::each(parts, &|(r, dw)| {
+                let mut block = vec![0.0f32; n * r.len()];
+                let x_cols = View::strided(&x[r.start..], rows, r.len(), k, 1);
+                gemm_into(&mut block, View::new(dz, rows, n).t(), x_cols, false);
+                transpose_into(&block, n, r.len(), dw);
+            });
+        } else {
+            let xt = View::new(x, rows, k).t();
+            let dzv = View::new(dz, rows, n);
+            team::each(parts, &|(r, dw)| gemm_into(dw, xt.rows(r), dzv, false));
+        }
+    }
+
+    /// `dx = dz Wᵀ` (or `dx += dz Wᵀ`), the rows of `dx` split into `blocks`.
+    pub fn backward_input(&self, dz: &[f32], dx: &mut [f32], blocks: &[Range<usize>]) {
+        let (k, n) = (self.k, self.n);
+        let rows = dz.len() / n;
+        let (dzv, wt) = (View::new(dz, rows, n), View::new(self.w, k, n).t());
+        let parts = row_parts(dx, k, blocks);
+        team::each(parts, &|(r, dx)| gemm_into(dx, dzv.rows(r), wt, false));
     }
 }
 

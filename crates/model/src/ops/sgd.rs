@@ -112,15 +112,25 @@ impl SgdOps for Flex {
         }
         let (pv, vv) = (values_mut(&mut p, n), values_mut(&mut v, n));
         let parts = row_parts2(pv, 1, vv, 1, &team::ranges(n, MIN_PART));
-        let keep = 1.0 - dampening;
-        team::each(parts, &|(r, p, v)| {
-            for ((p, v), g) in p.iter_mut().zip(v.iter_mut()).zip(&g[r]) {
-                let g = g + weight_decay * *p;
-                *v = momentum * *v + keep * g;
-                let update = if nesterov { g + momentum * *v } else { *v };
-                *p -= lr * update;
-            }
-        });
+        let step = SgdStep {
+            lr,
+            momentum,
+            dampening,
+            weight_decay,
+            nesterov,
+        };
+        team::each(parts, &|(r, p, v)| step_values(p, v, &g[r], &step));
         (p, v)
+    }
+}
+
+/// The step on `f32` slices, in place; also each trial's step in a stack (`ops::trials::sgd`).
+pub(super) fn step_values(p: &mut [f32], v: &mut [f32], g: &[f32], s: &SgdStep) {
+    let keep = 1.0 - s.dampening;
+    for ((p, v), g) in p.iter_mut().zip(v.iter_mut()).zip(g) {
+        let g = g + s.weight_decay * *p;
+        *v = s.momentum * *v + keep * g;
+        let update = if s.nesterov { g + s.momentum * *v } else { *v };
+        *p -= s.lr * update;
     }
 }
