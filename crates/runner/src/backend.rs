@@ -43,6 +43,15 @@ impl BackendName {
         }
     }
 
+    /// Trials per stack when a config does not say (`execution.batch_trials`), from the
+    /// measurements in the README ("Trials together").
+    pub fn batch_trials(self) -> usize {
+        match self {
+            BackendName::Flex | BackendName::Ndarray => 1,
+            BackendName::Wgpu | BackendName::Cuda | BackendName::Cpu => 40,
+        }
+    }
+
     /// Whether this build has the backend.
     pub fn compiled(self) -> bool {
         match self {

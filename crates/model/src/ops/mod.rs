@@ -22,6 +22,13 @@ use burn::backend::TensorMetadata;
 
 use crate::Activation;
 
+/// Runs `f` with the Flex operations it starts on this thread in one block each, on this thread:
+/// the numbers of a process with one thread. A trial of a stack evaluated this way gives the
+/// numbers of the same net trained alone on one thread.
+pub fn on_one_thread<R>(f: impl FnOnce() -> R) -> R {
+    team::alone(f)
+}
+
 /// The nonlinearity of a fused layer, as the operations' argument: one encoding for the plain
 /// and the highway operation (a highway layer's `H`, a plain layer's output; the output layer
 /// is linear).

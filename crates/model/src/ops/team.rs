@@ -85,8 +85,29 @@ impl Team {
     }
 }
 
-/// Threads that [`run`] spreads parts over, the calling thread included.
+thread_local! {
+    /// Set inside [`alone`]: this thread's operations run as in a one-thread process.
+    static ALONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with every operation it starts on this thread split into one part, run here: the
+/// blocks, and so the numbers, of a process whose team has one thread.
+pub fn alone<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ALONE.with(|a| a.set(self.0));
+        }
+    }
+    let _restore = Restore(ALONE.with(|a| a.replace(true)));
+    f()
+}
+
+/// Threads that [`run`] spreads parts over, the calling thread included (1 inside [`alone`]).
 pub fn threads() -> usize {
+    if ALONE.with(|a| a.get()) {
+        return 1;
+    }
     team().workers.len() + 1
 }
 
@@ -195,7 +216,8 @@ pub fn run(parts: usize, job: &(dyn Fn(usize) + Sync)) {
 
 impl Team {
     fn run(&self, parts: usize, job: &(dyn Fn(usize) + Sync)) {
-        let busy = if parts > 1 && !self.workers.is_empty() {
+        let alone = ALONE.with(|a| a.get());
+        let busy = if parts > 1 && !self.workers.is_empty() && !alone {
             match self.busy.try_lock() {
                 Ok(guard) => Some(guard),
                 // A part panicked in an earlier call; the team itself is still sound.
@@ -305,6 +327,18 @@ mod tests {
             }
         });
         assert_eq!(total.load(Ordering::Relaxed), 3 * 100 * 4);
+    }
+
+    #[test]
+    fn alone_runs_everything_on_the_caller_in_one_range() {
+        let team = &three();
+        let caller = thread::current().id();
+        alone(|| {
+            assert_eq!(threads(), 1);
+            assert_eq!(ranges(3072, 64), vec![0..3072]);
+            team.run(3, &|_| assert_eq!(thread::current().id(), caller));
+        });
+        assert_eq!(threads(), super::team().workers.len() + 1);
     }
 
     #[test]

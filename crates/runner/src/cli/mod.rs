@@ -14,7 +14,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::backend::BackendName;
-use crate::experiment::plan;
+use crate::experiment::{groups, plan, RunSpec};
 use crate::store::SweepDir;
 use crate::{report, run as runs};
 use args::RunArgs;
@@ -40,8 +40,12 @@ enum Command {
         #[command(flatten)]
         args: RunArgs,
         /// Index in the plan (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "group")]
         index: Option<usize>,
+        /// Train group G of the plan (`highway plan --groups`) as one stack of trials instead:
+        /// one cluster task per search cell. `--group task` takes G from the task index.
+        #[arg(long)]
+        group: Option<String>,
     },
     /// Print the resolved config and the ordered run list; run nothing.
     Plan {
@@ -50,6 +54,10 @@ enum Command {
         /// Print the plan as JSON, for scripts and cluster launchers.
         #[arg(long)]
         json: bool,
+        /// List the groups of trials trained as one stack (`execution.batch_trials`), for
+        /// `highway run --group G`.
+        #[arg(long)]
+        groups: bool,
     },
     /// Write summary.csv, summary.md and figures/*.svg for a sweep folder.
     Report {
@@ -80,14 +88,24 @@ enum Command {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Sweep(args) => report_after(runs::sweep(&args.sweep_options()?)),
-        Command::Run { args, index } => {
+        Command::Run { args, index, group } => {
+            let opts = args.sweep_options()?;
+            if let Some(group) = group {
+                let group = match group.as_str() {
+                    "task" => args::cluster_index()?,
+                    g => g.parse().map_err(|_| {
+                        anyhow::anyhow!("--group {g}: expected a group number or 'task'")
+                    })?,
+                };
+                return report_after(runs::run_group(&opts, group));
+            }
             let index = match index {
                 Some(i) => i,
                 None => args::cluster_index()?,
             };
-            report_after(runs::run_one(&args.sweep_options()?, index))
+            report_after(runs::run_one(&opts, index))
         }
-        Command::Plan { args, json } => print_plan(args, json),
+        Command::Plan { args, json, groups } => print_plan(args, json, groups),
         Command::Report {
             dir,
             rebuild_events,
@@ -132,10 +150,15 @@ fn print_paths(paths: Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// `highway plan`: the resolved config and one line per run, or both as one JSON object.
-fn print_plan(args: RunArgs, json: bool) -> Result<()> {
-    let config = args.sweep_options()?.config;
-    let runs = plan(&config);
+/// `highway plan`: the resolved config and one line per run, or both as one JSON object;
+/// with `groups`, the groups of trials trained as one stack.
+fn print_plan(args: RunArgs, json: bool, groups: bool) -> Result<()> {
+    let opts = args.sweep_options()?;
+    let config = &opts.config;
+    let runs = plan(config);
+    if groups {
+        return print_groups(&runs, opts.batch_trials(), json);
+    }
     if json {
         let both = serde_json::json!({ "config": config, "runs": runs });
         outln!("{}", serde_json::to_string_pretty(&both)?);
@@ -157,6 +180,33 @@ fn print_plan(args: RunArgs, json: bool) -> Result<()> {
                 .unwrap_or_default(),
             r.training.lr,
             r.training.epochs
+        );
+    }
+    Ok(())
+}
+
+/// `highway plan --groups`: one line per group (its number, size, cell and runs), or JSON.
+fn print_groups(runs: &[RunSpec], batch_trials: usize, json: bool) -> Result<()> {
+    let all = groups(runs, batch_trials);
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(());
+    }
+    outln!(
+        "{} groups of at most {batch_trials} trials (highway run CONFIG --group G):",
+        all.len()
+    );
+    for g in &all {
+        let first = &runs[g.runs[0]];
+        let last = g.runs[g.runs.len() - 1];
+        outln!(
+            "{:>4}  {:>3} trials  {:<7} depth {:>4}  seed {:>3}  runs {}..={last}",
+            g.index,
+            g.runs.len(),
+            first.kind.name(),
+            first.depth,
+            first.seed,
+            g.runs[0]
         );
     }
     Ok(())

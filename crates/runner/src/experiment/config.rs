@@ -29,9 +29,37 @@ pub struct Config {
     pub search: Option<SearchConfig>,
     #[serde(default)]
     pub backend: BackendName,
+    /// How the runs are executed (never what they compute).
+    #[serde(default, skip_serializing_if = "Execution::is_default")]
+    pub execution: Execution,
     /// Where sweep folders go; the sweep writes `<output>/<name>/`.
     #[serde(default = "default_output")]
     pub output: PathBuf,
+}
+
+/// How a sweep's runs are executed: choices that never change a recorded number.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Execution {
+    /// Trials of one search cell (runs that differ only in learning rate, momentum, decay,
+    /// initial gate bias and activation) trained together as one stack of K nets; 1 trains one
+    /// run at a time. Unset: the backend's default ([`BackendName::batch_trials`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_trials: Option<usize>,
+}
+
+impl Execution {
+    /// The most trials one stack may hold.
+    pub const MAX_BATCH_TRIALS: usize = 1024;
+
+    fn is_default(&self) -> bool {
+        *self == Execution::default()
+    }
+
+    /// Trials per stack on `backend`.
+    pub fn batch_trials(&self, backend: BackendName) -> usize {
+        self.batch_trials.unwrap_or_else(|| backend.batch_trials())
+    }
 }
 
 fn default_output() -> PathBuf {
@@ -238,6 +266,13 @@ impl Config {
             }
         }
         self.dataset.validate()?;
+        if let Some(k) = self.execution.batch_trials {
+            check(
+                (1..=Execution::MAX_BATCH_TRIALS).contains(&k),
+                "execution.batch_trials",
+                &format!("must be between 1 and {}", Execution::MAX_BATCH_TRIALS),
+            )?;
+        }
         self.check_plan_size()
     }
 

@@ -12,9 +12,10 @@ use super::spec::RunSpec;
 /// JSON paths of the lists a sweep may extend.
 const LISTS: [&str; 3] = ["model.kinds", "model.depths", "training.seeds"];
 /// JSON paths that do not change what a run computes (where the data and results are, how a
-/// run is checkpointed or recorded, the backend, the notes).
-const IGNORED: [&str; 8] = [
+/// run is checkpointed, recorded or executed, the backend, the notes).
+const IGNORED: [&str; 9] = [
     "notes",
+    "execution",
     "output",
     "backend",
     "dataset.dir",

@@ -7,6 +7,7 @@ mod config;
 mod dataset;
 mod extend;
 mod gate_bias;
+mod groups;
 mod per_kind;
 mod plan;
 mod resources;
@@ -15,11 +16,12 @@ mod search;
 mod spec;
 
 pub use config::{
-    apply_set, Config, DatasetConfig, DecayEvery, LabelSet, ModelSection, PreprocessName,
-    TrainingConfig,
+    apply_set, Config, DatasetConfig, DecayEvery, Execution, LabelSet, ModelSection,
+    PreprocessName, TrainingConfig,
 };
 pub use dataset::{fingerprint, load_dataset};
 pub use gate_bias::GateBias;
+pub use groups::{groups, Group};
 pub use per_kind::PerKind;
 pub use plan::plan;
 pub use search::SearchConfig;

@@ -6,18 +6,20 @@
 //! Uses `store` and `experiment`, nothing above.
 
 mod eval;
+mod group;
 mod order;
 mod progress;
 mod requeue;
 mod resume;
 mod sgd;
 mod signals;
+mod stack_sgd;
 mod sweep;
 mod train;
 
 pub use eval::{evaluate, evaluate_lesioned, to_device};
 pub(crate) use sgd::Sgd;
 pub use signals::{Signal, Stop};
-pub use sweep::{run_one, sweep, Interrupted, SweepOptions, Trained};
+pub use sweep::{run_group, run_one, sweep, Interrupted, SweepOptions, Trained};
 pub use train::train_run;
 pub(crate) use train::PROBE_EXAMPLES;

@@ -19,7 +19,8 @@ pub(super) struct RunProgress {
 
 impl RunProgress {
     pub(super) fn new(label: String, epochs: usize, steps_per_epoch: usize) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let mut progress = Self::lines(label, epochs, steps_per_epoch);
+        progress.bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new((epochs * steps_per_epoch) as u64);
             bar.set_style(
                 ProgressStyle::with_template(
@@ -28,12 +29,17 @@ impl RunProgress {
                 .expect("valid template")
                 .progress_chars("=> "),
             );
-            bar.set_prefix(label.clone());
+            bar.set_prefix(progress.label.clone());
             bar.enable_steady_tick(Duration::from_millis(500));
             bar
         });
+        progress
+    }
+
+    /// Lines only, never a bar: a trial of a group, whose group has the bar.
+    pub(super) fn lines(label: String, epochs: usize, steps_per_epoch: usize) -> Self {
         Self {
-            bar,
+            bar: None,
             label,
             epochs,
             steps_per_epoch,

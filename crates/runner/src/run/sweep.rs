@@ -9,14 +9,16 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use highway_data::Dataset;
 
+use super::group::train_group;
 use super::requeue;
 use super::signals::{Signal, Stop};
 use super::train;
 use crate::backend::BackendName;
 use crate::experiment::{
-    check_memory, fingerprint, load_dataset, machine_memory, plan, sweep_plan, Config, RunSpec,
+    check_memory, fingerprint, groups, load_dataset, machine_memory, plan, sweep_plan, Config,
+    Group, RunSpec,
 };
-use crate::store::{Acquired, State, Status, SweepDir};
+use crate::store::{Acquired, RunLock, State, Status, SweepDir};
 
 /// Where a sweep goes and how it runs, after the command line has had its say.
 pub struct SweepOptions {
@@ -40,14 +42,20 @@ impl SweepOptions {
         SweepDir::new(out.join(&self.config.name))
     }
 
-    /// The command that picks up where this one stopped: the same sweep, or the same run of
-    /// the plan, with the same overrides, folders and backend.
-    fn resume_hint(&self, index: Option<usize>) -> String {
+    /// Trials per stack: the config's `execution.batch_trials`, else the backend's default.
+    pub fn batch_trials(&self) -> usize {
+        self.config.execution.batch_trials(self.backend)
+    }
+
+    /// The command that picks up where this one stopped: the same sweep, or the same run or
+    /// group of the plan, with the same overrides, folders and backend.
+    fn resume_hint(&self, task: Task) -> String {
         let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
         let config = quote(&self.config_path.display().to_string());
-        let mut cmd = match index {
-            Some(i) => format!("highway run {config} --index {i}"),
-            None => format!("highway sweep {config}"),
+        let mut cmd = match task {
+            Task::Index(i) => format!("highway run {config} --index {i}"),
+            Task::Group(g) => format!("highway run {config} --group {g}"),
+            Task::Sweep => format!("highway sweep {config}"),
         };
         for s in &self.sets {
             cmd += &format!(" --set {}", quote(s));
@@ -110,11 +118,36 @@ impl Trained {
     }
 }
 
+/// What one command trains: the whole plan, one run of it, or one group of it.
+#[derive(Clone, Copy)]
+enum Task {
+    Sweep,
+    Index(usize),
+    Group(usize),
+}
+
 /// Trains every unfinished run of the plan.
 pub fn sweep(opts: &SweepOptions) -> Result<Trained> {
     let runs = planned(opts)?;
     let all: Vec<usize> = runs.iter().map(|r| r.index).collect();
-    run_selected(opts, &runs, &all, None)
+    run_selected(opts, &runs, &all, Task::Sweep)
+}
+
+/// Trains the group at `index` of the plan's groups (`highway plan --groups`), its trials as
+/// one stack: one cluster task per search cell.
+pub fn run_group(opts: &SweepOptions, index: usize) -> Result<Trained> {
+    let runs = planned(opts)?;
+    let all = groups(&runs, opts.batch_trials());
+    let Some(group) = all.get(index) else {
+        bail!(
+            "--group {index} is out of range: the plan has {} groups of at most {} trials \
+             (0..{}; `highway plan --groups` lists them)",
+            all.len(),
+            opts.batch_trials(),
+            all.len()
+        );
+    };
+    run_selected(opts, &runs, &group.runs, Task::Group(index))
 }
 
 /// Trains the run at `index` of the plan (one cluster task).
@@ -127,7 +160,7 @@ pub fn run_one(opts: &SweepOptions, index: usize) -> Result<Trained> {
             runs.len()
         );
     }
-    run_selected(opts, &runs, &[index], Some(index))
+    run_selected(opts, &runs, &[index], Task::Index(index))
 }
 
 /// The plan, once the config's nets and data are known to fit this machine's memory.
@@ -145,12 +178,13 @@ enum Turn {
     Stopped(Status),
 }
 
-/// Trains `selected` runs of the plan; `index` is set when this is one cluster task's run.
+/// Trains `selected` runs of the plan for `task`: one at a time, or the trials of each group
+/// as one stack when the config asks for stacks of more than one.
 fn run_selected(
     opts: &SweepOptions,
     runs: &[RunSpec],
     selected: &[usize],
-    index: Option<usize>,
+    task: Task,
 ) -> Result<Trained> {
     let dir = opts.sweep_dir();
     dir.prepare(|old| sweep_plan(old, &opts.config, runs))?;
@@ -166,26 +200,128 @@ fn run_selected(
         return Ok(trained);
     };
     let stop = Stop::install()?;
+    let data = (&data, fingerprint.as_str());
+    let k = match task {
+        Task::Index(_) => 1,
+        Task::Sweep | Task::Group(_) => opts.batch_trials(),
+    };
+    let hint = opts.resume_hint(task);
+    if k > 1 {
+        let wanted: Vec<usize> = todo.iter().map(|r| r.index).collect();
+        for group in groups(runs, k) {
+            let members: Vec<&RunSpec> = group
+                .runs
+                .iter()
+                .filter(|i| wanted.contains(i))
+                .map(|&i| &runs[i])
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let turn = group_turn(opts, &trained.dir, &group, &members, data, &stop)?;
+            trained.failed.extend(turn.failed);
+            if !turn.stopped.is_empty() {
+                let signal = stop.requested().unwrap_or(Signal::Interrupt);
+                for (run, status) in turn.stopped {
+                    let stop = stopped(&trained.dir, run, status, signal, hint.clone());
+                    trained.stopped = Some(stop);
+                }
+                break;
+            }
+        }
+        return Ok(trained);
+    }
     for run in todo {
-        match train_turn(
-            opts,
-            &trained.dir,
-            runs.len(),
-            run,
-            (&data, &fingerprint),
-            &stop,
-        )? {
+        match train_turn(opts, &trained.dir, runs.len(), run, data, &stop)? {
             Turn::Over => {}
             Turn::Failed => trained.failed.push(run.id.clone()),
             Turn::Stopped(status) => {
                 let signal = stop.requested().unwrap_or(Signal::Interrupt);
-                let hint = opts.resume_hint(index);
                 trained.stopped = Some(stopped(&trained.dir, run, status, signal, hint));
                 break;
             }
         }
     }
     Ok(trained)
+}
+
+/// How a group's turn ended: the trials that failed, and those a stop signal interrupted.
+struct GroupTurn<'a> {
+    failed: Vec<String>,
+    stopped: Vec<(&'a RunSpec, Status)>,
+}
+
+/// One group's turn: its `members` (its unfinished runs) trained as one stack under their
+/// locks; a member that another process holds or has finished meanwhile is left out. A trial
+/// that fails is recorded in its status, and the others go on.
+fn group_turn<'a>(
+    opts: &SweepOptions,
+    dir: &SweepDir,
+    group: &Group,
+    members: &[&'a RunSpec],
+    (data, fingerprint): (&Dataset, &str),
+    stop: &Stop,
+) -> Result<GroupTurn<'a>> {
+    let mut locks: Vec<RunLock> = Vec::new();
+    let mut mine: Vec<&RunSpec> = Vec::new();
+    for run in members {
+        let run_dir = dir.run(&run.id);
+        match run_dir.lock()? {
+            Acquired::Held(lock) => locks.push(lock),
+            Acquired::Busy(who) => {
+                eprintln!("{}: being trained by {who}, skipped", run.id);
+                continue;
+            }
+        }
+        if let Some(s) = run_dir.status().filter(|s| s.state.is_final()) {
+            eprintln!("{}: already {}, skipped", run.id, s.state);
+            locks.pop();
+            continue;
+        }
+        mine.push(run);
+    }
+    let mut turn = GroupTurn {
+        failed: Vec::new(),
+        stopped: Vec::new(),
+    };
+    if mine.is_empty() {
+        return Ok(turn);
+    }
+    let first = mine[0];
+    eprintln!(
+        "[group {}] {} trials of {} depth {} as one stack ({} epochs, batch {})",
+        group.index,
+        mine.len(),
+        first.kind.name(),
+        first.depth,
+        first.training.epochs,
+        first.training.batch_size
+    );
+    let backend = opts.backend;
+    let dirs = mine.iter().map(|r| dir.run(&r.id)).collect();
+    let results = guarded(|| train_group(&mine, dirs, data, fingerprint, backend, stop))
+        .unwrap_or_else(|e| {
+            let message = format!("{e:#}");
+            mine.iter()
+                .map(|r| (r.id.clone(), Err(anyhow::anyhow!("{message}"))))
+                .collect()
+        });
+    for (id, result) in results {
+        let Some(run) = mine.iter().copied().find(|r| r.id == id) else {
+            continue;
+        };
+        match result {
+            Ok(status) if status.state == State::Interrupted => turn.stopped.push((run, status)),
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("{id}: failed: {e:#}");
+                dir.run(&id).record_failure(backend, format!("{e:#}"))?;
+                turn.failed.push(id);
+            }
+        }
+    }
+    drop(locks);
+    Ok(turn)
 }
 
 /// The data the plan trains on and its fingerprint, after checking that no finished run among

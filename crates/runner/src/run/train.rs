@@ -33,7 +33,7 @@ use crate::store::{
 /// are measured after each epoch.
 pub(crate) const PROBE_EXAMPLES: usize = 256;
 /// Read the loss back to the host (progress, divergence check) every this many steps.
-const READ_EVERY: usize = 10;
+pub(super) const READ_EVERY: usize = 10;
 
 /// Trains `spec` on `data` into the run folder `dir` (`fingerprint` is the data's), continuing
 /// from the run's checkpoint when it has one. Returns the final status: a diverged run is a
@@ -53,7 +53,7 @@ pub fn train_run(
     let (model, position) = run.set_up(model, checkpoint, &mut recorder, &device)?;
     let eval = to_device(&data.eval, &device);
     let (model, state, message) = run.train(model, position, &eval, &mut recorder, stop)?;
-    let status = recorder.finish(state, message, &model)?;
+    let status = recorder.finish(state, message, Some(&model))?;
     run.progress.finish(&status.summary());
     Ok(status)
 }
@@ -292,13 +292,13 @@ impl<'a> Training<'a> {
         )
     }
 
-    /// Why `loss` means the run diverged (not finite, or above `divergence_factor` times the
-    /// first loss read back), or `None`. The first call sets that reference.
+    /// Why `loss` means the run diverged, or `None` (see [`divergence`]).
     fn diverged(&mut self, loss: f64) -> Option<String> {
-        let first = *self.first_loss.get_or_insert(loss);
-        let limit = self.spec.training.divergence_factor;
-        (!loss.is_finite() || loss > limit * first)
-            .then(|| format!("{loss} (first loss {first:.4}, limit {limit}×)"))
+        divergence(
+            &mut self.first_loss,
+            loss,
+            self.spec.training.divergence_factor,
+        )
     }
 
     /// Checkpoints a run stopped by `signal` at `at` (unless checkpoints are off); the status
@@ -324,4 +324,12 @@ impl<'a> Training<'a> {
             "stopped by {signal} in {place}; checkpoint written"
         ))
     }
+}
+
+/// Why `loss` means a run diverged (not finite, or above `limit` times the first loss read
+/// back, `first`), or `None`. The first call sets that reference.
+pub(super) fn divergence(first: &mut Option<f64>, loss: f64, limit: f64) -> Option<String> {
+    let first = *first.get_or_insert(loss);
+    (!loss.is_finite() || loss > limit * first)
+        .then(|| format!("{loss} (first loss {first:.4}, limit {limit}×)"))
 }

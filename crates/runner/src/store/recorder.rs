@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use burn::module::Module;
 use highway_model::{LayerStats, Mlp};
 
@@ -127,9 +127,16 @@ impl RunRecorder {
     /// Ends the run in `state` (`message` says why, for a run that did not finish normally).
     /// A finished run keeps `model` when its spec asks for it, written before the final status
     /// so that a run marked done has its model, and drops its checkpoint; an interrupted one
-    /// keeps its checkpoint. Returns the final status.
-    pub fn finish(mut self, state: State, message: Option<String>, model: &Mlp) -> Result<Status> {
+    /// keeps its checkpoint. Returns the final status. `model` is needed only for a run that
+    /// is done and keeps its model.
+    pub fn finish(
+        mut self,
+        state: State,
+        message: Option<String>,
+        model: Option<&Mlp>,
+    ) -> Result<Status> {
         if state == State::Done && self.spec.run.training.save_model {
+            let model = model.context("a finished run that keeps its model needs the model")?;
             model_file::save(&self.dir.model_path(), &model.valid(), &self.spec.model)?;
         }
         if state.is_final() {
