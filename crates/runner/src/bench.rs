@@ -8,13 +8,15 @@ use std::time::Instant;
 use anyhow::Result;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use highway_model::loss::cross_entropy;
-use highway_model::{Activation, Kind, ModelConfig, WeightInit};
+use highway_model::loss::{cross_entropy, trial_cross_entropy};
+use highway_model::ops::sgd::SgdStep;
+use highway_model::ops::trials::sgd::TrialSteps;
+use highway_model::{Activation, Kind, ModelConfig, Stack, WeightInit};
 use highway_rng::SplitMix64;
 use serde::Serialize;
 
 use crate::backend::BackendName;
-use crate::run::{Sgd, PROBE_EXAMPLES};
+use crate::run::{Sgd, StackSgd, PROBE_EXAMPLES};
 use crate::sys;
 
 #[derive(Debug, Clone)]
@@ -32,6 +34,8 @@ pub(crate) struct BenchSpec {
     /// Layers composed from tensor operations instead of the fused operations (for comparison;
     /// checkpointing implies it).
     pub composed: bool,
+    /// Nets trained together as one stack (1: one net, the plain training step).
+    pub trials: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,6 +65,14 @@ pub(crate) struct BenchResult {
     pub layer_stats_peak_rss_mib: f64,
     /// That, as a share of an epoch of 60,000 examples (MNIST) at this batch size.
     pub layer_stats_epoch_percent: f64,
+    /// Nets trained together as one stack; a step is one step of every one of them.
+    pub trials: usize,
+    /// Training steps of single trials per second: `trials × steps_per_s`.
+    pub trial_steps_per_s: f64,
+    pub peak_rss_mib_per_trial: f64,
+    /// Seconds from the start to the end of the first step: on a GPU backend, mostly shader
+    /// compilation and autotuning, paid once per process (per group of trials).
+    pub first_step_s: f64,
 }
 
 /// Examples in the epoch the statistics' cost is compared with (MNIST's training set).
@@ -69,22 +81,17 @@ const EPOCH_EXAMPLES: usize = 60_000;
 /// Trains `warmup + steps` steps; each step ends with the loss read back, so that its time
 /// includes all of its work on every backend.
 pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
+    if spec.trials > 1 {
+        return run_stack(spec);
+    }
+    let started = Instant::now();
+    let mut first_step_s = f64::NAN;
     let device = spec.backend.device()?;
     let mut device = device.autodiff();
     if spec.gradient_checkpointing {
         device = device.gradient_checkpointing();
     }
-    let config = ModelConfig {
-        kind: spec.kind,
-        depth: spec.depth,
-        width: spec.width,
-        input_size: spec.input,
-        classes: spec.classes,
-        activation: Activation::Relu,
-        gate_bias: -2.0,
-        init: WeightInit::Normalized,
-    };
-    let mut model = config
+    let mut model = config(spec)
         .init(0, &device)
         .with_fused(!(spec.gradient_checkpointing || spec.composed));
     let mut rng = SplitMix64::new(1);
@@ -98,6 +105,9 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(0.01, model, grads);
         last = loss.into_scalar::<f32>() as f64;
+        if i == 0 {
+            first_step_s = started.elapsed().as_secs_f64();
+        }
         if i >= spec.warmup {
             times.push(t.elapsed().as_secs_f64() * 1e3);
         }
@@ -135,6 +145,100 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
         final_loss: last,
         layer_stats_ms: stats_ms,
         layer_stats_epoch_percent: 100.0 * stats_ms / epoch_ms,
+        trials: 1,
+        trial_steps_per_s: 1e3 / median_ms,
+        peak_rss_mib_per_trial: peak_rss_mib,
+        first_step_s,
+    })
+}
+
+/// The net of `spec` (ReLU, gate bias −2).
+fn config(spec: &BenchSpec) -> ModelConfig {
+    ModelConfig {
+        kind: spec.kind,
+        depth: spec.depth,
+        width: spec.width,
+        input_size: spec.input,
+        classes: spec.classes,
+        activation: Activation::Relu,
+        gate_bias: -2.0,
+        init: WeightInit::Normalized,
+    }
+}
+
+/// [`run`] for a stack of `spec.trials` nets of [`config`] (seeds 0, 1, …; learning rates
+/// 0.01 · 0.9^k), as a group of a search trains them. The per-layer statistics are taken per
+/// trial in a group, as in a single run, and are not measured again here (NaN).
+fn run_stack(spec: &BenchSpec) -> Result<BenchResult> {
+    let started = Instant::now();
+    let device = spec.backend.device()?.autodiff();
+    let configs = vec![config(spec); spec.trials];
+    let tensors = configs
+        .iter()
+        .enumerate()
+        .map(|(k, c)| c.init(k as u64, &device).tensors())
+        .collect();
+    let mut stack = Stack::new(&configs, tensors, &device)?;
+    let mut rng = SplitMix64::new(1);
+    let (x, y) = random_batch(spec, spec.batch, &mut rng, &device);
+    let mut optim = StackSgd::new();
+    let steps = TrialSteps::new(
+        (0..spec.trials)
+            .map(|k| SgdStep {
+                lr: 0.01 * 0.9f32.powi(k as i32),
+                momentum: 0.9,
+                dampening: 0.0,
+                weight_decay: 0.0,
+                nesterov: false,
+            })
+            .collect(),
+    );
+    let mut times = Vec::new();
+    let mut last = f64::NAN;
+    let mut first_step_s = f64::NAN;
+    for i in 0..spec.warmup + spec.steps {
+        let t = Instant::now();
+        let losses = trial_cross_entropy(stack.forward(x.clone()), y.clone());
+        let grads = GradientsParams::from_grads(losses.clone().sum().backward(), &stack);
+        stack = optim.step(steps.clone(), stack, grads);
+        last = losses
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .map_or(f64::NAN, |v| v[0] as f64);
+        if i == 0 {
+            first_step_s = started.elapsed().as_secs_f64();
+        }
+        if i >= spec.warmup {
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    let median_ms = median(times);
+    let peak_rss_mib = sys::peak_rss_mib();
+    Ok(BenchResult {
+        kind: spec.kind.name(),
+        depth: spec.depth,
+        width: spec.width,
+        input: spec.input,
+        batch: spec.batch,
+        steps: spec.steps,
+        backend: spec.backend.to_string(),
+        gradient_checkpointing: false,
+        fused: true,
+        threads: rayon::current_num_threads(),
+        steps_per_s: 1e3 / median_ms,
+        ms_per_step: median_ms,
+        mean_ms_per_step: mean,
+        peak_rss_mib,
+        final_loss: last,
+        layer_stats_ms: f64::NAN,
+        layer_stats_peak_rss_mib: peak_rss_mib,
+        layer_stats_epoch_percent: f64::NAN,
+        trials: spec.trials,
+        trial_steps_per_s: spec.trials as f64 * 1e3 / median_ms,
+        peak_rss_mib_per_trial: peak_rss_mib / spec.trials as f64,
+        first_step_s,
     })
 }
 

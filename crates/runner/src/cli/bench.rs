@@ -6,7 +6,7 @@ use highway_model::Kind;
 
 use crate::backend::BackendName;
 use crate::bench::{self, BenchSpec};
-use crate::experiment::{machine_memory, net_bytes, size};
+use crate::experiment::{machine_memory, net_bytes, size, Execution};
 
 /// The most timed or untimed steps a benchmark takes.
 const MAX_STEPS: usize = 10_000_000;
@@ -43,6 +43,10 @@ pub(super) struct BenchArgs {
     /// Compose the layers from tensor operations instead of the fused operations.
     #[arg(long)]
     composed: bool,
+    /// Trials trained together as one stack (`execution.batch_trials`): K nets of this shape,
+    /// each with its own learning rate, one forward and backward pass for all.
+    #[arg(long, default_value_t = 1)]
+    trials: usize,
     /// CPU threads (default: one per core, or $RAYON_NUM_THREADS).
     #[arg(long)]
     threads: Option<usize>,
@@ -60,9 +64,21 @@ impl BenchArgs {
             ("--input", self.input),
             ("--batch", self.batch),
             ("--steps", self.steps),
+            ("--trials", self.trials),
         ] {
             ensure!(value >= 1, "{flag} {value}: must be at least 1");
         }
+        ensure!(
+            self.trials <= Execution::MAX_BATCH_TRIALS,
+            "--trials {}: must be at most {}",
+            self.trials,
+            Execution::MAX_BATCH_TRIALS
+        );
+        ensure!(
+            self.trials == 1 || !(self.checkpointing || self.composed),
+            "--trials {}: a stack runs fused layers, without --checkpointing or --composed",
+            self.trials
+        );
         for (flag, value) in [("--steps", self.steps), ("--warmup", self.warmup)] {
             ensure!(
                 value <= MAX_STEPS,
@@ -74,7 +90,7 @@ impl BenchArgs {
             Kind::Plain => 71,
         });
         let (need, memory) = (
-            net_bytes(self.kind, self.depth, width, self.input, self.batch),
+            self.trials as f64 * net_bytes(self.kind, self.depth, width, self.input, self.batch),
             machine_memory(),
         );
         ensure!(
@@ -99,6 +115,7 @@ impl BenchArgs {
             backend: self.backend,
             gradient_checkpointing: self.checkpointing,
             composed: self.composed,
+            trials: self.trials,
         })
     }
 }
@@ -119,6 +136,15 @@ pub(super) fn run(args: BenchArgs) -> Result<()> {
     let r = bench::run(&spec)?;
     if args.json {
         outln!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    if r.trials > 1 {
+        outln!(
+            "{} trials of {} depth {} width {} input {} batch {} as one stack on {}, {} threads: {:.2} trial-steps/s ({:.2} ms per stack step median, {:.2} mean), peak RSS {:.0} MiB ({:.1} MiB per trial)",
+            r.trials, r.kind, r.depth, r.width, r.input, r.batch, r.backend, r.threads,
+            r.trial_steps_per_s, r.ms_per_step, r.mean_ms_per_step, r.peak_rss_mib,
+            r.peak_rss_mib_per_trial
+        );
         return Ok(());
     }
     let layers = match (r.gradient_checkpointing, r.fused) {

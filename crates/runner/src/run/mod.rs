@@ -20,6 +20,7 @@ mod train;
 pub use eval::{evaluate, evaluate_lesioned, to_device};
 pub(crate) use sgd::Sgd;
 pub use signals::{Signal, Stop};
+pub(crate) use stack_sgd::StackSgd;
 pub use sweep::{run_group, run_one, sweep, Interrupted, SweepOptions, Trained};
 pub use train::train_run;
 pub(crate) use train::PROBE_EXAMPLES;
