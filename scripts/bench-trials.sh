@@ -8,7 +8,10 @@
 # per process). One line per measurement, tab-separated, then nothing else: pause other work
 # first (the README's figures were taken with the Figure 1 search stopped by SIGSTOP).
 #
-# Usage: scripts/bench-trials.sh [flex|ndarray|wgpu]...   (default: all three)
+# Flex is measured in ROUNDS rounds (default 3), each configuration once per round, so that the
+# machine's drift falls on every configuration alike; take the median per configuration.
+#
+# Usage: [ROUNDS=3] scripts/bench-trials.sh [flex|ndarray|wgpu]...   (default: all three)
 set -u
 bin=${HIGHWAY_BIN:-$(cd "$(dirname "$0")/.." && pwd)/target/release/highway}
 backends=${*:-flex ndarray wgpu}
@@ -23,8 +26,11 @@ line() { # label json
     "$(echo "$2" | field peak_rss_mib)" "$(echo "$2" | field peak_rss_mib_per_trial)" \
     "$(echo "$2" | field first_step_s)"
 }
+rounds=${ROUNDS:-3}
 printf 'backend kind depth trials threads\ttrial_steps_per_s\tpeak_rss_mib\tper_trial_mib\tfirst_step_s\n'
 for backend in $backends; do
+  n=1; [ "$backend" = flex ] && n=$rounds
+  for round in $(seq $n); do
   for kind in highway plain; do
     for depth in 10 100; do
       case $backend in
@@ -47,5 +53,6 @@ for backend in $backends; do
         rm -f "$a" "$b"
       fi
     done
+  done
   done
 done

@@ -11,6 +11,17 @@
 # whose run is already done exits at once, so resubmitting the whole array after failures or
 # preemption only redoes what is missing. Give every task the same --out on a shared filesystem.
 #
+# Trials together: one task per group of trials (a search cell) trained as one stack, the task
+# index choosing the group (`--group task`); `highway plan CONFIG --groups` lists them. The
+# paper's protocol (8 cells of 100 trials) is then an 8-task array:
+#
+#   highway plan configs/fig1-mnist-search.json --set search.trials=100 --set execution.batch_trials=100 --groups
+#   sbatch --array=0-7 scripts/slurm-array.sh configs/fig1-mnist-search.json --group task \
+#       --set search.trials=100 --set execution.batch_trials=100
+#
+# A group's task checkpoints every trial on the warning signal, requeues itself and continues
+# where the group stopped; its trials' records are those of the runs trained one by one.
+#
 # Preemption and time limits: SLURM sends SIGUSR1 to the batch shell 120 s before the time
 # limit (or a preemption with a grace time). `B:` sends it to the batch shell itself, which is
 # the process here (no `srun` step; `exec` below makes the shell `highway`): without `B:` the
@@ -28,7 +39,7 @@
 #SBATCH --time=04:00:00
 #SBATCH --output=logs/highway-%A_%a.log
 set -euo pipefail
-config=${1:?usage: sbatch --array=0-N scripts/slurm-array.sh CONFIG [extra highway run flags]}
+config=${1:?usage: sbatch --array=0-N scripts/slurm-array.sh CONFIG [--group task] [extra highway run flags]}
 shift
 mkdir -p logs
 # Keep BLAS/rayon pools to the cores SLURM gave us.

@@ -47,7 +47,7 @@ impl BackendName {
     /// measurements in the README ("Trials together").
     pub fn batch_trials(self) -> usize {
         match self {
-            BackendName::Flex | BackendName::Ndarray => 1,
+            BackendName::Flex | BackendName::Ndarray => 8,
             BackendName::Wgpu | BackendName::Cuda | BackendName::Cpu => 40,
         }
     }

@@ -215,10 +215,22 @@ fn run_selected(
                 .filter(|i| wanted.contains(i))
                 .map(|&i| &runs[i])
                 .collect();
-            if members.is_empty() {
-                continue;
-            }
-            let turn = group_turn(opts, &trained.dir, &group, &members, data, &stop)?;
+            let turn = match members[..] {
+                [] => continue,
+                // A group of one trains as a single run (a sweep without a search is all such).
+                [run] => match train_turn(opts, &trained.dir, runs.len(), run, data, &stop)? {
+                    Turn::Over => GroupTurn::default(),
+                    Turn::Failed => GroupTurn {
+                        failed: vec![run.id.clone()],
+                        ..GroupTurn::default()
+                    },
+                    Turn::Stopped(status) => GroupTurn {
+                        stopped: vec![(run, status)],
+                        ..GroupTurn::default()
+                    },
+                },
+                _ => group_turn(opts, &trained.dir, &group, &members, data, &stop)?,
+            };
             trained.failed.extend(turn.failed);
             if !turn.stopped.is_empty() {
                 let signal = stop.requested().unwrap_or(Signal::Interrupt);
@@ -246,6 +258,7 @@ fn run_selected(
 }
 
 /// How a group's turn ended: the trials that failed, and those a stop signal interrupted.
+#[derive(Default)]
 struct GroupTurn<'a> {
     failed: Vec<String>,
     stopped: Vec<(&'a RunSpec, Status)>,
@@ -280,10 +293,7 @@ fn group_turn<'a>(
         }
         mine.push(run);
     }
-    let mut turn = GroupTurn {
-        failed: Vec::new(),
-        stopped: Vec::new(),
-    };
+    let mut turn = GroupTurn::default();
     if mine.is_empty() {
         return Ok(turn);
     }

@@ -10,7 +10,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Cube, Dispatch, Flex, NdArray, Slice};
 use burn::tensor::{Shape, Tensor};
 
-use super::{dims3, each_trial, TrialActivations};
+use super::{dims3, each_trial, one_block, TrialActivations};
 use crate::ops::expect_dims;
 use crate::ops::flex::{column_sums, flex, values};
 use crate::ops::highway::{join_columns, Grads, Net};
@@ -158,7 +158,7 @@ impl TrialHighwayOps for Flex {
                 w: &w,
             };
             let (b_h, b_t) = (&b_h[i * n..][..n], &b_t[i * n..][..n]);
-            net.forward(&x[i * xs..][..xs], b_h, b_t, ht, y, &[0..rows]);
+            net.forward(&x[i * xs..][..xs], b_h, b_t, ht, y, &one_block(rows));
         });
         (flex(y, [k, rows, n]), flex(ht, [k, rows, 2 * n]))
     }
@@ -184,7 +184,7 @@ impl TrialHighwayOps for Flex {
             .zip(dx.chunks_exact_mut(xs))
             .zip(dw_h.chunks_exact_mut(nn).zip(dw_t.chunks_exact_mut(nn)))
             .zip(db_h.chunks_exact_mut(n).zip(db_t.chunks_exact_mut(n)));
-        let blocks = (vec![0..rows], vec![0..n]);
+        let blocks = (one_block(rows), one_block(n));
         each_trial(trials.enumerate().collect(), &|(
             i,
             (((dz, dx), (dw_h, dw_t)), (db_h, db_t)),

@@ -131,6 +131,11 @@ fn dims3<T: TensorMetadata>(t: &T, what: &str) -> [usize; 3] {
     [shape[0], shape[1], shape[2]]
 }
 
+/// All of `0..n` as one block: how a one-thread process splits a pass.
+fn one_block(n: usize) -> Vec<std::ops::Range<usize>> {
+    std::iter::once(0..n).collect()
+}
+
 /// Runs `job` on each trial's item, spread over the team one run of consecutive trials per
 /// thread; each trial runs whole on one thread.
 fn each_trial<T: Send>(items: Vec<T>, job: &(dyn Fn(T) + Sync)) {

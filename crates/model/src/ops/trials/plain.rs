@@ -11,7 +11,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Cube, Dispatch, Flex, NdArray};
 use burn::tensor::{Shape, Tensor};
 
-use super::{dims3, each_trial, TrialActivations};
+use super::{dims3, each_trial, one_block, TrialActivations};
 use crate::ops::expect_dims;
 use crate::ops::flex::{column_sums, flex, values};
 use crate::ops::plain::Net;
@@ -121,7 +121,7 @@ impl TrialPlainOps for Flex {
                     w: &w[i * ws..][..ws],
                 };
                 let xi = if kx == 1 { 0 } else { i };
-                net.forward(&x[xi * xs..][..xs], &b[i * n..][..n], z, &[0..rows]);
+                net.forward(&x[xi * xs..][..xs], &b[i * n..][..n], z, &one_block(rows));
             },
         );
         flex(z, [k, rows, n])
@@ -153,7 +153,7 @@ impl TrialPlainOps for Flex {
             };
             let xi = if kx == 1 { 0 } else { i };
             let (dy, y) = (&dy[i * ys..][..ys], &y[i * ys..][..ys]);
-            net.backward_params(dy, y, &x[xi * xs..][..xs], dz, dw, &[0..fan_in]);
+            net.backward_params(dy, y, &x[xi * xs..][..xs], dz, dw, &one_block(fan_in));
             db.copy_from_slice(&column_sums(dz, n));
         });
         (
@@ -176,7 +176,7 @@ impl TrialPlainOps for Flex {
                 act: LayerActivation::Linear, // not used by `backward_input`
                 w: &w[i * ws..][..ws],
             };
-            net.backward_input(&dz[i * ys..][..ys], dx, &[0..rows]);
+            net.backward_input(&dz[i * ys..][..ys], dx, &one_block(rows));
         });
         if !shared {
             return flex(dx, [k, rows, fan_in]);
