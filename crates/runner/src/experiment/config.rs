@@ -266,6 +266,14 @@ impl Config {
             }
         }
         self.dataset.validate()?;
+        if self.search.as_ref().is_some_and(|s| s.halving.is_some()) {
+            check(
+                self.training.checkpoint_every >= 1,
+                "search.halving",
+                "needs checkpoints (training.checkpoint_every at least 1): a trial continues \
+                 past a rung from the checkpoint it wrote there",
+            )?;
+        }
         if let Some(k) = self.execution.batch_trials {
             check(
                 (1..=Execution::MAX_BATCH_TRIALS).contains(&k),

@@ -8,6 +8,7 @@ mod dataset;
 mod extend;
 mod gate_bias;
 mod groups;
+mod halving;
 mod per_kind;
 mod plan;
 mod resources;
@@ -22,6 +23,7 @@ pub use config::{
 pub use dataset::{fingerprint, load_dataset};
 pub use gate_bias::GateBias;
 pub use groups::{groups, Group};
+pub use halving::{verdicts, Halving, TrialRecord, Verdict};
 pub use per_kind::PerKind;
 pub use plan::plan;
 pub use search::SearchConfig;

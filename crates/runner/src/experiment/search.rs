@@ -9,6 +9,8 @@ use highway_model::{Activation, Kind};
 use highway_rng::{fnv1a, SplitMix64};
 use serde::{Deserialize, Serialize};
 
+use super::halving::Halving;
+
 /// `[min, max]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Range(pub f64, pub f64);
@@ -56,6 +58,10 @@ pub struct SearchConfig {
     /// Empty: every trial.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rerun: Vec<Rerun>,
+    /// Successive halving within each (kind, depth) cell; none: every trial gets the whole
+    /// budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halving: Option<Halving>,
 }
 
 /// Trials of one (kind, depth) to run again.
@@ -97,7 +103,7 @@ pub struct Trial {
 impl SearchConfig {
     /// Problems with the section, as (JSON path, why).
     pub fn problems(&self) -> Vec<(String, &'static str)> {
-        let mut out = Vec::new();
+        let mut out = self.halving.map(|h| h.problems()).unwrap_or_default();
         let mut bad = |path: &str, why| out.push((format!("search.{path}"), why));
         if self.trials == 0 {
             bad("trials", "must be at least 1");

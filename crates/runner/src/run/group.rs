@@ -30,7 +30,7 @@ use super::order::epoch_order;
 use super::progress::RunProgress;
 use super::signals::{Signal, Stop};
 use super::stack_sgd::StackSgd;
-use super::train::{divergence, PROBE_EXAMPLES, READ_EVERY};
+use super::train::{divergence, waiting, PROBE_EXAMPLES, READ_EVERY};
 use crate::backend::BackendName;
 use crate::experiment::RunSpec;
 use crate::store::{
@@ -40,7 +40,8 @@ use crate::store::{
 /// How each trial of a group ended: its final status, or why it failed.
 pub(super) type TrialResults = Vec<(String, Result<Status>)>;
 
-/// Trains the runs `runs` (one group, locked by the caller) into their folders `dirs`. Every
+/// Trains the runs `runs` (one group, locked by the caller) into their folders `dirs`, through
+/// epoch `until` (see [`super::train::train_run`]). Every
 /// trial comes back with its status (`interrupted` after a stop signal, checkpoint written) or
 /// the error that failed it; an error of the whole group fails every trial still training.
 pub(super) fn train_group(
@@ -50,6 +51,7 @@ pub(super) fn train_group(
     fingerprint: &str,
     backend: BackendName,
     stop: &Stop,
+    until: usize,
 ) -> Result<TrialResults> {
     let inner = backend.device()?;
     let mut results = TrialResults::new();
@@ -86,7 +88,7 @@ pub(super) fn train_group(
         }
         let ids: Vec<String> = now.iter().map(|(t, _)| t.run.id.clone()).collect();
         match StackRun::new(now, data, &inner)
-            .and_then(|(run, position)| run.train(position, &eval, stop))
+            .and_then(|(run, position)| run.train(position, &eval, stop, until))
         {
             Ok(ended) => results.extend(ended),
             Err(e) => {
@@ -259,6 +261,7 @@ impl<'a> StackRun<'a> {
         mut position: Position,
         (x_eval, y_eval): &(Tensor<2>, Tensor<1, Int>),
         stop: &Stop,
+        until: usize,
     ) -> Result<TrialResults> {
         let t = self.shared();
         for epoch in position.epoch..=t.epochs {
@@ -341,8 +344,21 @@ impl<'a> StackRun<'a> {
             }
             position = Position::start();
             let every = t.checkpoint_every;
-            if every > 0 && epoch % every == 0 && epoch < t.epochs && !self.trials.is_empty() {
+            let rung = epoch == until && epoch < t.epochs;
+            if (every > 0 && epoch % every == 0 || rung)
+                && epoch < t.epochs
+                && !self.trials.is_empty()
+            {
                 self.checkpoint_all(epoch + 1)?;
+            }
+            if rung {
+                for trial in std::mem::take(&mut self.trials) {
+                    let id = trial.run.id.clone();
+                    let message = Some(waiting(epoch));
+                    let status = trial.recorder.finish(State::Waiting, message, None);
+                    self.ended.push((id, status));
+                }
+                return Ok(self.ended);
             }
         }
         let nets = if self.trials.is_empty() {

@@ -11,6 +11,7 @@ mod order;
 mod progress;
 mod requeue;
 mod resume;
+mod rungs;
 mod sgd;
 mod signals;
 mod stack_sgd;

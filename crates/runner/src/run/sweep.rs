@@ -11,14 +11,15 @@ use highway_data::Dataset;
 
 use super::group::train_group;
 use super::requeue;
+use super::rungs;
 use super::signals::{Signal, Stop};
 use super::train;
 use crate::backend::BackendName;
 use crate::experiment::{
     check_memory, fingerprint, groups, load_dataset, machine_memory, plan, sweep_plan, Config,
-    Group, RunSpec,
+    Group, Halving, RunSpec, Verdict,
 };
-use crate::store::{Acquired, RunLock, State, Status, SweepDir};
+use crate::store::{Acquired, RunLock, RunRecorder, Spec, State, Status, SweepDir};
 
 /// Where a sweep goes and how it runs, after the command line has had its say.
 pub struct SweepOptions {
@@ -171,8 +172,10 @@ fn planned(opts: &SweepOptions) -> Result<Vec<RunSpec>> {
 
 /// How one run's turn ended.
 enum Turn {
-    /// Trained to a final state, or skipped (another process has it, or has finished it).
+    /// Trained: to a final state, or to its rung.
     Over,
+    /// Skipped: another process has it, or has finished it.
+    Skipped,
     Failed,
     /// A stop signal interrupted it: its status, checkpoint written.
     Stopped(Status),
@@ -200,66 +203,176 @@ fn run_selected(
         return Ok(trained);
     };
     let stop = Stop::install()?;
-    let data = (&data, fingerprint.as_str());
-    let k = match task {
-        Task::Index(_) => 1,
-        Task::Sweep | Task::Group(_) => opts.batch_trials(),
+    let pass = Pass {
+        opts,
+        runs,
+        wanted: todo.iter().map(|r| r.index).collect(),
+        k: match task {
+            Task::Index(_) => 1,
+            Task::Sweep | Task::Group(_) => opts.batch_trials(),
+        },
+        halving: opts.config.search.as_ref().and_then(|s| s.halving),
+        data: (&data, fingerprint.as_str()),
+        stop: &stop,
+        hint: opts.resume_hint(task),
     };
-    let hint = opts.resume_hint(task);
-    if k > 1 {
-        let wanted: Vec<usize> = todo.iter().map(|r| r.index).collect();
-        for group in groups(runs, k) {
-            let members: Vec<&RunSpec> = group
-                .runs
-                .iter()
-                .filter(|i| wanted.contains(i))
-                .map(|&i| &runs[i])
-                .collect();
-            let turn = match members[..] {
-                [] => continue,
-                // A group of one trains as a single run (a sweep without a search is all such).
-                [run] => match train_turn(opts, &trained.dir, runs.len(), run, data, &stop)? {
-                    Turn::Over => GroupTurn::default(),
-                    Turn::Failed => GroupTurn {
-                        failed: vec![run.id.clone()],
-                        ..GroupTurn::default()
-                    },
-                    Turn::Stopped(status) => GroupTurn {
-                        stopped: vec![(run, status)],
-                        ..GroupTurn::default()
-                    },
-                },
-                _ => group_turn(opts, &trained.dir, &group, &members, data, &stop)?,
-            };
-            trained.failed.extend(turn.failed);
-            if !turn.stopped.is_empty() {
-                let signal = stop.requested().unwrap_or(Signal::Interrupt);
-                for (run, status) in turn.stopped {
-                    let stop = stopped(&trained.dir, run, status, signal, hint.clone());
-                    trained.stopped = Some(stop);
-                }
-                break;
-            }
-        }
-        return Ok(trained);
-    }
-    for run in todo {
-        match train_turn(opts, &trained.dir, runs.len(), run, data, &stop)? {
-            Turn::Over => {}
-            Turn::Failed => trained.failed.push(run.id.clone()),
-            Turn::Stopped(status) => {
-                let signal = stop.requested().unwrap_or(Signal::Interrupt);
-                trained.stopped = Some(stopped(&trained.dir, run, status, signal, hint));
-                break;
-            }
+    // Without halving, one pass trains everything. With it, a pass trains each trial up to its
+    // cell's next undecided rung; passes go on while they decide or train something.
+    while pass.run(&mut trained)? && trained.stopped.is_none() && pass.halving.is_some() {}
+    if pass.halving.is_some() && trained.stopped.is_none() {
+        let waiting = pass
+            .wanted
+            .iter()
+            .filter(|&&i| {
+                let status = trained.dir.run(&runs[i].id).status();
+                status.is_some_and(|s| s.state == State::Waiting)
+            })
+            .count();
+        if waiting > 0 {
+            eprintln!(
+                "{waiting} trial(s) wait at a rung of successive halving for trials of their cell \
+                 that other processes are training, or that have failed; the same command goes \
+                 on from there"
+            );
         }
     }
     Ok(trained)
 }
 
-/// How a group's turn ended: the trials that failed, and those a stop signal interrupted.
+/// One pass over the groups of a plan: what it trains, and how.
+struct Pass<'a> {
+    opts: &'a SweepOptions,
+    runs: &'a [RunSpec],
+    /// The plan indices this command trains (unfinished when it started).
+    wanted: Vec<usize>,
+    /// Trials per stack.
+    k: usize,
+    halving: Option<Halving>,
+    data: (&'a Dataset, &'a str),
+    stop: &'a Stop,
+    hint: String,
+}
+
+impl Pass<'_> {
+    /// Trains every wanted run that may train (up to its rung, with halving), group by group;
+    /// records the trials ranked out at a rung as stopped. Whether it trained or decided
+    /// anything.
+    fn run(&self, trained: &mut Trained) -> Result<bool> {
+        let runs = self.runs;
+        let limits = rungs::limits(&trained.dir, runs, self.halving);
+        let mut progressed = false;
+        for group in groups(runs, self.k) {
+            let mut members: Vec<(&RunSpec, usize)> = Vec::new();
+            for &i in group.runs.iter().filter(|i| self.wanted.contains(i)) {
+                let run = &runs[i];
+                let status = trained.dir.run(&run.id).status();
+                if status.as_ref().is_some_and(|s| s.state.is_final()) {
+                    continue;
+                }
+                match limits[i] {
+                    Verdict::StoppedAt(rung) => {
+                        progressed |= self.record_stopped(&trained.dir, run, rung)?;
+                    }
+                    // Already at its rung: it waits for the rest of its cell.
+                    Verdict::Through(limit)
+                        if status
+                            .is_some_and(|s| s.state == State::Waiting && s.epochs >= limit) => {}
+                    Verdict::Through(limit) => members.push((run, limit)),
+                }
+            }
+            // A stack trains to one rung: its cell's (every member of a group shares it).
+            let Some(&(_, until)) = members.first() else {
+                continue;
+            };
+            let members: Vec<&RunSpec> = members
+                .into_iter()
+                .filter(|(_, limit)| *limit == until)
+                .map(|(run, _)| run)
+                .collect();
+            let turn = match members[..] {
+                // A group of one trains as a single run (a sweep without a search is all such).
+                [run] => {
+                    let turn = train_turn(
+                        self.opts,
+                        &trained.dir,
+                        runs.len(),
+                        run,
+                        self.data,
+                        self.stop,
+                        until,
+                    )?;
+                    match turn {
+                        Turn::Skipped => GroupTurn::default(),
+                        Turn::Over => GroupTurn {
+                            trained: true,
+                            ..GroupTurn::default()
+                        },
+                        Turn::Failed => GroupTurn {
+                            failed: vec![run.id.clone()],
+                            ..GroupTurn::default()
+                        },
+                        Turn::Stopped(status) => GroupTurn {
+                            stopped: vec![(run, status)],
+                            ..GroupTurn::default()
+                        },
+                    }
+                }
+                _ => group_turn(
+                    self.opts,
+                    &trained.dir,
+                    &group,
+                    &members,
+                    self.data,
+                    self.stop,
+                    until,
+                )?,
+            };
+            progressed |= turn.trained;
+            trained.failed.extend(turn.failed);
+            if !turn.stopped.is_empty() {
+                let signal = self.stop.requested().unwrap_or(Signal::Interrupt);
+                for (run, status) in turn.stopped {
+                    let stop = stopped(&trained.dir, run, status, signal, self.hint.clone());
+                    trained.stopped = Some(stop);
+                }
+                return Ok(progressed);
+            }
+        }
+        Ok(progressed)
+    }
+
+    /// Records `run` as stopped at the rung at epoch `rung` (under its lock; a run that another
+    /// process holds is left to it). Whether it was recorded.
+    fn record_stopped(&self, dir: &SweepDir, run: &RunSpec, rung: usize) -> Result<bool> {
+        let run_dir = dir.run(&run.id);
+        let _lock = match run_dir.lock()? {
+            Acquired::Held(lock) => lock,
+            Acquired::Busy(_) => return Ok(false),
+        };
+        if run_dir.status().is_some_and(|s| s.state.is_final()) {
+            return Ok(false);
+        }
+        let loss = rungs::loss_at(dir, run, rung)
+            .map(|l| format!("training loss {l:.4e} there"))
+            .unwrap_or_else(|| "no loss there".into());
+        let message = format!(
+            "stopped at the rung at epoch {rung} of successive halving ({loss}): ranked out \
+             of its cell"
+        );
+        let (data, fingerprint) = self.data;
+        let spec = Spec::new(run, data, fingerprint);
+        let (recorder, _) = RunRecorder::start(run_dir, spec, self.opts.backend)?;
+        let status = recorder.finish(State::Stopped, Some(message), None)?;
+        eprintln!("{}: {}", run.id, status.summary());
+        Ok(true)
+    }
+}
+
+/// How a group's turn ended: whether it trained, the trials that failed, and those a stop
+/// signal interrupted.
 #[derive(Default)]
 struct GroupTurn<'a> {
+    trained: bool,
     failed: Vec<String>,
     stopped: Vec<(&'a RunSpec, Status)>,
 }
@@ -274,6 +387,7 @@ fn group_turn<'a>(
     members: &[&'a RunSpec],
     (data, fingerprint): (&Dataset, &str),
     stop: &Stop,
+    until: usize,
 ) -> Result<GroupTurn<'a>> {
     let mut locks: Vec<RunLock> = Vec::new();
     let mut mine: Vec<&RunSpec> = Vec::new();
@@ -309,7 +423,8 @@ fn group_turn<'a>(
     );
     let backend = opts.backend;
     let dirs = mine.iter().map(|r| dir.run(&r.id)).collect();
-    let results = guarded(|| train_group(&mine, dirs, data, fingerprint, backend, stop))
+    turn.trained = true;
+    let results = guarded(|| train_group(&mine, dirs, data, fingerprint, backend, stop, until))
         .unwrap_or_else(|e| {
             let message = format!("{e:#}");
             mine.iter()
@@ -376,6 +491,7 @@ fn train_turn(
     run: &RunSpec,
     (data, fingerprint): (&Dataset, &str),
     stop: &Stop,
+    until: usize,
 ) -> Result<Turn> {
     let place = format!("[{}/{planned}] {}", run.index + 1, run.id);
     let run_dir = dir.run(&run.id);
@@ -384,12 +500,12 @@ fn train_turn(
         Acquired::Held(lock) => lock,
         Acquired::Busy(who) => {
             eprintln!("{place}: being trained by {who}, skipped");
-            return Ok(Turn::Over);
+            return Ok(Turn::Skipped);
         }
     };
     if let Some(s) = run_dir.status().filter(|s| s.state.is_final()) {
         eprintln!("{place}: already {}, skipped", s.state);
-        return Ok(Turn::Over);
+        return Ok(Turn::Skipped);
     }
     let t = &run.training;
     eprintln!(
@@ -397,7 +513,8 @@ fn train_turn(
         t.lr, t.batch_size, t.epochs
     );
     let backend = opts.backend;
-    match guarded(|| train::train_run(run, data, fingerprint, backend, run_dir.clone(), stop)) {
+    let dir = run_dir.clone();
+    match guarded(|| train::train_run(run, data, fingerprint, backend, dir, stop, until)) {
         Ok(status) if status.state == State::Interrupted => Ok(Turn::Stopped(status)),
         Ok(_) => Ok(Turn::Over),
         Err(e) => {

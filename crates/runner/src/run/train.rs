@@ -36,8 +36,10 @@ pub(crate) const PROBE_EXAMPLES: usize = 256;
 pub(super) const READ_EVERY: usize = 10;
 
 /// Trains `spec` on `data` into the run folder `dir` (`fingerprint` is the data's), continuing
-/// from the run's checkpoint when it has one. Returns the final status: a diverged run is a
-/// result, not an error; a stopped one is `interrupted`, with a checkpoint to continue from.
+/// from the run's checkpoint when it has one, through epoch `until` (the run's epochs, or a rung
+/// of successive halving, where it then waits with a checkpoint). Returns the final status: a
+/// diverged run is a result, not an error; a stopped one is `interrupted`, with a checkpoint to
+/// continue from.
 pub fn train_run(
     spec: &RunSpec,
     data: &Dataset,
@@ -45,6 +47,7 @@ pub fn train_run(
     backend: BackendName,
     dir: RunDir,
     stop: &Stop,
+    until: usize,
 ) -> Result<Status> {
     let device = backend.device()?;
     let (mut recorder, checkpoint) =
@@ -52,7 +55,7 @@ pub fn train_run(
     let (mut run, model) = Training::new(spec, data, &recorder, &device);
     let (model, position) = run.set_up(model, checkpoint, &mut recorder, &device)?;
     let eval = to_device(&data.eval, &device);
-    let (model, state, message) = run.train(model, position, &eval, &mut recorder, stop)?;
+    let (model, state, message) = run.train(model, position, &eval, &mut recorder, stop, until)?;
     let status = recorder.finish(state, message, Some(&model))?;
     run.progress.finish(&status.summary());
     Ok(status)
@@ -163,6 +166,7 @@ impl<'a> Training<'a> {
         (x_eval, y_eval): &(Tensor<2>, Tensor<1, Int>),
         recorder: &mut RunRecorder,
         stop: &Stop,
+        until: usize,
     ) -> Result<(Mlp, State, Option<String>)> {
         let t = &self.spec.training;
         for epoch in position.epoch..=t.epochs {
@@ -205,9 +209,13 @@ impl<'a> Training<'a> {
             }
             position = Position::start();
             let every = t.checkpoint_every;
-            if every > 0 && epoch % every == 0 && epoch < t.epochs {
+            let rung = epoch == until && epoch < t.epochs;
+            if (every > 0 && epoch % every == 0 || rung) && epoch < t.epochs {
                 let next = self.position(epoch + 1, recorder.wall_seconds());
                 recorder.checkpoint(&resume::snapshot(&model, &self.optim, next))?;
+            }
+            if rung {
+                return Ok((model, State::Waiting, Some(waiting(epoch))));
             }
         }
         Ok((model, State::Done, None))
@@ -332,4 +340,12 @@ pub(super) fn divergence(first: &mut Option<f64>, loss: f64, limit: f64) -> Opti
     let first = *first.get_or_insert(loss);
     (!loss.is_finite() || loss > limit * first)
         .then(|| format!("{loss} (first loss {first:.4}, limit {limit}×)"))
+}
+
+/// The status message of a run that waits at the rung at `epoch`.
+pub(super) fn waiting(epoch: usize) -> String {
+    format!(
+        "waiting at the rung at epoch {epoch} of successive halving, checkpoint written, until \
+         every trial of its cell has reached it"
+    )
 }

@@ -85,7 +85,8 @@ impl RunEvents {
         let status = match state {
             State::Done => SessionStatus::Success,
             State::Diverged | State::Failed => SessionStatus::Failure,
-            State::Running | State::Interrupted => return Ok(()),
+            State::Stopped => SessionStatus::Unknown,
+            State::Running | State::Interrupted | State::Waiting => return Ok(()),
         };
         let end = hparams::session_end(status, sys::now());
         self.file.write(&event(last_epoch as i64, vec![end]))

@@ -15,12 +15,17 @@ pub enum State {
     Diverged,
     Failed,
     Interrupted,
+    /// At a rung of successive halving, its checkpoint written, until the rest of its cell
+    /// gets there and the rung is decided.
+    Waiting,
+    /// Ranked out at a rung of successive halving: a result, as final as `done`.
+    Stopped,
 }
 
 impl State {
     /// Finished results that a restarted sweep keeps.
     pub fn is_final(self) -> bool {
-        matches!(self, State::Done | State::Diverged)
+        matches!(self, State::Done | State::Diverged | State::Stopped)
     }
 
     /// The state's name, as in `status.json`.
@@ -31,6 +36,8 @@ impl State {
             State::Diverged => "diverged",
             State::Failed => "failed",
             State::Interrupted => "interrupted",
+            State::Waiting => "waiting",
+            State::Stopped => "stopped",
         }
     }
 }

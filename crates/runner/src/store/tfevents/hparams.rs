@@ -37,6 +37,9 @@ pub(crate) struct MetricInfo {
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SessionStatus {
+    /// TensorBoard's `STATUS_UNKNOWN`: neither a success nor a failure (a trial stopped by
+    /// successive halving).
+    Unknown = 0,
     Success = 1,
     Failure = 2,
 }

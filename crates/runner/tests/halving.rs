@@ -1,0 +1,165 @@
+//! End-to-end: successive halving decides from recorded curves alone. One process, two
+//! processes on one folder, stacks of trials, `run --index` tasks run round after round, and a
+//! sweep killed at a rung and resumed all stop the same trials at the same rungs with the same
+//! curves, and every curve is the beginning of that trial's full-budget curve.
+
+mod common;
+
+use common::*;
+
+/// Two cells of 9 trials, 8 epochs, rungs at epochs 2 and 6 (eta 3).
+fn halving(dir: &Path) -> PathBuf {
+    let path = dir.join("h.json");
+    fs::write(
+        &path,
+        r#"{"name": "h",
+ "dataset": {"name": "synthetic", "synthetic": {"train": 512, "test": 128, "dim": 64, "classes": 10, "clusters": 2, "noise": 1.5, "seed": 3}},
+ "model": {"kinds": ["plain", "highway"], "depths": [4]},
+ "training": {"epochs": 8, "batch_size": 64, "lr": 0.02, "seeds": [0]},
+ "search": {"trials": 9, "seed": 5, "lr": [0.0005, 0.5], "halving": {"eta": 3, "first_rung": 2}}}"#,
+    )
+    .unwrap();
+    path
+}
+
+fn highway(args: &[&str], out: &Path, threads: &str) -> std::process::Child {
+    bin()
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .env("RAYON_NUM_THREADS", threads)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn succeed(child: std::process::Child) {
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// Each run's state, its epochs, and its curve but the seconds, by run name.
+fn outcome(out: &Path) -> Vec<(String, String, String)> {
+    let mut runs: Vec<PathBuf> = fs::read_dir(out.join("h/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    runs.iter()
+        .map(|r| {
+            let status: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(r.join("status.json")).unwrap()).unwrap();
+            let curve = fs::read_to_string(r.join("curve.csv"))
+                .unwrap_or_default()
+                .lines()
+                .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
+                .collect();
+            let name = r.file_name().unwrap().to_string_lossy().to_string();
+            (
+                name,
+                format!("{} {}", status["state"], status["epochs"]),
+                curve,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn halving_decides_the_same_whatever_the_workers_the_stacks_and_the_tasks() {
+    let dir = tmp("halving");
+    let cfg = halving(&dir);
+    let cfg = cfg.to_str().unwrap();
+    let one = ["--set", "execution.batch_trials=1"];
+    let args = |extra: &[&'static str]| {
+        let mut a = vec!["sweep", cfg];
+        a.extend_from_slice(extra);
+        a
+    };
+    // The full budget, every trial: the reference curves.
+    let full = dir.join("full");
+    succeed(highway(
+        &args(&["--set", "search.halving=null", one[0], one[1]]),
+        &full,
+        "1",
+    ));
+    // One process, one run at a time.
+    let single = dir.join("single");
+    succeed(highway(&args(&one), &single, "1"));
+    let want = outcome(&single);
+    let states: Vec<&str> = want.iter().map(|(_, s, _)| s.as_str()).collect();
+    // 9 trials per cell: 3 past the first rung, 1 past the second, to the end.
+    for kind in ["highway", "plain"] {
+        let of = |s: &str| {
+            want.iter()
+                .filter(|(n, st, _)| n.starts_with(kind) && st == s)
+                .count()
+        };
+        assert_eq!(
+            (of("\"stopped\" 2"), of("\"stopped\" 6"), of("\"done\" 8")),
+            (6, 2, 1),
+            "{kind}: {states:?}"
+        );
+    }
+    // Every curve is the beginning of the same trial's full-budget curve.
+    for ((name, _, curve), (_, _, whole)) in want.iter().zip(outcome(&full)) {
+        assert!(whole.starts_with(curve.as_str()), "{name}");
+    }
+    // Two processes on one folder.
+    let two = dir.join("two");
+    let (a, b) = (
+        highway(&args(&one), &two, "1"),
+        highway(&args(&one), &two, "1"),
+    );
+    succeed(a);
+    succeed(b);
+    assert_eq!(outcome(&two), want);
+    // Stacks of trials on two threads.
+    let stacks = dir.join("stacks");
+    succeed(highway(&args(&[]), &stacks, "2"));
+    assert_eq!(outcome(&stacks), want);
+    // One task per run, the array run again until every run is final (a task whose trial waits
+    // at a rung ends and says so).
+    let tasks = dir.join("tasks");
+    for _round in 0..3 {
+        for i in 0..18 {
+            let index = i.to_string();
+            succeed(highway(&["run", cfg, "--index", &index], &tasks, "1"));
+        }
+    }
+    assert_eq!(outcome(&tasks), want);
+}
+
+#[test]
+fn a_halving_sweep_killed_at_a_rung_resumes_to_the_same_decisions() {
+    let dir = tmp("halving-kill");
+    let cfg = halving(&dir);
+    let cfg = cfg.to_str().unwrap();
+    let one = ["sweep", cfg, "--set", "execution.batch_trials=1"];
+    let whole = dir.join("whole");
+    succeed(highway(&one, &whole, "1"));
+    let out = dir.join("killed");
+    let mut child = highway(&one, &out, "1");
+    // Killed once some trial waits at the first rung.
+    let t = Instant::now();
+    loop {
+        let waiting = fs::read_dir(out.join("h/runs")).ok().is_some_and(|d| {
+            d.flatten().any(|e| {
+                fs::read_to_string(e.path().join("status.json"))
+                    .is_ok_and(|s| s.contains("\"waiting\""))
+            })
+        });
+        if waiting {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "no trial ever waited"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    succeed(highway(&one, &out, "1"));
+    assert_eq!(outcome(&out), outcome(&whole));
+}
