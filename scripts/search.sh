@@ -2,7 +2,7 @@
 # Run a random search on one machine, JOBS runs at a time, trial by trial: trial 0 of every
 # (kind, depth), then trial 1 of every (kind, depth), and so on. A search cut off part-way then
 # has the same number of finished trials in every group, so its partial report is balanced.
-# Rerunning the script skips the runs that are done or diverged without starting a process for
+# Rerunning the script skips the runs that are done, diverged or stopped without starting a process for
 # them (a run cut off continues from its checkpoint). Every `highway run` refreshes the
 # sweep's report when its run ends.
 #
@@ -33,7 +33,7 @@ sweep = os.path.join(os.environ["OUT"] or config["output"], config["name"])
 def finished(run):
     try:
         with open(os.path.join(sweep, "runs", run["id"], "status.json")) as f:
-            return json.load(f)["state"] in ("done", "diverged")
+            return json.load(f)["state"] in ("done", "diverged", "stopped")
     except (OSError, ValueError, KeyError):
         return False
 runs = [r for r in plan["runs"] if not finished(r)]

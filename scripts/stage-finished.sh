@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stage for git a sweep folder's finished runs (done or diverged) and its sweep-level files
+# Stage for git a sweep folder's finished runs (done, diverged or stopped) and its sweep-level files
 # (sweep.json, summary, figures, HParams experiment), leaving out runs still in training, so
 # that a long search can be committed as it goes and resumed by a later session.
 #
@@ -18,7 +18,7 @@ for id in sorted(os.listdir(runs)):
             state = json.load(f)["state"]
     except (OSError, ValueError, KeyError):
         continue
-    if state in ("done", "diverged"):
+    if state in ("done", "diverged", "stopped"):
         print(os.path.join(runs, id))
         n += 1
 print(f"{n} finished runs", file=sys.stderr)

@@ -101,6 +101,21 @@ fn halving_decides_the_same_whatever_the_workers_the_stacks_and_the_tasks() {
             "{kind}: {states:?}"
         );
     }
+    // The report says where each trial stopped and what the search spent.
+    let summary = fs::read_to_string(single.join("h/summary.md")).unwrap();
+    for kind in ["plain", "highway"] {
+        let row = format!("| {kind} | 4 | 9 | 6 | 2 | 0 | 1 | 0 | 32 (72, 44%) |");
+        assert!(summary.contains(&row), "{row} in {summary}");
+    }
+    assert!(
+        summary.contains("Not defined under successive halving"),
+        "{summary}"
+    );
+    let top10 = fs::read_to_string(single.join("h/figures/search-top10.svg")).unwrap();
+    assert!(
+        top10.contains("cells with fewer"),
+        "the top-10 panel says what it leaves out"
+    );
     // Every curve is the beginning of the same trial's full-budget curve.
     for ((name, _, curve), (_, _, whole)) in want.iter().zip(outcome(&full)) {
         assert!(whole.starts_with(curve.as_str()), "{name}");

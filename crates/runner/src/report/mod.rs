@@ -7,6 +7,7 @@
 mod convergence;
 mod figures;
 mod gradients;
+mod halving;
 mod results;
 mod search;
 mod seeds;
@@ -49,16 +50,21 @@ pub fn write(root: &Path) -> Result<Vec<PathBuf>> {
     put("summary.csv", summary_csv(&runs))?;
     let mut md = summary_md(&sweep, &runs);
     if runs.iter().any(|r| r.spec.trial.is_some()) {
+        let c = &sweep.config;
+        let halving = c.search.as_ref().and_then(|s| s.halving.as_ref());
         md += &search_md(&runs);
-        md += &trainability::trainability_md(&runs);
+        md += &trainability::trainability_md(&runs, halving.is_some());
         md += &convergence::convergence_md(&runs);
         md += &sensitivity::gate_bias_md(&runs);
         md += &seeds::seeds_md(&runs);
-        let (best, top) = search_charts(&runs);
+        if let Some(h) = halving {
+            md += &halving::halving_md(h, c.training.epochs, &runs);
+        }
+        let (best, top) = search_charts(&runs, halving.is_some());
         put("figures/search-best.svg", best.to_svg())?;
         put("figures/search-top10.svg", top.to_svg())?;
         put("figures/search.svg", side_by_side(&[best, top], 2))?;
-        let trainable = trainability::trainability_chart(&runs);
+        let trainable = trainability::trainability_chart(&runs, halving.is_some());
         put("figures/trainability.svg", trainable.to_svg())?;
         put(
             "figures/sensitivity-lr.svg",

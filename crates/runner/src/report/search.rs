@@ -75,7 +75,9 @@ pub(super) fn search_md(runs: &[RunResult]) -> String {
 
 /// The paper's two panels: the best trial's curve, and the mean curve of the top 10 trials,
 /// per (kind, depth).
-pub(super) fn search_charts(runs: &[RunResult]) -> (Chart, Chart) {
+/// The paper's two panels. Under successive halving (`halving`) the top-10 mean is drawn only
+/// for cells with at least 10 trials trained to the end, and the title says so.
+pub(super) fn search_charts(runs: &[RunResult], halving: bool) -> (Chart, Chart) {
     let g = groups(runs);
     let (_, depths) = axes(&g);
     let (mut best, mut top) = (Vec::new(), Vec::new());
@@ -94,6 +96,9 @@ pub(super) fn search_charts(runs: &[RunResult]) -> (Chart, Chart) {
             color.clone(),
             ranked.first().map(|r| curve(r)).unwrap_or_default(),
         ));
+        if halving && ranked.len() < TOP {
+            continue;
+        }
         let chosen: Vec<&RunResult> = ranked.into_iter().take(TOP).collect();
         let mean = loss_by_epoch(&chosen)
             .into_iter()
@@ -102,9 +107,17 @@ pub(super) fn search_charts(runs: &[RunResult]) -> (Chart, Chart) {
         top.push(Series::line(label, color, mean));
     }
     let budget = budget(runs);
+    let top_title = if halving {
+        format!(
+            "Mean of the top {TOP} trained to the end (successive halving: cells with fewer \
+             are left out)"
+        )
+    } else {
+        format!("Mean of the top {TOP} of {budget}")
+    };
     (
         loss_chart(format!("Best of {budget} (lowest loss reached)"), best),
-        loss_chart(format!("Mean of the top {TOP} of {budget}"), top),
+        loss_chart(top_title, top),
     )
 }
 

@@ -64,8 +64,8 @@ pub(super) fn summary_md(sweep: &SweepFile, runs: &[RunResult]) -> String {
     if !c.notes.is_empty() {
         let _ = writeln!(s, "{}\n", c.notes);
     }
-    s += "| kind | depth | runs | done | diverged | failed | unfinished | best final train loss | mean ± std final train loss | mean eval accuracy | mean time per run (s) |\n";
-    s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    s += "| kind | depth | runs | done | diverged | stopped | failed | unfinished | best final train loss | mean ± std final train loss | mean eval accuracy | mean time per run (s) |\n";
+    s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for ((kind, depth), rs) in groups(runs) {
         let count = |st: State| rs.iter().filter(|r| r.state() == Some(st)).count();
         let done: Vec<&&RunResult> = rs.iter().filter(|r| r.is_done()).collect();
@@ -82,13 +82,18 @@ pub(super) fn summary_md(sweep: &SweepFile, runs: &[RunResult]) -> String {
         let best = finals.iter().cloned().reduce(f64::min);
         let _ = writeln!(
             s,
-            "| {} | {depth} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {depth} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             kind.name(),
             rs.len(),
             done.len(),
             count(State::Diverged),
+            count(State::Stopped),
             count(State::Failed),
-            rs.len() - done.len() - count(State::Diverged) - count(State::Failed),
+            rs.len()
+                - done.len()
+                - count(State::Diverged)
+                - count(State::Stopped)
+                - count(State::Failed),
             best.map(|b| format!("{b:.3e}")).unwrap_or("–".into()),
             mean_std(&finals)
                 .map(|(m, sd)| format!("{m:.3e} ± {sd:.1e}"))
@@ -101,7 +106,11 @@ pub(super) fn summary_md(sweep: &SweepFile, runs: &[RunResult]) -> String {
                 .unwrap_or("–".into()),
         );
     }
-    let odd: Vec<&RunResult> = runs.iter().filter(|r| !r.is_done()).collect();
+    // Trials stopped by successive halving have their own section.
+    let odd: Vec<&RunResult> = runs
+        .iter()
+        .filter(|r| !r.is_done() && r.state() != Some(State::Stopped))
+        .collect();
     if !odd.is_empty() {
         s += "\n## Runs not done\n\n";
         for r in odd {

@@ -57,7 +57,13 @@ impl Outcomes {
 }
 
 /// The table for `summary.md`.
-pub(super) fn trainability_md(runs: &[RunResult]) -> String {
+pub(super) fn trainability_md(runs: &[RunResult], halving: bool) -> String {
+    if halving {
+        return "\n## Trainability\n\nNot defined under successive halving: the trials it \
+                stopped were never trained to the end, so the share of settings that train \
+                cannot be read from this search (see \"Successive halving\").\n"
+            .into();
+    }
     let mut s = format!(
         "\n## Trainability\n\nPer (kind, depth), the share of finished trials (done or diverged) whose final \
          training loss is below {TRAINED} (trained) and below {TRAINED_WELL}, that diverged, and whose final \
@@ -84,7 +90,10 @@ pub(super) fn trainability_md(runs: &[RunResult]) -> String {
 
 /// The share of trials that trained against depth, plain against highway: solid for
 /// loss < `TRAINED`, dashed for loss < `TRAINED_WELL`.
-pub(super) fn trainability_chart(runs: &[RunResult]) -> Chart {
+/// The share of settings that trained, by depth. Not defined under successive halving
+/// (`halving`: stopped trials were never trained to the end): the chart then says so and
+/// draws nothing.
+pub(super) fn trainability_chart(runs: &[RunResult], halving: bool) -> Chart {
     let g = groups(runs);
     let (kinds, depths) = axes(&g);
     let mut series = Vec::new();
@@ -113,8 +122,15 @@ pub(super) fn trainability_chart(runs: &[RunResult]) -> Chart {
         strict.dashed = true;
         series.extend([loose, strict]);
     }
+    if halving {
+        series.clear();
+    }
     Chart {
-        title: "Share of random settings that trained".into(),
+        title: if halving {
+            "Share of random settings that trained: not defined under successive halving".into()
+        } else {
+            "Share of random settings that trained".into()
+        },
         x_label: "depth (hidden layers)".into(),
         y_label: "share of finished trials".into(),
         log_y: false,

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! spec.json           what the run trained                          (spec.rs)
-//! status.json         running | done | diverged | failed | interrupted (status.rs)
+//! status.json         running | done | diverged | stopped | failed | interrupted | waiting (status.rs)
 //! curve.csv           one row per epoch                             (curve.rs)
 //! layers.csv          per-layer statistics per epoch                (layers.rs)
 //! events.out.tfevents.*  the same for TensorBoard                   (run_events.rs)
