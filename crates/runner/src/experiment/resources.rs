@@ -13,10 +13,13 @@ use super::config::Config;
 /// Bytes per stored number (f32).
 const F32: f64 = 4.0;
 
-/// Checks every (kind, depth) of `config` against `memory` bytes; the error names the field.
-/// Called when a sweep starts, with this machine's memory ([`machine_memory`]).
-pub(crate) fn check(config: &Config, memory: f64) -> Result<()> {
+/// Checks every (kind, depth) of `config` against `memory` bytes, each net `stack` times (the
+/// trials trained together as one stack); the error names the field. Called when a sweep
+/// starts, with this machine's memory ([`machine_memory`]).
+pub(crate) fn check(config: &Config, memory: f64, stack: usize) -> Result<()> {
     let m = &config.model;
+    // A stack holds at most one cell's trials.
+    let stack = stack.clamp(1, config.search.as_ref().map_or(1, |s| s.trials.max(1)));
     let (input, data) = data_bytes(config);
     if data > memory {
         bail!(
@@ -28,17 +31,22 @@ pub(crate) fn check(config: &Config, memory: f64) -> Result<()> {
     for &kind in &m.kinds {
         for (i, &depth) in m.depths.iter().enumerate() {
             let need = data
-                + net_bytes(
-                    kind,
-                    depth,
-                    m.width.get(kind),
-                    input,
-                    config.training.batch_size,
-                );
+                + stack as f64
+                    * net_bytes(
+                        kind,
+                        depth,
+                        m.width.get(kind),
+                        input,
+                        config.training.batch_size,
+                    );
             if need > memory {
+                let what = match stack {
+                    1 => "a run needs".to_string(),
+                    k => format!("a stack of {k} trials (execution.batch_trials) needs"),
+                };
                 bail!(
-                    "model.depths[{i}] = {depth}, model.width = {} ({}): a run needs about {} \
-                     (data {}, net and training state {}), more than this machine's {}",
+                    "model.depths[{i}] = {depth}, model.width = {} ({}): {what} about {} \
+                     (data {}, nets and training state {}), more than this machine's {}",
                     m.width.get(kind),
                     kind.name(),
                     size(need),
@@ -125,12 +133,12 @@ mod tests {
             json!({"kinds": ["plain", "highway"], "depths": [10, 900]}),
             mnist.clone(),
         );
-        check(&fine, 4.0 * GIB).unwrap();
+        check(&fine, 4.0 * GIB, 1).unwrap();
         let deep = config(
             json!({"kinds": ["highway"], "depths": [10, 1_000_000_000]}),
             mnist.clone(),
         );
-        let e = check(&deep, 24.0 * GIB).unwrap_err().to_string();
+        let e = check(&deep, 24.0 * GIB, 1).unwrap_err().to_string();
         assert!(
             e.starts_with("model.depths[1] = 1000000000") && e.contains("TiB"),
             "{e}"
@@ -139,13 +147,31 @@ mod tests {
             json!({"kinds": ["plain"], "depths": [2], "width": 10_000_000}),
             mnist,
         );
-        let e = check(&wide, 24.0 * GIB).unwrap_err().to_string();
+        let e = check(&wide, 24.0 * GIB, 1).unwrap_err().to_string();
         assert!(e.contains("model.width = 10000000"), "{e}");
         let big = config(
             json!({"kinds": ["plain"], "depths": [2]}),
             json!({"name": "synthetic", "synthetic": {"train": 1_000_000_000_000u64, "test": 10, "dim": 8, "classes": 2, "clusters": 1, "noise": 0.1, "seed": 0}}),
         );
-        let e = check(&big, 24.0 * GIB).unwrap_err().to_string();
+        let e = check(&big, 24.0 * GIB, 1).unwrap_err().to_string();
         assert!(e.contains("data") && e.contains("TiB"), "{e}");
+    }
+
+    /// A stack of trials needs each trial's net; a stack never holds more than a cell's trials.
+    #[test]
+    fn a_stack_is_checked_with_all_its_trials() {
+        let mut c = config(
+            json!({"kinds": ["highway"], "depths": [900]}),
+            json!({"name": "mnist"}),
+        );
+        let one = net_bytes(Kind::Highway, 900, 50, 784, 128);
+        let data = data_bytes(&c).1;
+        check(&c, data + 1.5 * one, 40).unwrap(); // no search: one trial per cell
+        c.search = Some(serde_json::from_value(json!({"trials": 10})).unwrap());
+        let e = check(&c, data + 1.5 * one, 40).unwrap_err().to_string();
+        assert!(
+            e.contains("a stack of 10 trials (execution.batch_trials)"),
+            "{e}"
+        );
     }
 }

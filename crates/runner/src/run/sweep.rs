@@ -166,7 +166,7 @@ pub fn run_one(opts: &SweepOptions, index: usize) -> Result<Trained> {
 
 /// The plan, once the config's nets and data are known to fit this machine's memory.
 fn planned(opts: &SweepOptions) -> Result<Vec<RunSpec>> {
-    check_memory(&opts.config, machine_memory())?;
+    check_memory(&opts.config, machine_memory(), opts.batch_trials())?;
     Ok(plan(&opts.config))
 }
 
