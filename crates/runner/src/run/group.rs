@@ -12,8 +12,6 @@
 //! Trials whose checkpoints stand at different places (one was resumed alone for a while)
 //! train as separate stacks, one after the other.
 
-use std::time::Instant;
-
 use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::optim::GradientsParams;
@@ -62,6 +60,11 @@ pub(super) fn train_group(
             Ok((recorder, checkpoint)) => waiting.push((Trial::new(run, recorder), checkpoint)),
             Err(e) => results.push((run.id.clone(), Err(e))),
         }
+    }
+    // The group's set-up, and any stack's time, is shared by its trials.
+    let n = waiting.len();
+    for (trial, _) in &mut waiting {
+        trial.recorder.share_time(n);
     }
     let eval = to_device(&data.eval, &inner);
     while !waiting.is_empty() {
@@ -115,6 +118,8 @@ struct Trial<'a> {
     resumed: Position,
     /// The learning rate at the start of the current epoch (its curve row's).
     epoch_lr: f64,
+    /// The trial's training seconds when the current epoch started.
+    epoch_started: f64,
 }
 
 impl<'a> Trial<'a> {
@@ -127,6 +132,7 @@ impl<'a> Trial<'a> {
             first_loss: None,
             resumed: Position::start(),
             epoch_lr: 0.0,
+            epoch_started: 0.0,
         }
     }
 
@@ -229,6 +235,11 @@ impl<'a> StackRun<'a> {
             .context("the trials' parameters do not make one stack")?;
         let mut optim = StackSgd::new();
         optim.restore(&velocities, inner);
+        // From here on each trial is charged its share of this stack's time.
+        let k = kept.len();
+        for trial in &mut kept {
+            trial.recorder.share_time(k);
+        }
         let label = match kept.len() {
             1 => kept[0].run.id.clone(),
             n => format!("{} and {} more", kept[0].run.id, n - 1),
@@ -268,10 +279,10 @@ impl<'a> StackRun<'a> {
             if self.trials.is_empty() {
                 break;
             }
-            let epoch_start = Instant::now();
             for trial in &mut self.trials {
                 let t = &trial.run.training;
                 trial.epoch_lr = t.lr_at(epoch - 1, self.step - position.batch);
+                trial.epoch_started = trial.recorder.wall_seconds();
             }
             let sums = |trials: &[Trial]| {
                 let loss = trials.iter().map(|t| t.resumed.loss_sum).collect();
@@ -280,8 +291,10 @@ impl<'a> StackRun<'a> {
             };
             let from = sums(&self.trials);
             let end = self.epoch(epoch, position.batch, from, stop)?;
-            let seconds =
-                |trial: &Trial| trial.resumed.epoch_seconds + epoch_start.elapsed().as_secs_f64();
+            // A trial's share of the stack's time (see `RunRecorder::share_time`).
+            let seconds = |trial: &Trial| {
+                trial.resumed.epoch_seconds + trial.recorder.wall_seconds() - trial.epoch_started
+            };
             let (loss, correct) = match end {
                 EpochEnd::Finished { loss, correct } => (loss, correct),
                 EpochEnd::Stopped {
@@ -484,6 +497,10 @@ impl<'a> StackRun<'a> {
             }
         }
         self.trials = kept;
+        let k = self.trials.len();
+        for trial in &mut self.trials {
+            trial.recorder.share_time(k);
+        }
         self.optim.retain(&keep);
         if !self.trials.is_empty() {
             let configs: Vec<ModelConfig> =

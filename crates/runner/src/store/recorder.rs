@@ -40,9 +40,13 @@ pub struct RunRecorder {
     /// The text of `layers.csv`, header included.
     layers: String,
     events: RunEvents,
-    /// Training seconds of earlier attempts (a resumed run), and when this one started.
+    /// Training seconds of earlier attempts (a resumed run) and of this one up to `since`,
+    /// from when the time is counted at `share`.
     earlier_seconds: f64,
-    started: Instant,
+    since: Instant,
+    /// How many runs share the process's time from `since` on (the trials of a stack): each
+    /// is charged its share.
+    share: f64,
 }
 
 impl RunRecorder {
@@ -82,7 +86,8 @@ impl RunRecorder {
             curve,
             events,
             earlier_seconds,
-            started,
+            since: started,
+            share: 1.0,
         };
         recorder.dir.write_status(&recorder.status)?;
         Ok((recorder, checkpoint))
@@ -95,7 +100,15 @@ impl RunRecorder {
 
     /// Seconds of training so far, over every attempt of the run.
     pub fn wall_seconds(&self) -> f64 {
-        self.earlier_seconds + self.started.elapsed().as_secs_f64()
+        self.earlier_seconds + self.since.elapsed().as_secs_f64() / self.share
+    }
+
+    /// From now on, the run shares the process's time with `runs − 1` others (the trials of
+    /// a stack) and is charged `1 / runs` of it: its `seconds` and `wall_seconds` are its share.
+    pub fn share_time(&mut self, runs: usize) {
+        self.earlier_seconds = self.wall_seconds();
+        self.since = Instant::now();
+        self.share = runs.max(1) as f64;
     }
 
     /// Records the statistics of the freshly initialised net (epoch 0).
