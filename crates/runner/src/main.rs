@@ -16,6 +16,7 @@ use highway_runner::{flush_denormals, headless_gpu_env};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    cli::empty_flag_variables_are_unset();
     let cli = Cli::parse();
     if !cli.keep_denormals {
         flush_denormals();

@@ -21,6 +21,28 @@ fn plan_prints_runs_and_backends_lists_all() {
     assert!(t.contains("cuda") && t.contains("wgpu"), "{t}");
 }
 
+/// `HIGHWAY_NO_REQUEUE=` and `HIGHWAY_KEEP_DENORMALS=` (empty, as sbatch templates write them)
+/// mean unset; a value that is not a yes or a no is still refused.
+#[test]
+fn empty_flag_variables_mean_unset() {
+    let dir = tmp("empty-env");
+    let cfg = config(&dir, "env", "[2]", "[0]", 1);
+    for var in ["HIGHWAY_NO_REQUEUE", "HIGHWAY_KEEP_DENORMALS"] {
+        let o = bin()
+            .args(["plan", cfg.to_str().unwrap()])
+            .env(var, "")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{var}=: {}", text(&o));
+        let o = bin()
+            .args(["plan", cfg.to_str().unwrap()])
+            .env(var, "perhaps")
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{var}=perhaps: {}", text(&o));
+    }
+}
+
 #[test]
 fn bench_reports_json_on_a_tiny_net() {
     for kind in ["highway", "plain"] {

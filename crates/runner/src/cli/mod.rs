@@ -84,6 +84,18 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
+/// The environment variables that stand for flags (`HIGHWAY_NO_REQUEUE`,
+/// `HIGHWAY_KEEP_DENORMALS`), removed when set to the empty string, before the command line is
+/// parsed: sbatch templates often write `VAR=` to mean "not set", which would otherwise be an
+/// invalid value that fails every command.
+pub fn empty_flag_variables_are_unset() {
+    for var in ["HIGHWAY_NO_REQUEUE", "HIGHWAY_KEEP_DENORMALS"] {
+        if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
+            std::env::remove_var(var);
+        }
+    }
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
