@@ -8,12 +8,13 @@
 use std::collections::BTreeMap;
 
 use burn::module::{Module, Param, ParamId};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 use crate::ops::trials::highway::trial_highway;
 use crate::ops::trials::plain::trial_plain;
 use crate::ops::trials::TrialActivations;
 use crate::ops::LayerActivation;
+use crate::weights::Take;
 use crate::{Activation, Kind, ModelConfig, NamedTensor, WeightsError};
 
 /// The plain layers of K trials: `weight` is `[K, fan_in, fan_out]`, `bias` `[K, fan_out]`.
@@ -95,7 +96,7 @@ impl Stack {
             }
         }
         let output = take.plain("output", [k, w, first.classes], device)?;
-        if let Some(extra) = take.by_name.keys().next() {
+        if let Some(extra) = take.0.by_name.keys().next() {
             return Err(WeightsError(format!(
                 "parameter '{extra}' does not belong to a {} net of depth {}",
                 first.kind.name(),
@@ -216,9 +217,7 @@ pub fn unstack(t: NamedTensor) -> Vec<NamedTensor> {
 }
 
 /// K trials' tensors stacked by name, handed out by name with their shapes checked.
-struct Stacked {
-    by_name: BTreeMap<String, NamedTensor>,
-}
+struct Stacked(Take);
 
 impl Stacked {
     fn new(trials: Vec<Vec<NamedTensor>>) -> Result<Stacked, WeightsError> {
@@ -246,26 +245,7 @@ impl Stacked {
                 entry.values.extend_from_slice(&t.values);
             }
         }
-        Ok(Stacked { by_name })
-    }
-
-    fn get<const D: usize>(
-        &mut self,
-        name: &str,
-        shape: [usize; D],
-        device: &Device,
-    ) -> Result<Param<Tensor<D>>, WeightsError> {
-        let t = self
-            .by_name
-            .remove(name)
-            .ok_or_else(|| WeightsError(format!("parameter '{name}' is missing")))?;
-        if t.shape != shape {
-            return Err(WeightsError(format!(
-                "parameter '{name}' has stacked shape {:?}, the stack needs {shape:?}",
-                t.shape
-            )));
-        }
-        Ok(Param::from_data(TensorData::new(t.values, shape), device))
+        Ok(Stacked(Take { by_name }))
     }
 
     fn matrices(
@@ -274,7 +254,7 @@ impl Stacked {
         shape: [usize; 3],
         device: &Device,
     ) -> Result<Param<Tensor<3>>, WeightsError> {
-        self.get(name, shape, device)
+        self.0.get(name, shape, device)
     }
 
     fn vectors(
@@ -283,7 +263,7 @@ impl Stacked {
         shape: [usize; 2],
         device: &Device,
     ) -> Result<Param<Tensor<2>>, WeightsError> {
-        self.get(name, shape, device)
+        self.0.get(name, shape, device)
     }
 
     fn plain(

@@ -98,14 +98,14 @@ impl Mlp {
     }
 }
 
-/// Hands out the tensors of a file by name, checking each shape, and lists what was never
-/// asked for.
-struct Take {
-    by_name: BTreeMap<String, NamedTensor>,
+/// Hands out tensors by name (a file's, or a stack's), checking each shape, and lists what was
+/// never asked for.
+pub(crate) struct Take {
+    pub(crate) by_name: BTreeMap<String, NamedTensor>,
 }
 
 impl Take {
-    fn get<const D: usize>(
+    pub(crate) fn get<const D: usize>(
         &mut self,
         name: &str,
         shape: [usize; D],

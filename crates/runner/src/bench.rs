@@ -85,35 +85,33 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
         return run_stack(spec);
     }
     let started = Instant::now();
-    let mut first_step_s = f64::NAN;
     let device = spec.backend.device()?;
     let mut device = device.autodiff();
     if spec.gradient_checkpointing {
         device = device.gradient_checkpointing();
     }
-    let mut model = config(spec)
+    let model = config(spec)
         .init(0, &device)
         .with_fused(!(spec.gradient_checkpointing || spec.composed));
     let mut rng = SplitMix64::new(1);
     let (x, y) = random_batch(spec, spec.batch, &mut rng, &device);
     let mut optim = Sgd::new(0.9, false, 0.0);
-    let mut times = Vec::new();
-    let mut last = f64::NAN;
-    for i in 0..spec.warmup + spec.steps {
-        let t = Instant::now();
+    // Taken out for each step and put back, so that the step owns it (no shared tensors).
+    let mut slot = Some(model);
+    let timed = timed(spec, started, || {
+        let model = slot.take().expect("put back after every step");
         let loss = cross_entropy(model.forward(x.clone()), y.clone());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(0.01, model, grads);
-        last = loss.into_scalar::<f32>() as f64;
-        if i == 0 {
-            first_step_s = started.elapsed().as_secs_f64();
-        }
-        if i >= spec.warmup {
-            times.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
-    let median_ms = median(times);
+        slot = Some(optim.step(0.01, model, grads));
+        loss.into_scalar::<f32>() as f64
+    });
+    let model = slot.expect("put back after every step");
+    let (median_ms, mean, last, first_step_s) = (
+        timed.median_ms,
+        timed.mean_ms,
+        timed.last,
+        timed.first_step_s,
+    );
     let peak_rss_mib = sys::peak_rss_mib();
     let (px, py) = random_batch(spec, PROBE_EXAMPLES, &mut rng, &device);
     let stats_ms = median(
@@ -178,7 +176,7 @@ fn run_stack(spec: &BenchSpec) -> Result<BenchResult> {
         .enumerate()
         .map(|(k, c)| c.init(k as u64, &device).tensors())
         .collect();
-    let mut stack = Stack::new(&configs, tensors, &device)?;
+    let stack = Stack::new(&configs, tensors, &device)?;
     let mut rng = SplitMix64::new(1);
     let (x, y) = random_batch(spec, spec.batch, &mut rng, &device);
     let mut optim = StackSgd::new();
@@ -193,28 +191,24 @@ fn run_stack(spec: &BenchSpec) -> Result<BenchResult> {
             })
             .collect(),
     );
-    let mut times = Vec::new();
-    let mut last = f64::NAN;
-    let mut first_step_s = f64::NAN;
-    for i in 0..spec.warmup + spec.steps {
-        let t = Instant::now();
+    let mut slot = Some(stack);
+    let timed = timed(spec, started, || {
+        let stack = slot.take().expect("put back after every step");
         let losses = trial_cross_entropy(stack.forward(x.clone()), y.clone());
         let grads = GradientsParams::from_grads(losses.clone().sum().backward(), &stack);
-        stack = optim.step(steps.clone(), stack, grads);
-        last = losses
+        slot = Some(optim.step(steps.clone(), stack, grads));
+        losses
             .into_data()
             .convert::<f32>()
             .try_to_vec::<f32>()
-            .map_or(f64::NAN, |v| v[0] as f64);
-        if i == 0 {
-            first_step_s = started.elapsed().as_secs_f64();
-        }
-        if i >= spec.warmup {
-            times.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
-    let median_ms = median(times);
+            .map_or(f64::NAN, |v| v[0] as f64)
+    });
+    let (median_ms, mean, last, first_step_s) = (
+        timed.median_ms,
+        timed.mean_ms,
+        timed.last,
+        timed.first_step_s,
+    );
     let peak_rss_mib = sys::peak_rss_mib();
     Ok(BenchResult {
         kind: spec.kind.name(),
@@ -240,6 +234,37 @@ fn run_stack(spec: &BenchSpec) -> Result<BenchResult> {
         peak_rss_mib_per_trial: peak_rss_mib / spec.trials as f64,
         first_step_s,
     })
+}
+
+/// What timing the steps gave: median and mean milliseconds of the timed steps, the last
+/// step's loss, and the seconds from `started` to the end of the first step.
+struct Timed {
+    median_ms: f64,
+    mean_ms: f64,
+    last: f64,
+    first_step_s: f64,
+}
+
+/// Runs `spec.warmup` untimed and `spec.steps` timed steps; `step` returns its loss, read back.
+fn timed(spec: &BenchSpec, started: Instant, mut step: impl FnMut() -> f64) -> Timed {
+    let mut times = Vec::new();
+    let (mut last, mut first_step_s) = (f64::NAN, f64::NAN);
+    for i in 0..spec.warmup + spec.steps {
+        let t = Instant::now();
+        last = step();
+        if i == 0 {
+            first_step_s = started.elapsed().as_secs_f64();
+        }
+        if i >= spec.warmup {
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    Timed {
+        mean_ms: times.iter().sum::<f64>() / times.len().max(1) as f64,
+        median_ms: median(times),
+        last,
+        first_step_s,
+    }
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

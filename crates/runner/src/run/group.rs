@@ -57,7 +57,10 @@ pub(super) fn train_group(
     let mut waiting: Vec<(Trial, Option<Checkpoint>)> = Vec::new();
     for (run, dir) in runs.iter().zip(dirs) {
         match RunRecorder::start(dir, Spec::new(run, data, fingerprint), backend) {
-            Ok((recorder, checkpoint)) => waiting.push((Trial::new(run, recorder), checkpoint)),
+            Ok((recorder, checkpoint)) => {
+                let steps = data.train.len().div_ceil(run.training.batch_size);
+                waiting.push((Trial::new(run, recorder, steps), checkpoint))
+            }
             Err(e) => results.push((run.id.clone(), Err(e))),
         }
     }
@@ -123,12 +126,12 @@ struct Trial<'a> {
 }
 
 impl<'a> Trial<'a> {
-    fn new(run: &'a RunSpec, recorder: RunRecorder) -> Self {
-        let t = &run.training;
+    fn new(run: &'a RunSpec, recorder: RunRecorder, steps_per_epoch: usize) -> Self {
+        let epochs = run.training.epochs;
         Trial {
             run,
             recorder,
-            progress: RunProgress::lines(run.id.clone(), t.epochs, 0),
+            progress: RunProgress::lines(run.id.clone(), epochs, steps_per_epoch),
             first_loss: None,
             resumed: Position::start(),
             epoch_lr: 0.0,
@@ -201,7 +204,6 @@ impl<'a> StackRun<'a> {
         let mut position = Position::start();
         let mut kept = Vec::new();
         for (mut trial, checkpoint) in trials {
-            trial.progress = RunProgress::lines(trial.run.id.clone(), epochs, steps_per_epoch);
             match checkpoint {
                 Some(c) => {
                     let p = &c.position;
@@ -523,10 +525,13 @@ impl<'a> StackRun<'a> {
 
     /// Each trial as a net of its own, on the training device.
     fn nets(&self) -> Result<Vec<Mlp>> {
-        let (tensors, _) = self.trial_states();
+        let stack = self
+            .stack
+            .as_ref()
+            .expect("the stack is there between steps");
         self.trials
             .iter()
-            .zip(tensors)
+            .zip(stack.tensors())
             .map(|(trial, params)| {
                 trial
                     .config()
