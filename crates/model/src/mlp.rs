@@ -81,6 +81,19 @@ pub struct Probe {
 }
 
 impl ModelConfig {
+    /// How many numbers the net's parameters hold, without building it (what a file holding
+    /// the net may weigh is checked against it before the file is read).
+    pub fn param_count(&self) -> usize {
+        let dense = |inputs: usize, outputs: usize| inputs * outputs + outputs;
+        let per_hidden = match self.kind {
+            Kind::Plain => dense(self.width, self.width),
+            Kind::Highway => 2 * dense(self.width, self.width),
+        };
+        dense(self.input_size, self.width)
+            + self.depth.saturating_sub(1) * per_hidden
+            + dense(self.width, self.classes)
+    }
+
     /// Builds the net on `device`; the same seed gives the same weights on every backend.
     pub fn init(&self, seed: u64, device: &Device) -> Mlp {
         assert!(self.depth >= 1 && self.width >= 1 && self.input_size >= 1 && self.classes >= 1);
@@ -256,6 +269,16 @@ mod tests {
             highway.num_params(),
             784 * 50 + 50 + 2 * 5_100 + 50 * 10 + 10
         );
+        for (kind, width) in [(Kind::Plain, 71), (Kind::Highway, 50)] {
+            for depth in [1, 3] {
+                let c = config(kind, depth, width);
+                assert_eq!(
+                    c.param_count(),
+                    c.init(0, &d).num_params(),
+                    "{kind:?} {depth}"
+                );
+            }
+        }
     }
 
     #[test]

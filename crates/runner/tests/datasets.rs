@@ -92,31 +92,6 @@ fn shipped_cifar_configs_run_end_to_end_on_generated_files() {
     }
 }
 
-/// Writes an MNIST folder in `dir` with `train` training images of `train_side`² pixels and
-/// `test` test images of `test_side`²; returns the data directory.
-fn mnist_files(
-    dir: &Path,
-    train: usize,
-    train_side: usize,
-    test: usize,
-    test_side: usize,
-) -> PathBuf {
-    use highway_data::idx::encode;
-    let mnist = dir.join("mnist");
-    fs::create_dir_all(&mnist).unwrap();
-    let images = |n: usize, side: usize| encode(&[n, side, side], &vec![7u8; n * side * side]);
-    let labels = |n: usize| encode(&[n], &(0..n).map(|i| (i % 10) as u8).collect::<Vec<_>>());
-    for (name, bytes) in [
-        ("train-images-idx3-ubyte", images(train, train_side)),
-        ("train-labels-idx1-ubyte", labels(train)),
-        ("t10k-images-idx3-ubyte", images(test, test_side)),
-        ("t10k-labels-idx1-ubyte", labels(test)),
-    ] {
-        fs::write(mnist.join(name), bytes).unwrap();
-    }
-    dir.to_path_buf()
-}
-
 /// Splits that would train on nothing, or evaluate examples of another shape, are refused
 /// before training, naming the file; no run is recorded (a `diverged` run would stick).
 #[test]

@@ -238,19 +238,6 @@ fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
     assert!(rows[1][col("state")] == "pending", "{rows:?}");
 }
 
-/// A synthetic run long enough to be stopped part-way: `epochs` epochs of a highway net.
-fn long_config(dir: &Path, width: usize, depth: usize, train: usize, epochs: usize) -> PathBuf {
-    let path = dir.join("long.json");
-    let json = format!(
-        r#"{{"name": "long",
- "dataset": {{"name": "synthetic", "synthetic": {{"train": {train}, "test": 256, "dim": 16, "classes": 4, "clusters": 2, "noise": 0.5, "seed": 1}}}},
- "model": {{"kinds": ["highway"], "depths": [{depth}], "width": {width}}},
- "training": {{"epochs": {epochs}, "batch_size": 16, "lr": 0.02, "seeds": [0]}}}}"#
-    );
-    fs::write(&path, json).unwrap();
-    path
-}
-
 /// `highway run CONFIG --index 0 --out OUT` on one thread, not waited for.
 fn start(cfg: &Path, out: &Path) -> std::process::Child {
     bin()
@@ -301,19 +288,6 @@ fn results(run: &Path) -> (String, String, Vec<(i64, f32)>) {
         .collect();
     let layers = fs::read_to_string(run.join("layers.csv")).unwrap();
     (curve, layers, losses)
-}
-
-/// Waits until `path` exists (the run has reached some point), at most a minute.
-fn wait_for(path: &Path) {
-    let t = Instant::now();
-    while !path.exists() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]

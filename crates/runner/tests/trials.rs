@@ -83,19 +83,6 @@ fn assert_same_records(got: &Path, want: &Path) {
     }
 }
 
-fn wait_for(path: &Path) {
-    wait_until(|| path.exists());
-}
-
-/// Waits until `done` says so, at most two minutes.
-fn wait_until(done: impl Fn() -> bool) {
-    let t = Instant::now();
-    while !done() {
-        assert!(t.elapsed() < Duration::from_secs(120), "waited two minutes");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_stack_records_each_trials_numbers_bit_for_bit_through_divergence() {
     let dir = tmp("stack");

@@ -4,8 +4,11 @@
 //!
 //! One file, written under a temporary name and renamed into place, so a kill leaves either the
 //! previous checkpoint or the new one. The header's metadata holds the format, the run id, the
-//! model config, the [`Position`] and a checksum of the tensors; a file whose format, run, net
-//! or checksum does not match is refused with a message that names it, never loaded.
+//! model config, the fingerprint of the data trained on, the [`Position`] and a checksum of all
+//! of it and the tensors. Nothing in it is trusted unchecked: a file larger than the net can
+//! fill is refused before it is read, and one whose format, run, net, data or checksum does not
+//! match, or whose position is not a place in the run's plan, is refused with a message that
+//! names it, never loaded.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,15 +17,23 @@ use anyhow::{Context, Result};
 use highway_model::{ModelConfig, NamedTensor};
 use serde::{Deserialize, Serialize};
 
-use super::{tensor_file, write_atomic};
+use super::{tensor_file, write_atomic, Spec};
 
 /// The checkpoint folder in a run folder, and the file in it.
 pub(super) const DIR: &str = "checkpoint";
 pub(super) const FILE: &str = "state.safetensors";
-/// The layout version; a file of another version is refused.
-const FORMAT: &str = "highway-checkpoint/1";
+/// The layout version written. Version 2 adds the data's fingerprint and checksums the
+/// metadata with the tensors.
+const FORMAT: &str = "highway-checkpoint/2";
+/// The version before, still read (a run stopped by an older build continues): its checksum
+/// covers the tensors only, and its data is the one the run's earlier `spec.json` names.
+const FORMAT_1: &str = "highway-checkpoint/1";
 /// The prefix of the velocity tensors' names: `velocity.highway.3.w_t`.
 const VELOCITY: &str = "velocity.";
+/// The metadata key of the checksum, the one entry it does not cover.
+const CHECKSUM: &str = "checksum";
+/// What happens to a checkpoint that is refused, and what the user can do.
+const REFUSED: &str = "refusing to resume from it (delete it to train the run from epoch 1)";
 
 /// Where training stands: everything the next step depends on besides the tensors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,7 +46,10 @@ pub struct Position {
     pub step: usize,
     /// The first loss read back: the reference of the divergence check.
     pub first_loss: Option<f64>,
-    /// The epoch's running sums so far: loss times batch size, and correct predictions.
+    /// The epoch's running sums so far: loss times batch size, and correct predictions. A
+    /// loss sum that blew up (JSON writes it as `null`) reads back as NaN: the epoch's end
+    /// then records the run as diverged.
+    #[serde(deserialize_with = "nan_if_null")]
     pub loss_sum: f32,
     pub correct_sum: i64,
     /// Seconds of training before this checkpoint, over every earlier attempt of the run.
@@ -60,6 +74,10 @@ impl Position {
     }
 }
 
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
+    Ok(Option::<f32>::deserialize(d)?.unwrap_or(f32::NAN))
+}
+
 /// A checkpoint's contents.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkpoint {
@@ -75,28 +93,26 @@ pub(super) fn path(run_dir: &Path) -> PathBuf {
     run_dir.join(DIR).join(FILE)
 }
 
-/// Writes `checkpoint` of run `run_id` (a net of `model`) atomically; returns its size in bytes.
-pub(super) fn save(
-    run_dir: &Path,
-    run_id: &str,
-    model: &ModelConfig,
-    checkpoint: &Checkpoint,
-) -> Result<u64> {
+/// Writes `checkpoint` of the run `spec` atomically; returns its size in bytes.
+pub(super) fn save(run_dir: &Path, spec: &Spec, checkpoint: &Checkpoint) -> Result<u64> {
     let mut tensors = checkpoint.params.clone();
     tensors.extend(checkpoint.velocity.iter().map(|v| NamedTensor {
         name: format!("{VELOCITY}{}", v.name),
         ..v.clone()
     }));
-    let metadata = HashMap::from([
+    let mut metadata = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
-        ("run".to_string(), run_id.to_string()),
-        ("model".to_string(), serde_json::to_string(model)?),
+        ("run".to_string(), spec.id().to_string()),
+        ("model".to_string(), serde_json::to_string(&spec.model)?),
         (
             "position".to_string(),
             serde_json::to_string(&checkpoint.position)?,
         ),
-        ("checksum".to_string(), tensor_file::checksum(&tensors)),
     ]);
+    if let Some(fingerprint) = &spec.data.fingerprint {
+        metadata.insert("data".to_string(), fingerprint.clone());
+    }
+    metadata.insert(CHECKSUM.to_string(), checksum(&metadata, &tensors));
     let path = path(run_dir);
     let bytes = tensor_file::encode(&tensors, metadata)
         .with_context(|| format!("{}: cannot encode the checkpoint", path.display()))?;
@@ -104,13 +120,27 @@ pub(super) fn save(
     Ok(bytes.len() as u64)
 }
 
-/// The checkpoint of run `run_id` in `run_dir`, if there is one; an error that names the file
-/// if there is one that does not belong to this run (another id, another net, another format)
-/// or is damaged. Temporary files left by a writer that was killed are removed.
+/// The checksum of a checkpoint of today's format: every metadata entry but the checksum
+/// itself, and the tensors.
+fn checksum(metadata: &HashMap<String, String>, tensors: &[NamedTensor]) -> String {
+    let mut entries: Vec<(&str, &str)> = metadata
+        .iter()
+        .filter(|(key, _)| key.as_str() != CHECKSUM)
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    entries.sort_unstable();
+    tensor_file::checksum(&entries, tensors)
+}
+
+/// The checkpoint of the run `spec` in `run_dir`, if there is one; an error that names the
+/// file if there is one that does not belong to this run (another id, net, format or data) or
+/// is damaged. `earlier_data` is the data fingerprint of the run's `spec.json` before this
+/// attempt: the data a checkpoint of the format before today's was trained on. Temporary files
+/// left by a writer that was killed are removed.
 pub(super) fn load(
     run_dir: &Path,
-    run_id: &str,
-    model: &ModelConfig,
+    spec: &Spec,
+    earlier_data: Option<&str>,
 ) -> Result<Option<Checkpoint>> {
     // The run lock is held: any temporary file here is a killed writer's.
     super::files::remove_stale_temporaries(&run_dir.join(DIR), std::time::Duration::ZERO);
@@ -118,41 +148,62 @@ pub(super) fn load(
     if !path.exists() {
         return Ok(None);
     }
-    let bytes = highway_data::regular::read_regular(&path, 1 << 34).context("cannot read")?;
-    let refuse = |why: String| {
-        anyhow::anyhow!(
-            "{}: {why}; refusing to resume from it (delete it to train the run from epoch 1)",
-            path.display()
-        )
-    };
-    let (meta, tensors) =
-        tensor_file::decode(&path, &bytes).map_err(|e| refuse(format!("{e:#}")))?;
+    let refuse = |why: String| anyhow::anyhow!("{}: {why}; {REFUSED}", path.display());
+    // Its errors name the file.
+    let max_values = 2 * spec.model.param_count() as u64;
+    let (meta, tensors) = tensor_file::read(&path, |_| Ok(max_values))
+        .map_err(|e| anyhow::anyhow!("{e:#}; {REFUSED}"))?;
     let get = |key: &str| {
         meta.get(key)
+            .map(String::as_str)
             .ok_or_else(|| refuse(format!("no '{key}' in its metadata")))
     };
     let format = get("format")?;
-    if format != FORMAT {
-        return Err(refuse(format!(
-            "format '{format}', this build reads '{FORMAT}'"
-        )));
+    let sum = match format {
+        FORMAT => checksum(&meta, &tensors),
+        FORMAT_1 => tensor_file::checksum(&[], &tensors),
+        _ => {
+            return Err(refuse(format!(
+                "format '{format}', this build reads '{FORMAT}' and '{FORMAT_1}'"
+            )))
+        }
+    };
+    if get(CHECKSUM)? != sum {
+        return Err(refuse(
+            "its contents do not match their checksum (damaged or edited)".into(),
+        ));
     }
     let run = get("run")?;
-    if run != run_id {
-        return Err(refuse(format!("it belongs to run '{run}', not '{run_id}'")));
+    if run != spec.id() {
+        return Err(refuse(format!(
+            "it belongs to run '{run}', not '{}'",
+            spec.id()
+        )));
     }
     let saved: ModelConfig = serde_json::from_str(get("model")?)
         .map_err(|e| refuse(format!("its model config does not parse: {e}")))?;
-    if &saved != model {
+    if saved != spec.model {
         return Err(refuse(format!(
-            "it holds another net ({saved:?}; this run trains {model:?})"
+            "it holds another net ({saved:?}; this run trains {:?})",
+            spec.model
         )));
+    }
+    let trained_on = match format {
+        FORMAT => meta.get("data").map(String::as_str),
+        _ => earlier_data,
+    };
+    if let (Some(then), Some(now)) = (trained_on, spec.data.fingerprint.as_deref()) {
+        if then != now {
+            return Err(refuse(format!(
+                "it was trained on other data (fingerprint {then}; the data loaded now, {:?} \
+                 from the data folder given, has fingerprint {now})",
+                spec.data.dataset
+            )));
+        }
     }
     let position: Position = serde_json::from_str(get("position")?)
         .map_err(|e| refuse(format!("its position does not parse: {e}")))?;
-    if get("checksum")? != &tensor_file::checksum(&tensors) {
-        return Err(refuse("its tensors do not match their checksum".into()));
-    }
+    position.check(spec).map_err(refuse)?;
     let (velocity, params): (Vec<_>, Vec<_>) = tensors
         .into_iter()
         .partition(|t| t.name.starts_with(VELOCITY));
@@ -170,6 +221,61 @@ pub(super) fn load(
     }))
 }
 
+impl Position {
+    /// Whether this is a place in the plan of the run `spec`, where a checkpoint can stand:
+    /// an epoch of the run, a batch of that epoch, the steps those make, and sums that the
+    /// batches taken can have; why not, otherwise.
+    fn check(&self, spec: &Spec) -> Result<(), String> {
+        let t = &spec.run.training;
+        let steps_per_epoch = spec.data.train_examples.div_ceil(t.batch_size.max(1));
+        let Position {
+            epoch, batch, step, ..
+        } = *self;
+        if !(1..=t.epochs).contains(&epoch) {
+            return Err(format!(
+                "its position is epoch {epoch}, and the run has epochs 1 to {}",
+                t.epochs
+            ));
+        }
+        if batch > steps_per_epoch {
+            return Err(format!(
+                "its position is batch {batch}, and an epoch has {steps_per_epoch}"
+            ));
+        }
+        let steps = (epoch - 1) * steps_per_epoch + batch;
+        if step != steps {
+            return Err(format!(
+                "its position is step {step}, and epoch {epoch}, batch {batch} is step {steps}"
+            ));
+        }
+        let seen = (batch * t.batch_size).min(spec.data.train_examples);
+        let sums_fit = if batch == 0 {
+            self.loss_sum == 0.0 && self.correct_sum == 0
+        } else {
+            // A loss that blew up between two read-backs may be infinite or NaN here: the
+            // epoch's end records the run as diverged.
+            (self.loss_sum >= 0.0 || self.loss_sum.is_nan())
+                && (0..=seen as i64).contains(&self.correct_sum)
+        };
+        if !sums_fit {
+            return Err(format!(
+                "its epoch's running sums (loss {}, {} correct) cannot come from {batch} \
+                 batches of {seen} examples",
+                self.loss_sum, self.correct_sum
+            ));
+        }
+        let finite = |x: f64| x.is_finite() && x >= 0.0;
+        let first_ok = self.first_loss.is_none_or(|l| l.is_finite());
+        if !(finite(self.wall_seconds) && finite(self.epoch_seconds) && first_ok) {
+            return Err(format!(
+                "its times ({} s, {} s in the epoch) or first loss ({:?}) are not possible",
+                self.wall_seconds, self.epoch_seconds, self.first_loss
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Removes the checkpoint of a run that has finished: it keeps no state it does not need.
 pub(super) fn remove(run_dir: &Path) -> Result<()> {
     let dir = run_dir.join(DIR);
@@ -183,21 +289,26 @@ pub(super) fn remove(run_dir: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use highway_model::{Activation, Kind, WeightInit};
-
     use super::*;
 
-    fn model(width: usize) -> ModelConfig {
-        ModelConfig {
-            kind: Kind::Highway,
-            depth: 3,
-            width,
-            input_size: 4,
-            classes: 2,
-            activation: Activation::Relu,
-            gate_bias: -2.0,
-            init: WeightInit::Normalized,
-        }
+    /// The spec of run `id`: a highway net of width `width` (3 layers, 4 inputs, 2 classes),
+    /// 4 epochs of 10 batches of 10 examples, on data of fingerprint `data`.
+    fn spec(id: &str, width: usize, data: &str) -> Spec {
+        let model = serde_json::json!({"kind": "highway", "depth": 3, "width": width,
+            "input_size": 4, "classes": 2, "activation": "relu", "gate_bias": -2.0,
+            "init": "normalized"});
+        serde_json::from_value(serde_json::json!({
+            "data": {"dataset": "synthetic", "fingerprint": data, "eval_examples": 10,
+                "eval_split": "test", "mean": [0.0], "preprocess": "none", "std": [1.0],
+                "train_examples": 100},
+            "model": model,
+            "run": {"depth": 3, "id": id, "index": 0, "kind": "highway", "model": model,
+                "seed": 0, "trial": null, "training": {"batch_size": 10, "decay_every": "epoch",
+                "divergence_factor": 10.0, "epochs": 4, "gradient_checkpointing": false,
+                "lr": 0.1, "lr_decay": 1.0, "momentum": 0.9, "nesterov": false,
+                "weight_decay": 0.0}}
+        }))
+        .unwrap()
     }
 
     fn checkpoint() -> Checkpoint {
@@ -209,11 +320,11 @@ mod tests {
         Checkpoint {
             position: Position {
                 epoch: 3,
-                batch: 17,
-                step: 200,
+                batch: 7,
+                step: 27,
                 first_loss: Some(2.3),
                 loss_sum: 12.5,
-                correct_sum: 1000,
+                correct_sum: 50,
                 wall_seconds: 61.5,
                 epoch_seconds: 4.0,
             },
@@ -227,8 +338,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         let c = checkpoint();
-        assert!(save(&dir, "run-a", &model(5), &c).unwrap() > 0);
-        let back = load(&dir, "run-a", &model(5)).unwrap().unwrap();
+        let a = spec("run-a", 5, "d1");
+        assert!(save(&dir, &a, &c).unwrap() > 0);
+        let back = load(&dir, &a, None).unwrap().unwrap();
         // Bit for bit, denormals and negative zero included.
         let bits = |c: &Checkpoint| {
             c.params
@@ -240,40 +352,144 @@ mod tests {
         assert_eq!(bits(&back), bits(&c));
         assert_eq!(back.position, c.position);
         remove(&dir).unwrap();
-        assert!(load(&dir, "run-a", &model(5)).unwrap().is_none());
+        assert!(load(&dir, &a, None).unwrap().is_none());
     }
 
     #[test]
-    fn checkpoints_of_other_runs_nets_formats_or_damaged_are_refused_by_name() {
+    fn checkpoints_of_other_runs_nets_data_formats_or_damaged_are_refused_by_name() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        save(&dir, "run-a", &model(5), &checkpoint()).unwrap();
-        let err =
-            |id: &str, width: usize| format!("{:#}", load(&dir, id, &model(width)).unwrap_err());
+        save(&dir, &spec("run-a", 5, "d1"), &checkpoint()).unwrap();
+        let err = |s: Spec| format!("{:#}", load(&dir, &s, None).unwrap_err());
         let file = path(&dir).display().to_string();
-        let e = err("run-b", 5);
+        let e = err(spec("run-b", 5, "d1"));
         assert!(
             e.contains(&file) && e.contains("belongs to run 'run-a'"),
             "{e}"
         );
-        assert!(err("run-a", 6).contains("another net"));
+        assert!(err(spec("run-a", 6, "d1")).contains("another net"));
+        let e = err(spec("run-a", 5, "d2"));
+        assert!(
+            e.contains("trained on other data (fingerprint d1") && e.contains("fingerprint d2"),
+            "{e}"
+        );
         // A flipped byte in the data: it still parses, but the checksum tells.
         let mut bytes = std::fs::read(path(&dir)).unwrap();
         let last = bytes.len() - 2;
         bytes[last] ^= 0x40;
         std::fs::write(path(&dir), &bytes).unwrap();
-        assert!(err("run-a", 5).contains("checksum"), "{}", err("run-a", 5));
-        // Cut short.
+        let e = err(spec("run-a", 5, "d1"));
+        assert!(e.contains("checksum"), "{e}");
+        // Cut short; the path is said once.
         std::fs::write(path(&dir), &bytes[..bytes.len() / 2]).unwrap();
-        assert!(err("run-a", 5).contains("not a safetensors file"));
+        let e = err(spec("run-a", 5, "d1"));
+        assert!(e.contains("not a safetensors file"), "{e}");
+        assert_eq!(e.matches(&file).count(), 1, "{e}");
         // A model file is not a checkpoint.
         let meta = HashMap::from([("format".to_string(), "highway-mlp/1".to_string())]);
         std::fs::write(path(&dir), tensor_file::encode(&[], meta).unwrap()).unwrap();
-        assert!(err("run-a", 5).contains("format 'highway-mlp/1'"));
+        assert!(err(spec("run-a", 5, "d1")).contains("format 'highway-mlp/1'"));
         // A writer killed mid-write left a temporary file: it is cleaned up.
         let stale = dir.join(DIR).join(".state.safetensors.tmp-99-0");
         std::fs::write(&stale, b"partial").unwrap();
-        let _ = load(&dir, "run-a", &model(5));
+        let _ = load(&dir, &spec("run-a", 5, "d1"), None);
         assert!(!stale.exists());
+    }
+
+    /// A checkpoint whose position is no place of the run's plan is refused, whole-file
+    /// checksum or not (written here through `save`, as a bug would write it).
+    #[test]
+    fn positions_outside_the_plan_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let a = spec("run-a", 5, "d1");
+        let at = |edit: &dyn Fn(&mut Position)| {
+            let mut c = checkpoint();
+            edit(&mut c.position);
+            save(&dir, &a, &c).unwrap();
+            load(&dir, &a, None)
+                .map(|_| ())
+                .map_err(|e| format!("{e:#}"))
+        };
+        assert!(at(&|_| {}).is_ok());
+        // The epoch's end: the next epoch's start.
+        assert!(
+            at(&|p| (p.epoch, p.batch, p.step, p.loss_sum, p.correct_sum) = (4, 0, 30, 0.0, 0))
+                .is_ok()
+        );
+        // A stop after an epoch's last step, before its end was recorded.
+        assert!(at(&|p| (p.batch, p.step) = (10, 30)).is_ok());
+        // A stop after the loss blew up between two read-backs.
+        assert!(at(&|p| p.loss_sum = f32::INFINITY).is_ok());
+        for (edit, want) in [
+            (
+                &(|p: &mut Position| p.epoch = 0) as &dyn Fn(&mut Position),
+                "epoch 0, and the run has epochs 1 to 4",
+            ),
+            (&|p| p.epoch = 9, "epoch 9"),
+            (&|p| p.batch = 11, "batch 11, and an epoch has 10"),
+            (&|p| p.step = 26, "step 26, and epoch 3, batch 7 is step 27"),
+            (
+                &|p| p.correct_sum = 71,
+                "cannot come from 7 batches of 70 examples",
+            ),
+            (&|p| p.loss_sum = -1.0, "running sums"),
+            (&|p| (p.batch, p.step) = (0, 20), "running sums"),
+            (&|p| p.wall_seconds = -1.0, "times"),
+        ] {
+            let e = at(edit).unwrap_err();
+            assert!(e.contains(want) && e.contains(REFUSED), "{want}: {e}");
+        }
+    }
+
+    /// A checkpoint of the format before today's (tensors checksummed alone, no data
+    /// fingerprint) still loads: its data is the one the run's earlier spec names.
+    #[test]
+    fn a_checkpoint_of_the_format_before_loads_and_its_data_is_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let a = spec("run-a", 5, "d1");
+        let c = checkpoint();
+        let mut tensors = c.params.clone();
+        tensors.extend(c.velocity.iter().map(|v| NamedTensor {
+            name: format!("{VELOCITY}{}", v.name),
+            ..v.clone()
+        }));
+        let meta = HashMap::from([
+            ("format".to_string(), FORMAT_1.to_string()),
+            ("run".to_string(), "run-a".to_string()),
+            (
+                "model".to_string(),
+                serde_json::to_string(&a.model).unwrap(),
+            ),
+            (
+                "position".to_string(),
+                serde_json::to_string(&c.position).unwrap(),
+            ),
+            (CHECKSUM.to_string(), tensor_file::checksum(&[], &tensors)),
+        ]);
+        std::fs::create_dir_all(dir.join(DIR)).unwrap();
+        std::fs::write(path(&dir), tensor_file::encode(&tensors, meta).unwrap()).unwrap();
+        assert_eq!(load(&dir, &a, Some("d1")).unwrap().unwrap(), c);
+        assert_eq!(load(&dir, &a, None).unwrap().unwrap(), c);
+        let e = format!("{:#}", load(&dir, &a, Some("d0")).unwrap_err());
+        assert!(e.contains("trained on other data"), "{e}");
+    }
+
+    /// A file far larger than the net's parameters and velocities is refused before its body
+    /// is read (a sparse file: it takes no disk).
+    #[test]
+    fn an_oversized_checkpoint_is_refused_before_it_is_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let a = spec("run-a", 5, "d1");
+        save(&dir, &a, &checkpoint()).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path(&dir))
+            .unwrap();
+        file.set_len(1 << 40).unwrap();
+        let e = format!("{:#}", load(&dir, &a, None).unwrap_err());
+        assert!(e.contains("more than the") && e.contains(REFUSED), "{e}");
     }
 }

@@ -9,8 +9,6 @@ use anyhow::{bail, Context, Result};
 use burn::tensor::Device;
 use highway_model::{Mlp, ModelConfig};
 
-use highway_data::regular::read_regular;
-
 use super::tensor_file;
 use crate::store;
 
@@ -33,10 +31,8 @@ pub(super) fn save(path: &Path, net: &Mlp, config: &ModelConfig) -> Result<()> {
     store::write_atomic(path, &file)
 }
 
-/// The largest model file read (a 900-layer net of width 50 has 37 MB).
-const MAX_BYTES: u64 = 1 << 34;
-
-/// Reads a model file written by [`save`] and rebuilds the net on `device`.
+/// Reads a model file written by [`save`] and rebuilds the net on `device`. The file's size is
+/// checked against the net its metadata describes before its tensors are read.
 pub(super) fn load(path: &Path, device: &Device) -> Result<(ModelConfig, Mlp)> {
     let name = path.display();
     if !path.exists() {
@@ -46,20 +42,30 @@ pub(super) fn load(path: &Path, device: &Device) -> Result<(ModelConfig, Mlp)> {
              with --set training.save_model=true"
         );
     }
-    let bytes = read_regular(path, MAX_BYTES).context("cannot read the model")?;
-    let (meta, tensors) = tensor_file::decode(path, &bytes)?;
-    if meta.get(FORMAT_KEY).map(String::as_str) != Some(FORMAT) {
-        bail!("{name}: not a highway model (metadata '{FORMAT_KEY}' is not '{FORMAT}')");
-    }
-    let config: ModelConfig = serde_json::from_str(
-        meta.get(MODEL_KEY)
-            .with_context(|| format!("{name}: no '{MODEL_KEY}' entry in the metadata"))?,
-    )
-    .with_context(|| format!("{name}: the '{MODEL_KEY}' metadata is not a model config"))?;
+    let mut config = None;
+    let (_, tensors) = tensor_file::read(path, |meta| {
+        let c = model_config(meta)?;
+        let values = c.param_count() as u64;
+        config = Some(c);
+        Ok(values)
+    })?;
+    let config = config.context("the model config was read")?;
     let net = config
         .load(tensors, device)
         .with_context(|| format!("{name}: does not match its own model config"))?;
     Ok((config, net))
+}
+
+/// The model config of a model file's metadata; why the file is not a model file otherwise.
+fn model_config(meta: &HashMap<String, String>) -> Result<ModelConfig> {
+    if meta.get(FORMAT_KEY).map(String::as_str) != Some(FORMAT) {
+        bail!("not a highway model (metadata '{FORMAT_KEY}' is not '{FORMAT}')");
+    }
+    let model = meta
+        .get(MODEL_KEY)
+        .with_context(|| format!("no '{MODEL_KEY}' entry in the metadata"))?;
+    serde_json::from_str(model)
+        .with_context(|| format!("the '{MODEL_KEY}' metadata is not a model config"))
 }
 
 #[cfg(test)]

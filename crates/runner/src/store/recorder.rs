@@ -60,8 +60,12 @@ impl RunRecorder {
         backend: BackendName,
     ) -> Result<(RunRecorder, Option<Checkpoint>)> {
         let started = Instant::now();
+        // The data the run saw before this attempt, as its earlier spec says (read before the
+        // spec is written again): a checkpoint of the format before today's does not say.
+        let earlier = dir.spec().ok().flatten();
+        let earlier_data = earlier.and_then(|s| s.data.fingerprint);
+        let checkpoint = checkpoint::load(dir.path(), &spec, earlier_data.as_deref())?;
         files::write_json(&dir.file(SPEC), &serde_json::to_value(&spec)?)?;
-        let checkpoint = checkpoint::load(dir.path(), spec.id(), &spec.model)?;
         let position = checkpoint.as_ref().map(|c| &c.position);
         // What came before the checkpoint: its epochs' rows, the statistics at
         // initialisation (epoch 0) included.
@@ -69,6 +73,16 @@ impl RunRecorder {
         let mut status = Status::starting(backend);
         let mut curve = dir.curve();
         curve.retain(|r| r.epoch < keep_before);
+        if !curve.iter().map(|r| r.epoch).eq(1..keep_before.max(1)) {
+            anyhow::bail!(
+                "{}: the checkpoint stands at epoch {keep_before}, but {} holds the rows of \
+                 epochs {:?}, not those of every epoch before it; refusing to resume (delete \
+                 the checkpoint to train the run from epoch 1)",
+                dir.path().display(),
+                CURVE,
+                curve.iter().map(|r| r.epoch).collect::<Vec<_>>()
+            );
+        }
         let earlier_seconds = position.map_or(0.0, |p| p.wall_seconds);
         for row in &curve {
             status.record_epoch(row, earlier_seconds);
@@ -134,7 +148,7 @@ impl RunRecorder {
 
     /// Writes the run's checkpoint (the previous one stays until the new one is in place).
     pub fn checkpoint(&self, c: &Checkpoint) -> Result<()> {
-        checkpoint::save(self.dir.path(), self.spec.id(), &self.spec.model, c).map(|_| ())
+        checkpoint::save(self.dir.path(), &self.spec, c).map(|_| ())
     }
 
     /// Ends the run in `state` (`message` says why, for a run that did not finish normally).

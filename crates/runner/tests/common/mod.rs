@@ -129,3 +129,55 @@ pub fn wait_all_succeed(children: Vec<std::process::Child>) {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
 }
+
+/// A synthetic run long enough to be stopped part-way: `epochs` epochs of a highway net.
+pub fn long_config(dir: &Path, width: usize, depth: usize, train: usize, epochs: usize) -> PathBuf {
+    let path = dir.join("long.json");
+    let json = format!(
+        r#"{{"name": "long",
+ "dataset": {{"name": "synthetic", "synthetic": {{"train": {train}, "test": 256, "dim": 16, "classes": 4, "clusters": 2, "noise": 0.5, "seed": 1}}}},
+ "model": {{"kinds": ["highway"], "depths": [{depth}], "width": {width}}},
+ "training": {{"epochs": {epochs}, "batch_size": 16, "lr": 0.02, "seeds": [0]}}}}"#
+    );
+    fs::write(&path, json).unwrap();
+    path
+}
+
+/// Waits until `path` exists (the run has reached some point), at most two minutes.
+pub fn wait_for(path: &Path) {
+    wait_until(|| path.exists());
+}
+
+/// Waits until `done` says so, at most two minutes.
+pub fn wait_until(done: impl Fn() -> bool) {
+    let t = Instant::now();
+    while !done() {
+        assert!(t.elapsed() < Duration::from_secs(120), "waited two minutes");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Writes an MNIST folder in `dir` with `train` training images of `train_side`² pixels and
+/// `test` test images of `test_side`²; returns the data directory.
+pub fn mnist_files(
+    dir: &Path,
+    train: usize,
+    train_side: usize,
+    test: usize,
+    test_side: usize,
+) -> PathBuf {
+    use highway_data::idx::encode;
+    let mnist = dir.join("mnist");
+    fs::create_dir_all(&mnist).unwrap();
+    let images = |n: usize, side: usize| encode(&[n, side, side], &vec![7u8; n * side * side]);
+    let labels = |n: usize| encode(&[n], &(0..n).map(|i| (i % 10) as u8).collect::<Vec<_>>());
+    for (name, bytes) in [
+        ("train-images-idx3-ubyte", images(train, train_side)),
+        ("train-labels-idx1-ubyte", labels(train)),
+        ("t10k-images-idx3-ubyte", images(test, test_side)),
+        ("t10k-labels-idx1-ubyte", labels(test)),
+    ] {
+        fs::write(mnist.join(name), bytes).unwrap();
+    }
+    dir.to_path_buf()
+}
