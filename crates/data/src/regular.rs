@@ -38,18 +38,24 @@ pub fn open_regular(path: &Path) -> Result<File> {
     File::open(path).map_err(|e| DataError::io(path, e))
 }
 
-/// Reads a regular file whole, refusing one of more than `max` bytes.
+/// Reads a regular file whole, refusing one of more than `max` bytes (by its length, before
+/// reading it, and by what is read, should it grow meanwhile).
 pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    open_regular(path)?
-        .take(max.saturating_add(1))
+    let file = open_regular(path)?;
+    let len = file.metadata().map_err(|e| DataError::io(path, e))?.len();
+    let too_big = || DataError::Invalid {
+        path: path.to_path_buf(),
+        detail: format!("larger than the {max} bytes a file of this kind can have"),
+    };
+    if len > max {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| DataError::io(path, e))?;
     if bytes.len() as u64 > max {
-        return Err(DataError::Invalid {
-            path: path.to_path_buf(),
-            detail: format!("larger than the {max} bytes a file of this kind can have"),
-        });
+        return Err(too_big());
     }
     Ok(bytes)
 }

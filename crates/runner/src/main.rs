@@ -21,7 +21,9 @@ fn main() -> ExitCode {
     if !cli.keep_denormals {
         flush_denormals();
     }
-    headless_gpu_env();
+    if cli.may_use_gpu() {
+        headless_gpu_env();
+    }
     // Very deep nets build long autodiff graphs; give the work a roomy stack.
     let worker = std::thread::Builder::new()
         .stack_size(1 << 29)

@@ -32,8 +32,8 @@ pub(crate) fn git_revision() -> String {
     env!("HIGHWAY_GIT_REVISION").to_string()
 }
 
-/// Sets `XDG_RUNTIME_DIR` to a private folder when it is missing or unusable, before any GPU
-/// backend starts. wgpu's Vulkan and GL probes load the Wayland client library, which prints
+/// Sets `XDG_RUNTIME_DIR` to a private folder (`$TMPDIR/highway-runtime-<uid>`, created
+/// without its parents) when it is missing or unusable, before a GPU backend starts. wgpu's Vulkan and GL probes load the Wayland client library, which prints
 /// "XDG_RUNTIME_DIR is invalid or not set in the environment" on a headless server (a cluster
 /// node, a container, CI) on every start; with a valid folder there is no Wayland socket to
 /// find and nothing is printed. Call it before any other thread starts: it edits the
@@ -43,12 +43,21 @@ pub fn headless_gpu_env() {
     if usable {
         return;
     }
+    // Only the folder itself, in a temporary folder that exists: never its parents.
     let dir = std::env::temp_dir().join(format!("highway-runtime-{}", user_id()));
-    let made = std::fs::create_dir_all(&dir).and_then(|()| {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-    });
-    if made.is_ok() {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let made = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    let usable = match made {
+        Ok(()) => true,
+        // Made earlier: used only if it is a folder (not a link) of this user's alone.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::symlink_metadata(&dir).is_ok_and(|m| {
+                m.is_dir() && m.mode() & 0o077 == 0 && m.uid().to_string() == user_id()
+            })
+        }
+        Err(_) => false,
+    };
+    if usable {
         std::env::set_var("XDG_RUNTIME_DIR", &dir);
     }
 }

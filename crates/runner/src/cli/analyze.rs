@@ -30,6 +30,15 @@ pub(super) enum AnalyzeCommand {
     },
 }
 
+impl AnalyzeCommand {
+    /// The backend the analysis runs on.
+    pub(super) fn backend(&self) -> BackendName {
+        match self {
+            AnalyzeCommand::Gates { run, .. } | AnalyzeCommand::Lesion { run } => run.backend,
+        }
+    }
+}
+
 #[derive(clap::Args)]
 pub(super) struct RunDirArgs {
     /// A run folder, `<sweep>/runs/<id>`, trained with `training.save_model = true`.

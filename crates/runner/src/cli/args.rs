@@ -31,6 +31,16 @@ pub(super) struct RunArgs {
 }
 
 impl RunArgs {
+    /// The backend the command trains on: `--backend`, else the config's (`None` when the
+    /// config cannot be read: the command then fails before any backend starts).
+    pub(super) fn backend(&self) -> Option<BackendName> {
+        self.backend.or_else(|| {
+            Config::load(&self.config, &self.sets)
+                .ok()
+                .map(|c| c.backend)
+        })
+    }
+
     /// The config loaded with its overrides, and where and how the sweep runs.
     pub(super) fn sweep_options(self) -> Result<SweepOptions> {
         let config = Config::load(&self.config, &self.sets)?;

@@ -56,6 +56,13 @@ pub(super) struct BenchArgs {
 }
 
 impl BenchArgs {
+    /// The backend benchmarked.
+    pub(super) fn backend(&self) -> BackendName {
+        self.backend
+    }
+}
+
+impl BenchArgs {
     /// The benchmark these flags describe; an impossible value is an error naming its flag.
     fn spec(&self) -> Result<BenchSpec> {
         for (flag, value) in [

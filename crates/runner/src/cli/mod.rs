@@ -31,6 +31,21 @@ pub struct Cli {
     pub keep_denormals: bool,
 }
 
+impl Cli {
+    /// Whether the command may start a GPU backend (which needs `XDG_RUNTIME_DIR`, see
+    /// [`crate::headless_gpu_env`]): `backends`, and a command that trains, benchmarks or
+    /// analyses on wgpu, CUDA or cpu. `plan`, `report` and `data` never do.
+    pub fn may_use_gpu(&self) -> bool {
+        match &self.command {
+            Command::Sweep(args) | Command::Run { args, .. } => args.backend().is_some_and(|b| b.is_gpu()),
+            Command::Bench(args) => args.backend().is_gpu(),
+            Command::Analyze { command } => command.backend().is_gpu(),
+            Command::Backends => true,
+            Command::Plan { .. } | Command::Report { .. } | Command::Data { .. } => false,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Train every run of a config (kinds × depths × seeds); finished runs are skipped.
@@ -141,12 +156,14 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// Writes the report of the sweep that `trained` trained into, then ends as training did: a
-/// stop (after which a report that cannot be written is let go), failed runs, or success.
+/// stop (after which a report that cannot be written, or that waits for another process's, is
+/// let go), failed runs, or success.
 fn report_after(trained: Result<runs::Trained>) -> Result<()> {
     let trained = trained?;
-    let report = report::write(&trained.dir.root);
-    if !trained.stopped() {
-        let written = report?;
+    // A stop signal ends a wait for another process's report.
+    let report = report::write_unless(&trained.dir.root, &|| trained.stop_requested());
+    if !trained.stop_requested() {
+        let written = report?.unwrap_or_default();
         eprintln!("results: {}", trained.dir.root.display());
         for path in written {
             eprintln!("  {}", path.display());

@@ -212,8 +212,11 @@ fn default_divergence() -> f64 {
 impl Config {
     /// Reads, overrides and validates a config file.
     pub fn load(path: &Path, sets: &[String]) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read config", path.display()))?;
+        // A config of more than a few megabytes is a mistake, and a FIFO would block.
+        let bytes = highway_data::regular::read_regular(path, 16 << 20)
+            .context("cannot read the config")?;
+        let text = String::from_utf8(bytes)
+            .with_context(|| format!("{}: a config is UTF-8 text", path.display()))?;
         let mut value: Value = serde_json::from_str(&text)
             .with_context(|| format!("{}: not valid JSON", path.display()))?;
         for set in sets {

@@ -17,7 +17,7 @@ mod trainability;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::store::{self, SweepDir};
 use crate::svg::plot::{side_by_side, Chart};
@@ -30,15 +30,19 @@ pub use summary::SUMMARY_HEADER;
 
 /// Writes the summary files and figures; returns their paths.
 pub fn write(root: &Path) -> Result<Vec<PathBuf>> {
+    // Never given up: `None` cannot come back.
+    Ok(write_unless(root, &|| false)?.unwrap_or_default())
+}
+
+/// Writes the summary files and figures, unless `give_up` says so (a stop request) while
+/// another process writes the sweep's report; their paths, or `None` when given up.
+pub fn write_unless(root: &Path, give_up: &dyn Fn() -> bool) -> Result<Option<Vec<PathBuf>>> {
     let dir = SweepDir::new(root.to_path_buf());
     dir.load()?;
-    // Many `run --index` processes may report at once: one at a time, so that the last report
-    // written reads every status written before it.
-    let lock_path = root.join(".report.lock");
-    let lock = std::fs::File::create(&lock_path)
-        .with_context(|| format!("{}: cannot create", lock_path.display()))?;
-    lock.lock()
-        .with_context(|| format!("{}: cannot lock", lock_path.display()))?;
+    // Many `run --index` processes may report at once: one at a time.
+    let Some(_lock) = dir.report_lock(give_up)? else {
+        return Ok(None);
+    };
     let (sweep, runs) = collect(&dir)?;
     let mut written = Vec::new();
     let mut put = |name: &str, text: String| -> Result<()> {
@@ -91,5 +95,5 @@ pub fn write(root: &Path) -> Result<Vec<PathBuf>> {
     }
     // The per-depth panels side by side, the shallowest first.
     put("figures/loss-by-depth.svg", side_by_side(&panels, 3))?;
-    Ok(written)
+    Ok(Some(written))
 }

@@ -45,7 +45,7 @@ pub(super) fn summary_csv(runs: &[RunResult]) -> String {
             opt(r.final_eval_acc()),
             st.map(|s| format!("{:.1}", s.wall_seconds))
                 .unwrap_or_default(),
-            st.map(|s| s.backend.to_string()).unwrap_or_default(),
+            st.map(|s| s.backends()).unwrap_or_default(),
             message
         );
     }

@@ -575,9 +575,8 @@ impl<'a> StackRun<'a> {
                 position.epoch, position.batch
             );
             let written = if trial.run.training.checkpoint_every == 0 {
-                Ok(format!(
-                    "stopped by {signal} in {place}; no checkpoint (checkpoint_every is 0)"
-                ))
+                let unsaved = trial.recorder.unsaved_stop();
+                Ok(format!("stopped by {signal} in {place}; {unsaved}"))
             } else {
                 let c = Checkpoint {
                     position,

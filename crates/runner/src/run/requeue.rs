@@ -3,9 +3,13 @@
 //! `scontrol requeue` puts the job (or the one task of a job array) back in the queue, and when
 //! it starts again `highway run` continues from the checkpoint.
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+
+use super::signals::Stop;
 
 /// The job to requeue: `<array job>_<task>` for a task of a job array, else the job id; `None`
 /// outside SLURM.
@@ -17,17 +21,47 @@ pub(super) fn slurm_job() -> Option<String> {
     }
 }
 
-/// Runs `scontrol requeue JOB`.
-pub(super) fn requeue(job: &str) -> Result<()> {
-    let out = Command::new("scontrol")
+/// How long `scontrol` may take to answer: it waits on `slurmctld`, which a busy cluster can
+/// keep busy for tens of seconds.
+pub(super) const SCONTROL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs `scontrol requeue JOB`, giving up after [`SCONTROL_TIMEOUT`] or on a stop signal that
+/// arrives while it waits (the scheduler's SIGTERM after its warning).
+pub(super) fn requeue(job: &str, stop: &Stop) -> Result<()> {
+    let mut child = Command::new("scontrol")
         .args(["requeue", job])
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .context("cannot run scontrol")?;
-    if !out.status.success() {
+    let signals = stop.count();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting for scontrol")? {
+            break status;
+        }
+        let why = if stop.count() > signals {
+            "a later stop signal arrived"
+        } else if start.elapsed() >= SCONTROL_TIMEOUT {
+            "no answer within the time allowed"
+        } else {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        };
+        let _ = child.kill();
+        let _ = child.wait();
         bail!(
-            "scontrol requeue {job}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
+            "scontrol requeue {job}: given up after {:.0} s: {why}",
+            start.elapsed().as_secs_f64()
         );
+    };
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(stderr) = child.stderr.as_mut() {
+            let _ = stderr.take(4096).read_to_string(&mut err);
+        }
+        bail!("scontrol requeue {job}: {}", err.trim());
     }
     Ok(())
 }

@@ -1,17 +1,29 @@
 //! Stopping a run cleanly on a signal. SIGINT (Ctrl-C), SIGTERM (`scancel`, a preemption, the
 //! end of a Kubernetes grace period's first half), and SIGUSR1 or SIGUSR2 (the warning that
 //! SLURM's `--signal` and submitit send before a time limit or a preemption) each set a flag
-//! that the training loop reads after every step: the run stops there, writes its checkpoint
-//! and is recorded as interrupted. A second Ctrl-C quits at once (every file is written
-//! atomically, so that loses at most the current epoch); other repeated signals change nothing.
+//! that the training loop reads after every step, and that every wait outside it reads too
+//! (locks, `scontrol`): the run stops there, writes its checkpoint and is recorded as
+//! interrupted, and the process exits with 128 + the signal's number.
+//!
+//! The handlers are installed before anything else a training command does, so a signal
+//! during start-up is a clean stop too. Signals of one kind that arrive within [`WINDOW`] of
+//! each other count as one: a wrapper such as `timeout` sends one SIGINT to the child and one
+//! to its process group, which the child sees as two. A second Ctrl-C after that quits at once:
+//! every run in training is recorded as interrupted first (it continues from its last
+//! checkpoint), so no run is left `running`. Other repeated signals change nothing, except
+//! that they cut short a wait for `scontrol`.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
-use signal_hook::flag;
+use signal_hook::iterator::Signals;
+
+/// Signals of one kind closer together than this are one delivery.
+pub(super) const WINDOW: Duration = Duration::from_millis(500);
 
 /// A signal that stops a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,30 +75,52 @@ impl fmt::Display for Signal {
     }
 }
 
-/// The stop request of this process: the first stop signal received, if any.
+/// The stop request of this process: the first stop signal received, if any, and how many
+/// separate stop signals have arrived.
 #[derive(Debug, Clone, Default)]
 pub struct Stop {
+    state: Arc<Received>,
+}
+
+#[derive(Debug, Default)]
+struct Received {
     /// The number of the first signal received; 0 for none.
-    received: Arc<AtomicUsize>,
+    first: AtomicUsize,
+    /// Stop signals received, repeats within [`WINDOW`] counted once.
+    count: AtomicUsize,
 }
 
 impl Stop {
-    /// Installs the handlers of every stop signal.
+    /// Installs the handlers of every stop signal: a thread that receives them.
     pub fn install() -> Result<Stop> {
         let stop = Stop::default();
-        let interrupted = Arc::new(AtomicBool::new(false));
-        // A second Ctrl-C exits at once (130, as a shell reports SIGINT).
-        flag::register_conditional_shutdown(SIGINT, 130, interrupted.clone())
-            .context("installing the SIGINT handler")?;
-        flag::register(SIGINT, interrupted).context("installing the SIGINT handler")?;
-        for signal in Signal::ALL {
-            let n = signal.number();
-            // `register_usize` stores on every delivery; the first one is kept by `requested`
-            // reading the value, which is the same for repeats of one signal. Later signals of
-            // another kind overwrite it, and the stop happens at the same step either way.
-            flag::register_usize(n, stop.received.clone(), n as usize)
-                .with_context(|| format!("installing the {signal} handler"))?;
-        }
+        let numbers = Signal::ALL.map(Signal::number);
+        let mut signals = Signals::new(numbers).context("installing the stop signal handlers")?;
+        let state = stop.state.clone();
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                let mut deliveries = Deliveries::default();
+                for n in signals.forever() {
+                    let Some(signal) = Signal::ALL.into_iter().find(|s| s.number() == n) else {
+                        continue;
+                    };
+                    if !deliveries.is_new(signal, Instant::now()) {
+                        continue;
+                    }
+                    let _ = state.first.compare_exchange(
+                        0,
+                        n as usize,
+                        Ordering::SeqCst,
+                        Ordering::SeqCst,
+                    );
+                    state.count.fetch_add(1, Ordering::SeqCst);
+                    if signal == Signal::Interrupt && deliveries.interrupts > 1 {
+                        quit_now();
+                    }
+                }
+            })
+            .context("starting the signal thread")?;
         Ok(stop)
     }
 
@@ -97,15 +131,58 @@ impl Stop {
 
     /// The signal that asked the run to stop, if one has arrived.
     pub fn requested(&self) -> Option<Signal> {
-        let n = self.received.load(Ordering::SeqCst) as i32;
+        let n = self.state.first.load(Ordering::SeqCst) as i32;
         Signal::ALL.into_iter().find(|s| s.number() == n)
+    }
+
+    /// How many separate stop signals have arrived: a wait compares it with the count when it
+    /// began, to end on a signal that arrives while it waits.
+    pub fn count(&self) -> usize {
+        self.state.count.load(Ordering::SeqCst)
     }
 
     /// Asks the run to stop as `signal` would (tests).
     pub fn request(&self, signal: Signal) {
-        self.received
-            .store(signal.number() as usize, Ordering::SeqCst);
+        let n = signal.number() as usize;
+        let _ = self
+            .state
+            .first
+            .compare_exchange(0, n, Ordering::SeqCst, Ordering::SeqCst);
+        self.state.count.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+/// Which signals are new deliveries: not a repeat of the last one of their kind within
+/// [`WINDOW`].
+#[derive(Debug, Default)]
+struct Deliveries {
+    /// When each kind last arrived, by its index in [`Signal::ALL`].
+    last: [Option<Instant>; 4],
+    /// Separate SIGINTs so far.
+    interrupts: usize,
+}
+
+impl Deliveries {
+    fn is_new(&mut self, signal: Signal, now: Instant) -> bool {
+        let i = Signal::ALL.iter().position(|&s| s == signal).unwrap_or(0);
+        let repeat = self.last[i].is_some_and(|t| now.duration_since(t) < WINDOW);
+        self.last[i] = Some(now);
+        if !repeat && signal == Signal::Interrupt {
+            self.interrupts += 1;
+        }
+        !repeat
+    }
+}
+
+/// A second Ctrl-C: records every run in training as interrupted and exits with 130, as a
+/// shell reports SIGINT.
+fn quit_now() -> ! {
+    eprintln!("second Ctrl-C: quitting now");
+    crate::store::abandon_running(
+        "quit by a second Ctrl-C: the steps since its last checkpoint are lost; it continues \
+         from that checkpoint (or from epoch 1) when the same command runs again",
+    );
+    std::process::exit(130)
 }
 
 #[cfg(test)]
@@ -117,6 +194,10 @@ mod tests {
         let stop = Stop::install().unwrap();
         assert_eq!(stop.requested(), None);
         signal_hook::low_level::raise(SIGUSR1).unwrap();
+        let t = Instant::now();
+        while stop.count() == 0 && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         assert_eq!(stop.requested(), Some(Signal::User1));
         assert!(Signal::User1.is_warning() && !Signal::Terminate.is_warning());
         assert_eq!(Signal::Terminate.exit_code(), 143);
@@ -124,6 +205,20 @@ mod tests {
         assert_eq!(format!("{}", Signal::User2), "SIGUSR2");
         let never = Stop::never();
         never.request(Signal::Terminate);
+        never.request(Signal::Interrupt);
         assert_eq!(never.requested(), Some(Signal::Terminate));
+        assert_eq!(never.count(), 2);
+    }
+
+    #[test]
+    fn repeats_within_the_window_are_one_delivery() {
+        let mut d = Deliveries::default();
+        let t = Instant::now();
+        assert!(d.is_new(Signal::Interrupt, t));
+        assert!(!d.is_new(Signal::Interrupt, t + WINDOW / 2));
+        assert!(d.is_new(Signal::Terminate, t + WINDOW / 2));
+        assert_eq!(d.interrupts, 1);
+        assert!(d.is_new(Signal::Interrupt, t + WINDOW * 2));
+        assert_eq!(d.interrupts, 2);
     }
 }

@@ -19,7 +19,7 @@ use crate::experiment::{
     check_memory, fingerprint, groups, load_dataset, machine_memory, plan, sweep_plan, Config,
     Group, Halving, RunSpec, Verdict,
 };
-use crate::store::{Acquired, RunLock, RunRecorder, Spec, State, Status, SweepDir};
+use crate::store::{Acquired, RunDir, RunLock, RunRecorder, Spec, State, Status, SweepDir};
 
 /// Where a sweep goes and how it runs, after the command line has had its say.
 pub struct SweepOptions {
@@ -82,21 +82,43 @@ pub struct Trained {
     stopped: Option<Interrupted>,
     /// Whether to requeue the SLURM job after a warning signal.
     requeue: bool,
+    /// The process's stop request, which may also come after training.
+    stop: Stop,
+    /// The command that picks up where this one stopped.
+    hint: String,
 }
 
 impl Trained {
-    /// Whether a stop signal ended training early.
-    pub fn stopped(&self) -> bool {
-        self.stopped.is_some()
+    /// Whether a stop signal has arrived: during training, or since.
+    pub fn stop_requested(&self) -> bool {
+        self.stop.requested().is_some()
+    }
+
+    /// Ends training before it began or between runs, stopped by `signal`; `what` says what
+    /// was left undone or unsaved.
+    fn stop_between(&mut self, signal: Signal, what: &str) {
+        let hint = &self.hint;
+        let message = format!(
+            "stopped by {signal} {what}; finished runs are kept; resume with\n  {hint}"
+        );
+        self.stopped = Some(Interrupted { signal, message });
     }
 
     /// What the command ends with once the report is written: the stop (the SLURM job
-    /// requeued first, on a warning signal where asked), the failed runs, or success.
-    pub fn outcome(self) -> Result<()> {
+    /// requeued first, on a warning signal during training where asked), the failed runs, or
+    /// success. A process that received a stop signal exits with its code, even when the
+    /// signal came after training.
+    pub fn outcome(mut self) -> Result<()> {
+        if self.stopped.is_none() {
+            if let Some(signal) = self.stop.requested() {
+                self.stop_between(signal, "after training ended (the report may be stale)");
+                self.requeue = false;
+            }
+        }
         if let Some(mut stop) = self.stopped {
             if stop.signal.is_warning() && self.requeue {
                 if let Some(job) = requeue::slurm_job() {
-                    stop.message += &match requeue::requeue(&job) {
+                    stop.message += &match requeue::requeue(&job, &self.stop) {
                         Ok(()) => {
                             format!("\nrequeued SLURM job {job}: it continues from the checkpoint")
                         }
@@ -189,20 +211,35 @@ fn run_selected(
     selected: &[usize],
     task: Task,
 ) -> Result<Trained> {
+    // First of all: a signal during start-up is a clean stop too.
+    let stop = Stop::install()?;
+    let give_up = || stop.requested().is_some();
     let dir = opts.sweep_dir();
-    dir.prepare(|old| sweep_plan(old, &opts.config, runs))?;
-    let todo = unfinished(&dir, runs, selected);
+    let prepared = dir.prepare(|old| sweep_plan(old, &opts.config, runs), &give_up)?;
     let mut trained = Trained {
         dir,
         selected: selected.len(),
         failed: Vec::new(),
         stopped: None,
         requeue: opts.requeue,
+        stop: stop.clone(),
+        hint: opts.resume_hint(task),
     };
-    let Some((data, fingerprint)) = load_data(opts, &trained.dir, runs, selected, &todo)? else {
+    let todo = match prepared {
+        true => unfinished(&trained.dir, runs, selected),
+        false => Vec::new(),
+    };
+    let data = match todo.is_empty() {
+        true => None,
+        false => load_data(opts, &trained.dir, runs, selected, &todo)?,
+    };
+    if let Some(signal) = stop.requested() {
+        trained.stop_between(signal, "before training began: nothing was trained");
+        return Ok(trained);
+    }
+    let Some((data, fingerprint)) = data else {
         return Ok(trained);
     };
-    let stop = Stop::install()?;
     let pass = Pass {
         opts,
         runs,
@@ -214,7 +251,7 @@ fn run_selected(
         halving: opts.config.search.as_ref().and_then(|s| s.halving),
         data: (&data, fingerprint.as_str()),
         stop: &stop,
-        hint: opts.resume_hint(task),
+        hint: trained.hint.clone(),
     };
     // Without halving, one pass trains everything. With it, a pass trains each trial up to its
     // cell's next undecided rung; passes go on while they decide or train something.
@@ -262,6 +299,10 @@ impl Pass<'_> {
         let limits = rungs::limits(&trained.dir, runs, self.halving);
         let mut progressed = false;
         for group in groups(runs, self.k) {
+            if let Some(signal) = self.stop.requested() {
+                trained.stop_between(signal, "between runs");
+                return Ok(progressed);
+            }
             let mut members: Vec<(&RunSpec, usize)> = Vec::new();
             for &i in group.runs.iter().filter(|i| self.wanted.contains(i)) {
                 let run = &runs[i];
@@ -328,6 +369,20 @@ impl Pass<'_> {
                 )?,
             };
             progressed |= turn.trained;
+            if turn.stopped.is_empty() && !turn.failed.is_empty() {
+                // A stop whose checkpoint could not be written (a full disk) still stops.
+                if let Some(signal) = self.stop.requested() {
+                    let what = format!(
+                        "as {} failed (its status.json says why; nothing of its last steps \
+                         was saved: it continues from its last checkpoint written, or from \
+                         epoch 1)",
+                        turn.failed.join(", ")
+                    );
+                    trained.failed.extend(turn.failed);
+                    trained.stop_between(signal, &what);
+                    return Ok(progressed);
+                }
+            }
             trained.failed.extend(turn.failed);
             if !turn.stopped.is_empty() {
                 let signal = self.stop.requested().unwrap_or(Signal::Interrupt);
@@ -345,9 +400,11 @@ impl Pass<'_> {
     /// process holds is left to it). Whether it was recorded.
     fn record_stopped(&self, dir: &SweepDir, run: &RunSpec, rung: usize) -> Result<bool> {
         let run_dir = dir.run(&run.id);
-        let _lock = match run_dir.lock()? {
-            Acquired::Held(lock) => lock,
-            Acquired::Busy(_) => return Ok(false),
+        let _lock = match run_dir.lock() {
+            Ok(Acquired::Held(lock)) => lock,
+            Ok(Acquired::Busy(_)) => return Ok(false),
+            // Its turn to train records the failure.
+            Err(_) => return Ok(false),
         };
         if run_dir.status().is_some_and(|s| s.state.is_final()) {
             return Ok(false);
@@ -391,12 +448,18 @@ fn group_turn<'a>(
 ) -> Result<GroupTurn<'a>> {
     let mut locks: Vec<RunLock> = Vec::new();
     let mut mine: Vec<&RunSpec> = Vec::new();
+    let mut turn = GroupTurn::default();
     for run in members {
         let run_dir = dir.run(&run.id);
-        match run_dir.lock()? {
-            Acquired::Held(lock) => locks.push(lock),
-            Acquired::Busy(who) => {
+        match run_dir.lock() {
+            Ok(Acquired::Held(lock)) => locks.push(lock),
+            Ok(Acquired::Busy(who)) => {
                 eprintln!("{}: being trained by {who}, skipped", run.id);
+                continue;
+            }
+            Err(e) => {
+                record_failure(&run_dir, &run.id, opts.backend, e)?;
+                turn.failed.push(run.id.clone());
                 continue;
             }
         }
@@ -407,7 +470,6 @@ fn group_turn<'a>(
         }
         mine.push(run);
     }
-    let mut turn = GroupTurn::default();
     if mine.is_empty() {
         return Ok(turn);
     }
@@ -439,8 +501,7 @@ fn group_turn<'a>(
             Ok(status) if status.state == State::Interrupted => turn.stopped.push((run, status)),
             Ok(_) => {}
             Err(e) => {
-                eprintln!("{id}: failed: {e:#}");
-                dir.run(&id).record_failure(backend, format!("{e:#}"))?;
+                record_failure(&dir.run(&id), &id, backend, e)?;
                 turn.failed.push(id);
             }
         }
@@ -496,11 +557,16 @@ fn train_turn(
     let place = format!("[{}/{planned}] {}", run.index + 1, run.id);
     let run_dir = dir.run(&run.id);
     // Held until this run is trained: every other process skips it meanwhile.
-    let _lock = match run_dir.lock()? {
-        Acquired::Held(lock) => lock,
-        Acquired::Busy(who) => {
+    let _lock = match run_dir.lock() {
+        Ok(Acquired::Held(lock)) => lock,
+        Ok(Acquired::Busy(who)) => {
             eprintln!("{place}: being trained by {who}, skipped");
             return Ok(Turn::Skipped);
+        }
+        // A lock that cannot be taken (a folder or a link at its path) fails this run only.
+        Err(e) => {
+            record_failure(&run_dir, &run.id, opts.backend, e)?;
+            return Ok(Turn::Failed);
         }
     };
     if let Some(s) = run_dir.status().filter(|s| s.state.is_final()) {
@@ -518,11 +584,21 @@ fn train_turn(
         Ok(status) if status.state == State::Interrupted => Ok(Turn::Stopped(status)),
         Ok(_) => Ok(Turn::Over),
         Err(e) => {
-            eprintln!("{}: failed: {e:#}", run.id);
-            run_dir.record_failure(backend, format!("{e:#}"))?;
+            record_failure(&run_dir, &run.id, backend, e)?;
             Ok(Turn::Failed)
         }
     }
+}
+
+/// Says that run `id` failed with `e`, and records it in the run's status.
+fn record_failure(
+    run_dir: &RunDir,
+    id: &str,
+    backend: BackendName,
+    e: anyhow::Error,
+) -> Result<()> {
+    eprintln!("{id}: failed: {e:#}");
+    run_dir.record_failure(backend, format!("{e:#}"))
 }
 
 /// A sweep stopped by a signal. The process exits with 128 + the signal's number, as a shell

@@ -323,9 +323,8 @@ impl<'a> Training<'a> {
             at.epoch, at.batch, self.steps_per_epoch
         );
         if self.spec.training.checkpoint_every == 0 {
-            return Ok(format!(
-                "stopped by {signal} in {place}; no checkpoint (checkpoint_every is 0)"
-            ));
+            let unsaved = recorder.unsaved_stop();
+            return Ok(format!("stopped by {signal} in {place}; {unsaved}"));
         }
         recorder.checkpoint(&resume::snapshot(model, &self.optim, at))?;
         Ok(format!(

@@ -1,6 +1,5 @@
 //! `curve.csv`: one row per epoch.
 
-use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -31,8 +30,7 @@ pub(super) fn curve_csv(rows: &[CurveRow]) -> String {
 }
 
 pub(super) fn read_curve(path: &Path) -> Result<Vec<CurveRow>> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = super::files::read_text(path, super::files::MAX_RECORD)?;
     let mut lines = text.lines();
     anyhow::ensure!(
         lines.next() == Some(CURVE_HEADER),

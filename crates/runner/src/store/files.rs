@@ -97,9 +97,29 @@ pub(super) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, text.as_bytes())
 }
 
+/// The most bytes a record (`status.json`, `spec.json`, `curve.csv`, `sweep.json`) is read
+/// to: a sweep of ten thousand runs has a `sweep.json` of a few megabytes.
+pub(crate) const MAX_RECORD: u64 = 256 << 20;
+/// The most bytes a per-layer record (`layers.csv`, an event file) is read to: a 900-layer
+/// net trained for a thousand epochs writes about 150 MB.
+pub(crate) const MAX_LAYER_RECORD: u64 = 4 << 30;
+
+/// The bytes of the regular file at `path`, refused (naming it) when it is a FIFO, a device,
+/// a folder or a socket, which would block or never end, or when it has more than `max`
+/// bytes. Every file the tool reads back goes through here or `highway_data::regular`.
+pub(crate) fn read_bytes(path: &Path, max: u64) -> Result<Vec<u8>> {
+    // The error names the file.
+    Ok(highway_data::regular::read_regular(path, max)?)
+}
+
+/// The text of the regular file at `path`, as [`read_bytes`] reads it; it must be UTF-8.
+pub(crate) fn read_text(path: &Path, max: u64) -> Result<String> {
+    String::from_utf8(read_bytes(path, max)?)
+        .with_context(|| format!("{}: not UTF-8 text", path.display()))
+}
+
 pub(super) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = read_text(path, MAX_RECORD)?;
     serde_json::from_str(&text)
         .with_context(|| format!("{}: not a valid file of this kind", path.display()))
 }

@@ -1,7 +1,7 @@
 //! `layers.csv`: per epoch and hidden layer (1 = the input layer), the statistics of
 //! [`LayerStats`] on the run's probe batch. Highway-only columns are empty for plain layers.
 
-use std::fs;
+use super::files;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -44,10 +44,13 @@ pub(super) fn epoch_rows(epoch: usize, stats: &[LayerStats]) -> String {
 }
 
 /// The text of `dir`'s `layers.csv` with the header and the rows of epochs before `epoch` only
-/// (a resumed run writes the later ones again); just the header when there is no file.
-pub(super) fn earlier(dir: &Path, epoch: usize) -> String {
+/// (a resumed run writes the later ones again); just the header when there is no file. A file
+/// that cannot be read (a FIFO, say) is an error: the rows it held would be lost.
+pub(super) fn earlier(dir: &Path, epoch: usize) -> Result<String> {
     let mut out = format!("{LAYERS_HEADER}\n");
-    if let Ok(text) = fs::read_to_string(dir.join(FILE)) {
+    let path = dir.join(FILE);
+    if epoch > 0 && path.symlink_metadata().is_ok() {
+        let text = files::read_text(&path, files::MAX_LAYER_RECORD)?;
         for line in text.lines().skip(1) {
             let e = line.split(',').next().and_then(|e| e.parse::<usize>().ok());
             if e.is_some_and(|e| e < epoch) {
@@ -56,13 +59,12 @@ pub(super) fn earlier(dir: &Path, epoch: usize) -> String {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// Reads a run's `layers.csv`.
 pub(super) fn read(path: &Path) -> Result<Vec<LayerRow>> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = files::read_text(path, files::MAX_LAYER_RECORD)?;
     let mut lines = text.lines();
     anyhow::ensure!(
         lines.next() == Some(LAYERS_HEADER),
@@ -104,6 +106,7 @@ pub(super) fn read(path: &Path) -> Result<Vec<LayerRow>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn rows_read_back_and_a_resume_keeps_earlier_epochs() {
@@ -139,8 +142,8 @@ mod tests {
         assert_eq!((rows[3].epoch, rows[3].layer), (2, 2));
         assert_eq!(rows[1].stats, stats[1]);
         assert_eq!(rows[0].stats, stats[0]);
-        assert_eq!(earlier(&dir, 2).lines().count(), 3);
+        assert_eq!(earlier(&dir, 2).unwrap().lines().count(), 3);
         fs::remove_file(dir.join(FILE)).unwrap();
-        assert_eq!(earlier(&dir, 2), format!("{LAYERS_HEADER}\n"));
+        assert_eq!(earlier(&dir, 2).unwrap(), format!("{LAYERS_HEADER}\n"));
     }
 }

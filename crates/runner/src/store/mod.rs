@@ -14,18 +14,21 @@
 //!   model.safetensors           the trained net, when asked            (model_file.rs)
 //!   checkpoint/                 while a run is unfinished              (checkpoint.rs)
 //! ```
-//! `recorder.rs` writes a run's files as it trains; `files.rs` holds the atomic writes,
-//! `run_lock.rs` the one-process-per-run lock, `tensor_file.rs` the safetensors layout.
+//! `recorder.rs` writes a run's files as it trains; `files.rs` holds the atomic writes and the
+//! bounded, regular-file-only reads, `run_lock.rs` the one-process-per-run lock, `lock_file.rs`
+//! how every lock file is opened and waited for, `tensor_file.rs` the safetensors layout.
 
 mod checkpoint;
 mod curve;
-mod files;
+pub(crate) mod files;
 mod layers;
+mod lock_file;
 mod model_file;
 mod recorder;
 mod run_dir;
 mod run_events;
 mod run_lock;
+mod running;
 mod spec;
 mod status;
 mod sweep_dir;
@@ -36,10 +39,12 @@ pub use checkpoint::{Checkpoint, Position};
 pub use curve::CurveRow;
 pub(crate) use files::{write_atomic, write_files};
 pub use layers::LayerRow;
+pub use lock_file::WAIT as LOCK_WAIT;
 pub use recorder::{EpochRecord, RunRecorder};
 pub use run_dir::RunDir;
 pub use run_events::read_run_events;
 pub use run_lock::{Acquired, RunLock};
+pub use running::abandon_running;
 pub use spec::{DataRecord, Spec};
 pub use status::{State, Status};
 pub use sweep_dir::{SweepDir, SweepFile};

@@ -21,7 +21,7 @@ use super::checkpoint::{self, Checkpoint};
 use super::curve::{curve_csv, CurveRow};
 use super::run_dir::{CURVE, SPEC};
 use super::run_events::RunEvents;
-use super::{files, layers, model_file, RunDir, Spec, State, Status};
+use super::{files, layers, model_file, running, RunDir, Spec, State, Status};
 use crate::backend::BackendName;
 
 /// What one epoch produced: its curve row and, when measured, the layers' statistics.
@@ -47,6 +47,8 @@ pub struct RunRecorder {
     /// How many runs share the process's time from `since` on (the trials of a stack): each
     /// is charged its share.
     share: f64,
+    /// Counts the run as in training in this process, until the recorder is dropped.
+    _training: running::Training,
 }
 
 impl RunRecorder {
@@ -71,6 +73,9 @@ impl RunRecorder {
         // initialisation (epoch 0) included.
         let keep_before = position.map_or(0, |p| p.epoch);
         let mut status = Status::starting(backend);
+        if let (Some(_), Some(earlier)) = (position, dir.status()) {
+            status.continue_from(&earlier);
+        }
         let mut curve = dir.curve();
         curve.retain(|r| r.epoch < keep_before);
         if !curve.iter().map(|r| r.epoch).eq(1..keep_before.max(1)) {
@@ -93,7 +98,8 @@ impl RunRecorder {
             .fold(f64::INFINITY, f64::min);
         let events = RunEvents::open(dir.path(), &spec.run, keep_before, best)?;
         let recorder = RunRecorder {
-            layers: layers::earlier(dir.path(), keep_before),
+            _training: running::training(dir.path()),
+            layers: layers::earlier(dir.path(), keep_before)?,
             dir,
             spec,
             status,
@@ -144,6 +150,16 @@ impl RunRecorder {
         files::write_atomic(&self.dir.file(CURVE), curve_csv(&self.curve).as_bytes())?;
         self.status.record_epoch(row, self.wall_seconds());
         self.dir.write_status(&self.status)
+    }
+
+    /// What a stop leaves of the run when checkpoints are off (`checkpoint_every` 0): an
+    /// older checkpoint it resumed from, or none.
+    pub fn unsaved_stop(&self) -> &'static str {
+        if checkpoint::path(self.dir.path()).is_file() {
+            "no new checkpoint (checkpoint_every is 0): it continues from its older one"
+        } else {
+            "no checkpoint (checkpoint_every is 0)"
+        }
     }
 
     /// Writes the run's checkpoint (the previous one stays until the new one is in place).

@@ -67,6 +67,7 @@ impl RunDir {
 
     /// Writes the run's status.
     pub fn write_status(&self, status: &Status) -> Result<()> {
+        let _one_at_a_time = super::running::status_write();
         files::write_json(&self.file(STATUS), status)
     }
 

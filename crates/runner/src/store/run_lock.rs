@@ -3,8 +3,8 @@
 //! exits or is killed, however it dies, so a dead holder never blocks a run; on NFS the server
 //! drops it when the client's lease lapses. The file also names its holder, for the message.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::Write;
+use std::fs::{self, File, TryLockError};
+use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -30,17 +30,13 @@ impl RunLock {
     pub fn try_acquire(dir: &Path) -> Result<Acquired> {
         fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
         let path = dir.join(FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .with_context(|| format!("{}: cannot open", path.display()))?;
+        let mut file = super::lock_file::open(&path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                let holder = fs::read_to_string(&path).unwrap_or_default();
+                // From the open file: the path may have been replaced meanwhile.
+                let mut holder = String::new();
+                let _ = (&file).take(256).read_to_string(&mut holder);
                 let holder = holder.trim();
                 return Ok(Acquired::Busy(if holder.is_empty() {
                     "another process".into()

@@ -59,7 +59,12 @@ pub struct Status {
     pub final_eval_acc: Option<f64>,
     pub wall_seconds: f64,
     pub peak_rss_mib: f64,
+    /// The backend of the latest attempt.
     pub backend: BackendName,
+    /// The backends of earlier attempts, oldest first, when a resumed run changed backend:
+    /// its numbers come from all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_backends: Vec<BackendName>,
     pub git_revision: String,
     pub host: String,
     pub pid: u32,
@@ -81,12 +86,29 @@ impl Status {
             wall_seconds: 0.0,
             peak_rss_mib: 0.0,
             backend,
+            earlier_backends: Vec::new(),
             git_revision: crate::sys::git_revision(),
             host: crate::sys::host(),
             pid: std::process::id(),
             started_at: crate::sys::now(),
             message: None,
         }
+    }
+
+    /// Continues from `earlier`, the status of the attempt before, on this status's backend:
+    /// the backends it trained on are kept.
+    pub fn continue_from(&mut self, earlier: &Status) {
+        self.earlier_backends = earlier.earlier_backends.clone();
+        if earlier.backend != self.backend {
+            self.earlier_backends.push(earlier.backend);
+        }
+    }
+
+    /// Every backend the run trained on, oldest first: `flex`, or `flex+wgpu`.
+    pub fn backends(&self) -> String {
+        let mut names: Vec<&str> = self.earlier_backends.iter().map(|b| b.as_str()).collect();
+        names.push(self.backend.as_str());
+        names.join("+")
     }
 
     /// Records a finished epoch's losses, the run's training time so far and the memory used.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::lock_file;
 use super::{files, run_events, RunDir};
 use crate::experiment::{Config, RunSpec};
 
@@ -53,18 +54,19 @@ impl SweepDir {
     /// Writes `sweep.json` and the HParams experiment for TensorBoard (the same bytes from
     /// every process of one sweep). `resolve` decides the sweep's config and plan from the
     /// ones this folder holds already (`None` for a new folder), or refuses; it is called with
-    /// the folder locked, so that one process at a time reads, merges and writes.
+    /// the folder locked, so that one process at a time reads, merges and writes. The lock is
+    /// waited for at most [`lock_file::WAIT`], and not once `give_up` says so: then nothing
+    /// is written and it returns `false`.
     pub fn prepare(
         &self,
         resolve: impl FnOnce(Option<(Config, Vec<RunSpec>)>) -> Result<(Config, Vec<RunSpec>)>,
-    ) -> Result<()> {
+        give_up: &dyn Fn() -> bool,
+    ) -> Result<bool> {
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("{}: cannot create", self.root.display()))?;
-        let lock_path = self.root.join(".sweep.lock");
-        let lock = File::create(&lock_path)
-            .with_context(|| format!("{}: cannot create", lock_path.display()))?;
-        lock.lock()
-            .with_context(|| format!("{}: cannot lock", lock_path.display()))?;
+        let Some(_lock) = self.lock(".sweep.lock", give_up)? else {
+            return Ok(false);
+        };
         let path = self.root.join(SWEEP);
         let old = match path.is_file() {
             true => self.load().map(|f| Some((f.config, f.plan)))?,
@@ -86,7 +88,23 @@ impl SweepDir {
             .with_context(|| format!("{}: would not read back; not written", path.display()))?;
         files::write_json(&path, &file)?;
         let c = &file.config;
-        run_events::write_experiment(&self.root, &c.name, &c.notes, &file.plan)
+        run_events::write_experiment(&self.root, &c.name, &c.notes, &file.plan)?;
+        Ok(true)
+    }
+
+    /// Takes the report lock of the sweep, so that one process at a time writes its report
+    /// (the last one written then reads every status written before it), waiting as
+    /// [`prepare`](Self::prepare) does; `None` when given up. Held until dropped.
+    pub fn report_lock(&self, give_up: &dyn Fn() -> bool) -> Result<Option<File>> {
+        self.lock(".report.lock", give_up)
+    }
+
+    /// The lock file `name` of the sweep folder, locked; `None` when given up.
+    fn lock(&self, name: &str, give_up: &dyn Fn() -> bool) -> Result<Option<File>> {
+        let path = self.root.join(name);
+        let file = lock_file::open(&path)?;
+        let held = lock_file::lock_within(&file, &path, lock_file::WAIT, give_up)?;
+        Ok(held.then_some(file))
     }
 
     pub fn load(&self) -> Result<SweepFile> {

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 
 use super::event::{Event, What};
 use super::record;
+use crate::store::files::{read_bytes, MAX_LAYER_RECORD};
 use crate::store::write_atomic;
 
 /// What every event file's name starts with (TensorBoard looks for `tfevents` in the name).
@@ -66,7 +67,8 @@ impl EventFile {
     }
 }
 
-/// The run's event file in `dir`, if it has one (the first by name, if there are several).
+/// The run's event file in `dir`, if it has one; an error naming them if there are several
+/// (a stray copy would show every step twice in TensorBoard).
 pub(crate) fn existing(dir: &Path) -> Result<Option<PathBuf>> {
     let mut found: Vec<PathBuf> = fs::read_dir(dir)
         .with_context(|| format!("{}: cannot list", dir.display()))?
@@ -79,12 +81,22 @@ pub(crate) fn existing(dir: &Path) -> Result<Option<PathBuf>> {
         })
         .collect();
     found.sort();
-    Ok(found.into_iter().next())
+    if found.len() > 1 {
+        let names: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!(
+            "{}: {} event files, and a run keeps one (TensorBoard would show each step once \
+             per file): {}; move away the one(s) this run did not write",
+            dir.display(),
+            found.len(),
+            names.join(", ")
+        );
+    }
+    Ok(found.pop())
 }
 
 /// The events of a file, in order, up to any torn or corrupt tail.
 pub(crate) fn read(path: &Path) -> Result<Vec<Event>> {
-    let bytes = fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let bytes = read_bytes(path, MAX_LAYER_RECORD)?;
     record::read(&bytes)
         .0
         .into_iter()
@@ -98,7 +110,7 @@ pub(crate) fn read(path: &Path) -> Result<Vec<Event>> {
 /// Rewrites `path` without the events of steps `keep_before` and later (the version record,
 /// step 0, is always kept) and without a torn tail; leaves it alone when there is nothing to cut.
 fn trim(path: &Path, keep_before: i64) -> Result<()> {
-    let bytes = fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let bytes = read_bytes(path, MAX_LAYER_RECORD)?;
     let (records, valid) = record::read(&bytes);
     let kept: Vec<&[u8]> = records
         .iter()

@@ -1,0 +1,63 @@
+//! The runs this process is training, so that a process that must quit at once (a second
+//! Ctrl-C) records each of them as interrupted rather than leave it `running`.
+//!
+//! Status writes and that last record are serialised: once the process quits, no write of the
+//! training thread can land after it.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use super::{files, run_dir::STATUS, State, Status};
+
+static RUNNING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static STATUS_WRITES: Mutex<()> = Mutex::new(());
+
+/// A run folder counted as in training until this is dropped.
+#[derive(Debug)]
+pub(super) struct Training(PathBuf);
+
+/// Counts the run folder `dir` as in training.
+pub(super) fn training(dir: &Path) -> Training {
+    lock(&RUNNING).push(dir.to_path_buf());
+    Training(dir.to_path_buf())
+}
+
+impl Drop for Training {
+    fn drop(&mut self) {
+        let mut running = lock(&RUNNING);
+        if let Some(i) = running.iter().position(|d| *d == self.0) {
+            running.swap_remove(i);
+        }
+    }
+}
+
+/// Held while a status is written.
+pub(super) fn status_write() -> MutexGuard<'static, ()> {
+    lock(&STATUS_WRITES)
+}
+
+/// Records every run in training as interrupted, saying `message`, for a process that exits
+/// right after; no status is written by this process from then on.
+pub fn abandon_running(message: &str) {
+    let writes = lock(&STATUS_WRITES);
+    for dir in lock(&RUNNING).iter() {
+        let path = dir.join(STATUS);
+        let Ok(mut status) = files::read_json::<Status>(&path) else {
+            continue;
+        };
+        if status.state == State::Running {
+            status.state = State::Interrupted;
+            status.message = Some(message.to_string());
+            if let Err(e) = files::write_json(&path, &status) {
+                eprintln!("warning: {e:#}");
+            }
+        }
+    }
+    // Never released: the process is about to exit.
+    std::mem::forget(writes);
+}
+
+/// A lock that a panicking holder left poisoned still serves: its data is a plain list.
+fn lock<T>(m: &'static Mutex<T>) -> MutexGuard<'static, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,263 @@
+//! End-to-end: a stop signal always stops, and the process always exits with 128 + its number:
+//! during start-up, while `scontrol` hangs, while another process holds the report lock, when
+//! the checkpoint cannot be written, and when one Ctrl-C is delivered twice. Signals are sent at
+//! observable points (a file written, a stand-in `scontrol` called), never after fixed sleeps.
+
+mod common;
+
+use common::*;
+
+/// Sends `signal` (`-TERM`, ...) to process `pid`.
+fn kill(signal: &str, pid: u32) {
+    let ok = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// Waits for `child` to exit, at most two minutes (then kills it and fails): its output.
+fn exits(mut child: std::process::Child) -> Output {
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t.elapsed() > Duration::from_secs(120) {
+            child.kill().unwrap();
+            let o = child.wait_with_output().unwrap();
+            panic!("still running after two minutes: {}", text(&o));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A folder of stand-in programs put first on `PATH`: `scontrol` runs `script`; the `PATH`.
+fn fake_scontrol(dir: &Path, script: &str) -> String {
+    let bin_dir = dir.join("bin");
+    fs::create_dir_all(&bin_dir).unwrap();
+    let scontrol = bin_dir.join("scontrol");
+    fs::write(&scontrol, format!("#!/bin/sh\n{script}\n")).unwrap();
+    let made = Command::new("chmod")
+        .arg("+x")
+        .arg(&scontrol)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap())
+}
+
+/// `highway ARGS` as SLURM array task 4242_0 with `PATH`, not waited for.
+fn under_slurm(args: &[&str], path: &str) -> std::process::Child {
+    bin()
+        .args(args)
+        .env("RAYON_NUM_THREADS", "1")
+        .env("PATH", path)
+        .env("SLURM_JOB_ID", "4243")
+        .env("SLURM_ARRAY_JOB_ID", "4242")
+        .env("SLURM_ARRAY_TASK_ID", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The first run folder under `runs` that holds `file`, if any.
+fn run_with(runs: &Path, file: &str) -> Option<PathBuf> {
+    fs::read_dir(runs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|r| r.join(file).exists())
+}
+
+/// SIGUSR1 while the data loads (after `sweep.json` is written, before the first step): the
+/// handlers are already in place, so the stop is clean, said, and the task requeued.
+#[test]
+fn a_warning_during_start_up_stops_cleanly_and_requeues() {
+    let dir = tmp("start-up");
+    let calls = dir.join("scontrol.calls");
+    let path = fake_scontrol(&dir, &format!("echo \"$@\" >> '{}'", calls.display()));
+    let cfg = config(&dir, "su", "[2]", "[0]", 2);
+    let body = fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("\"name\": \"synthetic\"", "\"name\": \"mnist\"");
+    fs::write(&cfg, body).unwrap();
+    // Sixty thousand images: loading them takes a good part of a second.
+    let data = mnist_files(&dir.join("data"), 60_000, 28, 10, 28);
+    let child = under_slurm(
+        &[
+            "run",
+            cfg.to_str().unwrap(),
+            "--index",
+            "0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &path,
+    );
+    wait_for(&dir.join("results/su/sweep.json"));
+    kill("-USR1", child.id());
+    let o = exits(child);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(138), "{t}");
+    assert!(
+        t.contains("stopped by SIGUSR1 before training began") && t.contains("resume with"),
+        "{t}"
+    );
+    assert!(t.contains("requeued SLURM job 4242_0"), "{t}");
+    assert_eq!(
+        fs::read_to_string(&calls).unwrap().trim(),
+        "requeue 4242_0"
+    );
+}
+
+/// An `scontrol` that never answers: the scheduler's SIGTERM after its warning ends the wait,
+/// and the process exits with the warning's code, saying what happened.
+#[test]
+fn a_hung_scontrol_is_given_up_on_the_next_signal() {
+    let dir = tmp("hung-scontrol");
+    let called = dir.join("scontrol.called");
+    let path = fake_scontrol(
+        &dir,
+        &format!("echo called > '{}'\nexec sleep 600", called.display()),
+    );
+    let cfg = long_config(&dir, 64, 20, 8192, 4);
+    let out = dir.join("out");
+    let child = under_slurm(
+        &[
+            "run",
+            cfg.to_str().unwrap(),
+            "--index",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &path,
+    );
+    let runs = out.join("long/runs");
+    wait_until(|| run_with(&runs, "checkpoint/state.safetensors").is_some());
+    kill("-USR1", child.id());
+    wait_for(&called);
+    kill("-TERM", child.id());
+    let o = exits(child);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(138), "{t}");
+    assert!(
+        t.contains("could not requeue SLURM job 4242_0")
+            && t.contains("a later stop signal arrived"),
+        "{t}"
+    );
+    let run = run_with(&runs, "status.json").unwrap();
+    let status = fs::read_to_string(run.join("status.json")).unwrap();
+    assert!(status.contains("\"interrupted\""), "{status}");
+}
+
+/// Training is over and the report lock is another process's: a SIGTERM ends the wait, and
+/// the process exits with 143.
+#[test]
+fn a_stop_while_waiting_for_the_report_lock_exits_with_the_signal() {
+    let dir = tmp("report-wait");
+    let cfg = config(&dir, "rw", "[2]", "[0]", 1);
+    let sweep = dir.join("results/rw");
+    fs::create_dir_all(&sweep).unwrap();
+    let held = fs::File::create(sweep.join(".report.lock")).unwrap();
+    held.lock().unwrap();
+    let child = bin()
+        .args(["sweep", cfg.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both runs done: the sweep now waits for the report lock.
+    let done = |r: &Path| {
+        fs::read_to_string(r.join("status.json")).is_ok_and(|s| s.contains("\"done\""))
+    };
+    wait_until(|| {
+        fs::read_dir(sweep.join("runs")).is_ok_and(|rd| {
+            let runs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+            runs.len() == 2 && runs.iter().all(|r| done(r))
+        })
+    });
+    kill("-TERM", child.id());
+    let o = exits(child);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(143), "{t}");
+    assert!(t.contains("stopped by SIGTERM after training ended"), "{t}");
+    drop(held);
+}
+
+/// A stop whose checkpoint cannot be written (here: a file where its folder goes) fails that
+/// run, and ends the sweep there with the signal's code: no other run is started.
+#[test]
+fn a_stop_whose_checkpoint_fails_still_ends_the_sweep() {
+    let dir = tmp("unsaved-stop");
+    let cfg = config(&dir, "us", "[40]", "[0, 1]", 200);
+    let runs = dir.join("results/us/runs");
+    let child = bin()
+        .args([
+            "sweep",
+            cfg.to_str().unwrap(),
+            "--set",
+            "training.checkpoint_every=1000",
+        ])
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(|| run_with(&runs, "curve.csv").is_some());
+    let run = run_with(&runs, "curve.csv").unwrap();
+    fs::write(run.join("checkpoint"), b"not a folder").unwrap();
+    kill("-TERM", child.id());
+    let o = exits(child);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(143), "{t}");
+    assert!(
+        t.contains("stopped by SIGTERM as ") && t.contains("nothing of its last steps was saved"),
+        "{t}"
+    );
+    let started: Vec<PathBuf> = fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|r| r.join("status.json").exists())
+        .collect();
+    assert_eq!(started, vec![run.clone()], "{t}");
+    let status = fs::read_to_string(run.join("status.json")).unwrap();
+    assert!(status.contains("\"failed\""), "{status}");
+}
+
+/// One Ctrl-C that reaches the process twice at once (a wrapper signals the child and its
+/// group) is one stop: checkpoint written, run interrupted, exit 130.
+#[test]
+fn one_ctrl_c_delivered_twice_is_one_stop() {
+    let dir = tmp("double-int");
+    let cfg = long_config(&dir, 64, 20, 8192, 4);
+    let out = dir.join("out");
+    let child = bin()
+        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
+        .arg(&out)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let runs = out.join("long/runs");
+    wait_until(|| run_with(&runs, "checkpoint/state.safetensors").is_some());
+    let pid = child.id().to_string();
+    let both = Command::new("sh")
+        .args(["-c", &format!("kill -INT {pid}; kill -INT {pid}")])
+        .status()
+        .unwrap();
+    assert!(both.success());
+    let o = exits(child);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(130), "{t}");
+    assert!(t.contains("stopped by SIGINT") && !t.contains("quitting now"), "{t}");
+    let run = run_with(&runs, "status.json").unwrap();
+    let status = fs::read_to_string(run.join("status.json")).unwrap();
+    assert!(
+        status.contains("\"interrupted\"") && status.contains("checkpoint written"),
+        "{status}"
+    );
+}
