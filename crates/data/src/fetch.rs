@@ -13,7 +13,7 @@ use std::time::Duration;
 use md5::{Digest, Md5};
 
 use crate::sources::{self, Source};
-use crate::{idx, open_maybe_gz, DataError, DatasetName, Result};
+use crate::{idx, DataError, DatasetName, Result};
 
 /// How long to wait for a mirror to accept the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -262,11 +262,7 @@ pub fn verify(name: DatasetName, data_dir: &Path) -> Result<Vec<FileCheck>> {
                     if path.extension().is_some_and(|e| e == "gz") && file_md5(&path)? == src.md5 {
                         "MD5 matches the official archive".to_string()
                     } else {
-                        let mut raw = Vec::new();
-                        open_maybe_gz(&path)?
-                            .read_to_end(&mut raw)
-                            .map_err(|e| DataError::io(&path, e))?;
-                        let actual = hex(&Md5::digest(&raw));
+                        let actual = idx::raw_md5(&path)?;
                         let expected = src.raw_md5.clone().unwrap_or_default();
                         if actual != expected {
                             return Err(DataError::Checksum {
@@ -311,7 +307,7 @@ pub fn verify(name: DatasetName, data_dir: &Path) -> Result<Vec<FileCheck>> {
 
 /// MD5 of a file, as lowercase hex.
 pub fn file_md5(path: &Path) -> Result<String> {
-    let mut f = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut f = crate::regular::open_regular(path)?;
     let mut hasher = Md5::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {

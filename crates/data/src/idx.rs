@@ -42,45 +42,8 @@ const MAX_BYTES: usize = 1 << 32;
 /// fewer or more is refused, and a header whose sizes overflow or exceed [`MAX_BYTES`] too.
 fn read(path: &Path, magic: u32, what: &'static str) -> Result<(Vec<usize>, Vec<u8>)> {
     let mut stream = open_maybe_gz(path)?;
-    let fail = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => DataError::Truncated {
-            path: path.to_path_buf(),
-            detail: "too short for an IDX header".into(),
-        },
-        std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => DataError::Archive {
-            path: path.to_path_buf(),
-            detail: format!("gzip: {e}"),
-        },
-        _ => DataError::io(path, e),
-    };
-    let mut word = || -> Result<u32> {
-        let mut b = [0u8; 4];
-        stream.read_exact(&mut b).map_err(fail)?;
-        Ok(u32::from_be_bytes(b))
-    };
-    let found = word()?;
-    if found != magic {
-        return Err(DataError::BadMagic {
-            path: path.to_path_buf(),
-            found,
-            expected: magic,
-            what,
-        });
-    }
-    let rank = (magic & 0xff) as usize;
-    let dims = (0..rank)
-        .map(|_| word().map(|d| d as usize))
-        .collect::<Result<Vec<_>>>()?;
-    let expected = dims
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .filter(|&n| n <= MAX_BYTES)
-        .ok_or_else(|| DataError::Invalid {
-            path: path.to_path_buf(),
-            detail: format!(
-                "header announces {dims:?}: more than the {MAX_BYTES} bytes an IDX file may hold"
-            ),
-        })?;
+    let fail = |e| read_error(path, e);
+    let (dims, expected) = header(&mut stream, path, Some((magic, what)), |_| {})?;
     let mut body = Vec::with_capacity(expected.min(1 << 26));
     (&mut stream)
         .take(expected as u64)
@@ -99,6 +62,97 @@ fn read(path: &Path, magic: u32, what: &'static str) -> Result<(Vec<usize>, Vec<
         });
     }
     Ok((dims, body))
+}
+
+/// The error of a failed read of the IDX file at `path`.
+fn read_error(path: &Path, e: std::io::Error) -> DataError {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => DataError::Truncated {
+            path: path.to_path_buf(),
+            detail: "too short for an IDX header".into(),
+        },
+        std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => DataError::Archive {
+            path: path.to_path_buf(),
+            detail: format!("gzip: {e}"),
+        },
+        _ => DataError::io(path, e),
+    }
+}
+
+/// Reads the IDX header of `stream` (the file at `path`), whose magic number must be
+/// `expect`'s when given; its dimensions and the bytes of data they announce. `seen` is
+/// handed every header byte. Sizes that overflow or exceed [`MAX_BYTES`] are refused.
+fn header(
+    stream: &mut dyn Read,
+    path: &Path,
+    expect: Option<(u32, &'static str)>,
+    mut seen: impl FnMut(&[u8]),
+) -> Result<(Vec<usize>, usize)> {
+    let mut word = || -> Result<u32> {
+        let mut b = [0u8; 4];
+        stream.read_exact(&mut b).map_err(|e| read_error(path, e))?;
+        seen(&b);
+        Ok(u32::from_be_bytes(b))
+    };
+    let found = word()?;
+    if let Some((magic, what)) = expect.filter(|&(magic, _)| magic != found) {
+        return Err(DataError::BadMagic {
+            path: path.to_path_buf(),
+            found,
+            expected: magic,
+            what,
+        });
+    }
+    // IDX files have at most a few dimensions; the rank byte of a foreign file may say 255.
+    let rank = ((found & 0xff) as usize).min(8);
+    let dims = (0..rank)
+        .map(|_| word().map(|d| d as usize))
+        .collect::<Result<Vec<_>>>()?;
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= MAX_BYTES)
+        .ok_or_else(|| DataError::Invalid {
+            path: path.to_path_buf(),
+            detail: format!(
+                "header announces {dims:?}: more than the {MAX_BYTES} bytes an IDX file may hold"
+            ),
+        })?;
+    Ok((dims, expected))
+}
+
+/// The MD5 of the uncompressed bytes of the IDX file at `path` (gzipped or not), streamed: no
+/// more than its header announces is ever decompressed, so a gzip bomb (a valid header, then
+/// far more bytes) is refused after reading one byte too many, not held in memory.
+pub fn raw_md5(path: &Path) -> Result<String> {
+    use md5::{Digest, Md5};
+    let mut stream = open_maybe_gz(path)?;
+    let mut hasher = Md5::new();
+    let (dims, expected) = header(&mut stream, path, None, |b| hasher.update(b))?;
+    let expected = expected as u64;
+    let mut body = (&mut stream).take(expected + 1);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut read = 0u64;
+    loop {
+        let n = body.read(&mut buf).map_err(|e| read_error(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        read += n as u64;
+    }
+    if read != expected {
+        let has = if read > expected {
+            "more".to_string()
+        } else {
+            read.to_string()
+        };
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            detail: format!("header announces {dims:?} = {expected} bytes of data, file has {has}"),
+        });
+    }
+    Ok(crate::fetch::hex(&hasher.finalize()))
 }
 
 /// Reads one images file and its labels file into a split with `rows × cols` raw pixel values

@@ -50,11 +50,8 @@ pub fn headless_gpu_env() {
     let usable = match made {
         Ok(()) => true,
         // Made earlier: used only if it is a folder (not a link) of this user's alone.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            std::fs::symlink_metadata(&dir).is_ok_and(|m| {
-                m.is_dir() && m.mode() & 0o077 == 0 && m.uid().to_string() == user_id()
-            })
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::symlink_metadata(&dir)
+            .is_ok_and(|m| m.is_dir() && m.mode() & 0o077 == 0 && m.uid().to_string() == user_id()),
         Err(_) => false,
     };
     if usable {

@@ -171,3 +171,78 @@ fn an_oversized_checkpoint_is_refused_before_it_is_read() {
         "{t}"
     );
 }
+
+/// A cut-short checkpoint is named once in the message.
+#[test]
+fn a_truncated_checkpoint_is_named_once() {
+    let dir = tmp("truncated");
+    let cfg = long_config(&dir, 64, 20, 8192, 4);
+    let out = dir.join("out");
+    let run = killed_after_checkpoint(&cfg, &out, &[]);
+    let file = run.join("checkpoint/state.safetensors");
+    let bytes = fs::read(&file).unwrap();
+    fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let o = resume(&cfg, &out, &[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    let failed = t
+        .lines()
+        .find(|l| l.contains("failed:"))
+        .unwrap_or_default();
+    assert!(failed.contains("not a safetensors file"), "{t}");
+    assert_eq!(
+        failed.matches(&file.display().to_string()).count(),
+        1,
+        "{t}"
+    );
+}
+
+/// Resumed on another backend with checkpoints turned off, and stopped: the status keeps both
+/// backends, and says that the older checkpoint is still the one to continue from.
+#[test]
+fn a_resumed_run_keeps_its_backends_and_its_older_checkpoint() {
+    let dir = tmp("other-backend");
+    let cfg = long_config(&dir, 64, 20, 8192, 4);
+    let out = dir.join("out");
+    let run = killed_after_checkpoint(&cfg, &out, &[]);
+    let child = bin()
+        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
+        .arg(&out)
+        .args([
+            "--backend",
+            "ndarray",
+            "--set",
+            "training.checkpoint_every=0",
+        ])
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its status names this process once it trains.
+    let pid = child.id();
+    let status = || -> serde_json::Value {
+        fs::read_to_string(run.join("status.json"))
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default()
+    };
+    wait_until(|| status()["pid"] == pid);
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143), "{}", text(&o));
+    let s = status();
+    assert_eq!(s["state"], "interrupted", "{s}");
+    assert_eq!(s["backend"], "ndarray", "{s}");
+    assert_eq!(s["earlier_backends"], serde_json::json!(["flex"]), "{s}");
+    let message = s["message"].as_str().unwrap();
+    assert!(
+        message
+            .contains("no new checkpoint (checkpoint_every is 0): it continues from its older one"),
+        "{message}"
+    );
+    assert!(run.join("checkpoint/state.safetensors").is_file());
+}

@@ -275,3 +275,45 @@ fn a_finished_run_on_other_data_is_not_silently_kept() {
         "{t}"
     );
 }
+
+/// `highway data verify` on a gzip bomb (a valid header for 20 images, then 2 GiB of zeros in
+/// 32 gzip members of 64 MiB each, a file of a few megabytes) stops at one byte past what the
+/// header announces: it names the file, and its memory stays far below the bomb's size.
+#[test]
+fn verify_streams_a_gzip_bomb_and_stops_at_the_header() {
+    use highway_data::{gzip, idx::encode};
+    let dir = tmp("verify-bomb");
+    let data = mnist_files(&dir.join("data"), 20, 28, 10, 28);
+    let file = data.join("mnist/train-images-idx3-ubyte");
+    fs::remove_file(&file).unwrap();
+    let mut bomb = gzip(&encode(&[20, 28, 28], &vec![0u8; 20 * 784]));
+    let zeros = gzip(&vec![0u8; 64 << 20]);
+    for _ in 0..32 {
+        bomb.extend_from_slice(&zeros);
+    }
+    fs::write(data.join("mnist/train-images-idx3-ubyte.gz"), &bomb).unwrap();
+    let o = run(&[
+        "data",
+        "verify",
+        "mnist",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("train-images-idx3-ubyte.gz") && t.contains("file has more"),
+        "{t}"
+    );
+    // The largest resident memory of any child this test binary has waited for.
+    // SAFETY: `getrusage` writes one `rusage` into the zeroed struct it is given.
+    let peak_kib = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage), 0);
+        usage.ru_maxrss
+    };
+    assert!(
+        peak_kib < 1 << 20,
+        "a child of this test peaked at {peak_kib} KiB"
+    );
+}

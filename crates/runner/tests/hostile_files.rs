@@ -117,8 +117,15 @@ fn fifos_in_run_records_are_refused_never_waited_for() {
     assert!(run(&["sweep", cfg.to_str().unwrap()]).status.success());
     let sweep = dir.join("results/ff");
     let ids = run_ids(&cfg);
-    let (a, b) = (sweep.join("runs").join(&ids[0]), sweep.join("runs").join(&ids[1]));
-    for file in [a.join("status.json"), b.join("curve.csv"), b.join("layers.csv")] {
+    let (a, b) = (
+        sweep.join("runs").join(&ids[0]),
+        sweep.join("runs").join(&ids[1]),
+    );
+    for file in [
+        a.join("status.json"),
+        b.join("curve.csv"),
+        b.join("layers.csv"),
+    ] {
         mkfifo(&file);
     }
     let o = ends(&["report", sweep.to_str().unwrap()]);
@@ -133,7 +140,9 @@ fn fifos_in_run_records_are_refused_never_waited_for() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("already done, skipped"), "{t}");
-    assert!(fs::read_to_string(a.join("status.json")).unwrap().contains("\"done\""));
+    assert!(fs::read_to_string(a.join("status.json"))
+        .unwrap()
+        .contains("\"done\""));
 }
 
 /// A run resumed with a FIFO for its event file or its `layers.csv` fails naming it, at once.

@@ -105,10 +105,7 @@ fn a_warning_during_start_up_stops_cleanly_and_requeues() {
         "{t}"
     );
     assert!(t.contains("requeued SLURM job 4242_0"), "{t}");
-    assert_eq!(
-        fs::read_to_string(&calls).unwrap().trim(),
-        "requeue 4242_0"
-    );
+    assert_eq!(fs::read_to_string(&calls).unwrap().trim(), "requeue 4242_0");
 }
 
 /// An `scontrol` that never answers: the scheduler's SIGTERM after its warning ends the wait,
@@ -169,9 +166,8 @@ fn a_stop_while_waiting_for_the_report_lock_exits_with_the_signal() {
         .spawn()
         .unwrap();
     // Both runs done: the sweep now waits for the report lock.
-    let done = |r: &Path| {
-        fs::read_to_string(r.join("status.json")).is_ok_and(|s| s.contains("\"done\""))
-    };
+    let done =
+        |r: &Path| fs::read_to_string(r.join("status.json")).is_ok_and(|s| s.contains("\"done\""));
     wait_until(|| {
         fs::read_dir(sweep.join("runs")).is_ok_and(|rd| {
             let runs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
@@ -253,7 +249,10 @@ fn one_ctrl_c_delivered_twice_is_one_stop() {
     let o = exits(child);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(130), "{t}");
-    assert!(t.contains("stopped by SIGINT") && !t.contains("quitting now"), "{t}");
+    assert!(
+        t.contains("stopped by SIGINT") && !t.contains("quitting now"),
+        "{t}"
+    );
     let run = run_with(&runs, "status.json").unwrap();
     let status = fs::read_to_string(run.join("status.json")).unwrap();
     assert!(

@@ -37,7 +37,9 @@ impl Cli {
     /// analyses on wgpu, CUDA or cpu. `plan`, `report` and `data` never do.
     pub fn may_use_gpu(&self) -> bool {
         match &self.command {
-            Command::Sweep(args) | Command::Run { args, .. } => args.backend().is_some_and(|b| b.is_gpu()),
+            Command::Sweep(args) | Command::Run { args, .. } => {
+                args.backend().is_some_and(|b| b.is_gpu())
+            }
             Command::Bench(args) => args.backend().is_gpu(),
             Command::Analyze { command } => command.backend().is_gpu(),
             Command::Backends => true,

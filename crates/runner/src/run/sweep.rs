@@ -98,9 +98,8 @@ impl Trained {
     /// was left undone or unsaved.
     fn stop_between(&mut self, signal: Signal, what: &str) {
         let hint = &self.hint;
-        let message = format!(
-            "stopped by {signal} {what}; finished runs are kept; resume with\n  {hint}"
-        );
+        let message =
+            format!("stopped by {signal} {what}; finished runs are kept; resume with\n  {hint}");
         self.stopped = Some(Interrupted { signal, message });
     }
 
@@ -225,13 +224,14 @@ fn run_selected(
         stop: stop.clone(),
         hint: opts.resume_hint(task),
     };
+    // A sweep folder given up on (a stop while another process held it) trains nothing.
     let todo = match prepared {
         true => unfinished(&trained.dir, runs, selected),
         false => Vec::new(),
     };
-    let data = match todo.is_empty() {
-        true => None,
-        false => load_data(opts, &trained.dir, runs, selected, &todo)?,
+    let data = match prepared {
+        true => load_data(opts, &trained.dir, runs, selected, &todo)?,
+        false => None,
     };
     if let Some(signal) = stop.requested() {
         trained.stop_between(signal, "before training began: nothing was trained");

@@ -65,6 +65,7 @@ pub(super) fn read_curve(path: &Path) -> Result<Vec<CurveRow>> {
 mod tests {
     use super::*;
     use crate::store::write_atomic;
+    use std::fs;
 
     #[test]
     fn curve_round_trip_and_atomic_write_leaves_no_temporaries() {
