@@ -6,33 +6,6 @@ mod common;
 
 use common::*;
 
-/// `highway run CONFIG --index 0 --out OUT [extra]` on one thread, killed (SIGKILL) once its
-/// first checkpoint is written; the run folder.
-fn killed_after_checkpoint(cfg: &Path, out: &Path, extra: &[&str]) -> PathBuf {
-    let mut child = bin()
-        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
-        .arg(out)
-        .args(extra)
-        .env("RAYON_NUM_THREADS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let runs = out.join(cfg.file_stem().unwrap()).join("runs");
-    let checkpoint = || {
-        fs::read_dir(&runs)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .find(|r| r.join("checkpoint/state.safetensors").is_file())
-    };
-    wait_until(|| checkpoint().is_some());
-    child.kill().unwrap();
-    child.wait().unwrap();
-    checkpoint().unwrap()
-}
-
 /// `highway run CONFIG --index 0 --out OUT [extra]` to its end.
 fn resume(cfg: &Path, out: &Path, extra: &[&str]) -> Output {
     bin()

@@ -22,21 +22,14 @@ fn run_ids(cfg: &Path) -> Vec<String> {
 
 /// `highway ARGS`, which must end within two minutes (then it is killed and the test fails).
 fn ends(args: &[&str]) -> Output {
-    let mut child = bin()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if t.elapsed() > Duration::from_secs(120) {
-            child.kill().unwrap();
-            panic!("highway {args:?} still running after two minutes");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
+    exits(
+        bin()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 fn mkfifo(path: &Path) {
@@ -153,27 +146,7 @@ fn a_resume_over_a_fifo_fails_naming_it() {
     let out = dir.join("out");
     for victim in ["events", "layers.csv"] {
         let _ = fs::remove_dir_all(&out);
-        let mut child = bin()
-            .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
-            .arg(&out)
-            .env("RAYON_NUM_THREADS", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let runs = out.join("long/runs");
-        let checkpointed = || {
-            fs::read_dir(&runs)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .find(|r| r.join("checkpoint/state.safetensors").is_file())
-        };
-        wait_until(|| checkpointed().is_some());
-        child.kill().unwrap();
-        child.wait().unwrap();
-        let run = checkpointed().unwrap();
+        let run = killed_after_checkpoint(&cfg, &out, &[]);
         let file = match victim {
             "events" => fs::read_dir(&run)
                 .unwrap()

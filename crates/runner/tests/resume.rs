@@ -387,21 +387,8 @@ fn slurm_warning_signal_requeues_the_task() {
     let dir = tmp("requeue");
     let cfg = long_config(&dir, 64, 20, 8192, 4);
     // A stand-in for scontrol that records how it was called.
-    let bin_dir = dir.join("bin");
-    fs::create_dir_all(&bin_dir).unwrap();
     let calls = dir.join("scontrol.calls");
-    let scontrol = bin_dir.join("scontrol");
-    fs::write(
-        &scontrol,
-        format!("#!/bin/sh\necho \"$@\" >> '{}'\n", calls.display()),
-    )
-    .unwrap();
-    Command::new("chmod")
-        .arg("+x")
-        .arg(&scontrol)
-        .status()
-        .unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let path = fake_scontrol(&dir, &format!("echo \"$@\" >> '{}'", calls.display()));
     for (signal, flags, code, want) in [
         ("-USR1", vec![], 138, Some("requeue 4242_0")),
         ("-USR1", vec!["--no-requeue"], 138, None),
@@ -409,19 +396,9 @@ fn slurm_warning_signal_requeues_the_task() {
     ] {
         let _ = fs::remove_file(&calls);
         let out = dir.join(format!("out{signal}{}", flags.len()));
-        let child = bin()
-            .args(["run", cfg.to_str().unwrap(), "--out"])
-            .arg(&out)
-            .args(&flags)
-            .env("RAYON_NUM_THREADS", "1")
-            .env("PATH", &path)
-            .env("SLURM_JOB_ID", "4243")
-            .env("SLURM_ARRAY_JOB_ID", "4242")
-            .env("SLURM_ARRAY_TASK_ID", "0")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut args = vec!["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend_from_slice(&flags);
+        let child = under_slurm(&args, &path);
         // The stop handlers are in place once the run has written its first checkpoint.
         wait_for(&out.join("long/sweep.json"));
         let runs = out.join("long/runs");

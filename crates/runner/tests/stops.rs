@@ -16,60 +16,6 @@ fn kill(signal: &str, pid: u32) {
     assert!(ok.success());
 }
 
-/// Waits for `child` to exit, at most two minutes (then kills it and fails): its output.
-fn exits(mut child: std::process::Child) -> Output {
-    let t = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if t.elapsed() > Duration::from_secs(120) {
-            child.kill().unwrap();
-            let o = child.wait_with_output().unwrap();
-            panic!("still running after two minutes: {}", text(&o));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-/// A folder of stand-in programs put first on `PATH`: `scontrol` runs `script`; the `PATH`.
-fn fake_scontrol(dir: &Path, script: &str) -> String {
-    let bin_dir = dir.join("bin");
-    fs::create_dir_all(&bin_dir).unwrap();
-    let scontrol = bin_dir.join("scontrol");
-    fs::write(&scontrol, format!("#!/bin/sh\n{script}\n")).unwrap();
-    let made = Command::new("chmod")
-        .arg("+x")
-        .arg(&scontrol)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap())
-}
-
-/// `highway ARGS` as SLURM array task 4242_0 with `PATH`, not waited for.
-fn under_slurm(args: &[&str], path: &str) -> std::process::Child {
-    bin()
-        .args(args)
-        .env("RAYON_NUM_THREADS", "1")
-        .env("PATH", path)
-        .env("SLURM_JOB_ID", "4243")
-        .env("SLURM_ARRAY_JOB_ID", "4242")
-        .env("SLURM_ARRAY_TASK_ID", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// The first run folder under `runs` that holds `file`, if any.
-fn run_with(runs: &Path, file: &str) -> Option<PathBuf> {
-    fs::read_dir(runs)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .find(|r| r.join(file).exists())
-}
-
 /// SIGUSR1 while the data loads (after `sweep.json` is written, before the first step): the
 /// handlers are already in place, so the stop is clean, said, and the task requeued.
 #[test]

@@ -181,3 +181,78 @@ pub fn mnist_files(
     }
     dir.to_path_buf()
 }
+
+/// Waits for `child` to exit, at most two minutes (then kills it and fails): its output. For
+/// a command that must not hang.
+pub fn exits(mut child: std::process::Child) -> Output {
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t.elapsed() > Duration::from_secs(120) {
+            child.kill().unwrap();
+            let o = child.wait_with_output().unwrap();
+            panic!("still running after two minutes: {}", text(&o));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The first run folder under `runs` that holds `file`, if any.
+pub fn run_with(runs: &Path, file: &str) -> Option<PathBuf> {
+    fs::read_dir(runs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|r| r.join(file).exists())
+}
+
+/// `highway run CONFIG --index 0 --out OUT [extra]` on one thread, killed (SIGKILL) once its
+/// first checkpoint is written; the run folder.
+pub fn killed_after_checkpoint(cfg: &Path, out: &Path, extra: &[&str]) -> PathBuf {
+    let mut child = bin()
+        .args(["run", cfg.to_str().unwrap(), "--index", "0", "--out"])
+        .arg(out)
+        .args(extra)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let runs = out.join(cfg.file_stem().unwrap()).join("runs");
+    let checkpoint = "checkpoint/state.safetensors";
+    wait_until(|| run_with(&runs, checkpoint).is_some());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    run_with(&runs, checkpoint).unwrap()
+}
+
+/// A folder of stand-in programs put first on `PATH`: `scontrol` runs `script`; the `PATH`.
+pub fn fake_scontrol(dir: &Path, script: &str) -> String {
+    let bin_dir = dir.join("bin");
+    fs::create_dir_all(&bin_dir).unwrap();
+    let scontrol = bin_dir.join("scontrol");
+    fs::write(&scontrol, format!("#!/bin/sh\n{script}\n")).unwrap();
+    let made = Command::new("chmod")
+        .arg("+x")
+        .arg(&scontrol)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap())
+}
+
+/// `highway ARGS` as SLURM array task 4242_0 with `PATH`, not waited for.
+pub fn under_slurm(args: &[&str], path: &str) -> std::process::Child {
+    bin()
+        .args(args)
+        .env("RAYON_NUM_THREADS", "1")
+        .env("PATH", path)
+        .env("SLURM_JOB_ID", "4243")
+        .env("SLURM_ARRAY_JOB_ID", "4242")
+        .env("SLURM_ARRAY_TASK_ID", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
