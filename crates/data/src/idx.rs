@@ -51,17 +51,28 @@ fn read(path: &Path, magic: u32, what: &'static str) -> Result<(Vec<usize>, Vec<
         .map_err(fail)?;
     let extra = stream.read(&mut [0u8; 1]).map_err(fail)?;
     if body.len() != expected || extra > 0 {
-        let has = if extra > 0 {
-            "more".to_string()
-        } else {
-            body.len().to_string()
-        };
-        return Err(DataError::Truncated {
-            path: path.to_path_buf(),
-            detail: format!("header announces {dims:?} = {expected} bytes of data, file has {has}"),
-        });
+        return Err(size_mismatch(
+            path,
+            &dims,
+            expected as u64,
+            body.len() as u64 + extra as u64,
+        ));
     }
     Ok((dims, body))
+}
+
+/// The error of an IDX file whose data (`read` bytes, at most one more than announced) is not
+/// the `expected` bytes its header announces as `dims`.
+fn size_mismatch(path: &Path, dims: &[usize], expected: u64, read: u64) -> DataError {
+    let has = if read > expected {
+        "more".to_string()
+    } else {
+        read.to_string()
+    };
+    DataError::Truncated {
+        path: path.to_path_buf(),
+        detail: format!("header announces {dims:?} = {expected} bytes of data, file has {has}"),
+    }
 }
 
 /// The error of a failed read of the IDX file at `path`.
@@ -142,15 +153,7 @@ pub fn raw_md5(path: &Path) -> Result<String> {
         read += n as u64;
     }
     if read != expected {
-        let has = if read > expected {
-            "more".to_string()
-        } else {
-            read.to_string()
-        };
-        return Err(DataError::Truncated {
-            path: path.to_path_buf(),
-            detail: format!("header announces {dims:?} = {expected} bytes of data, file has {has}"),
-        });
+        return Err(size_mismatch(path, &dims, expected, read));
     }
     Ok(crate::fetch::hex(&hasher.finalize()))
 }

@@ -251,7 +251,6 @@ fn run_selected(
         halving: opts.config.search.as_ref().and_then(|s| s.halving),
         data: (&data, fingerprint.as_str()),
         stop: &stop,
-        hint: trained.hint.clone(),
     };
     // Without halving, one pass trains everything. With it, a pass trains each trial up to its
     // cell's next undecided rung; passes go on while they decide or train something.
@@ -287,7 +286,6 @@ struct Pass<'a> {
     halving: Option<Halving>,
     data: (&'a Dataset, &'a str),
     stop: &'a Stop,
-    hint: String,
 }
 
 impl Pass<'_> {
@@ -387,7 +385,7 @@ impl Pass<'_> {
             if !turn.stopped.is_empty() {
                 let signal = self.stop.requested().unwrap_or(Signal::Interrupt);
                 for (run, status) in turn.stopped {
-                    let stop = stopped(&trained.dir, run, status, signal, self.hint.clone());
+                    let stop = stopped(&trained.dir, run, status, signal, trained.hint.clone());
                     trained.stopped = Some(stop);
                 }
                 return Ok(progressed);
