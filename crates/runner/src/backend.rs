@@ -43,14 +43,14 @@ impl BackendName {
         }
     }
 
-    /// Trials per stack when a config does not say (`execution.batch_trials`), from the
-    /// measurements in the README ("Trials together").
     /// Whether the backend runs on a GPU runtime (wgpu, CUDA, or CubeCL's cpu runtime, which
     /// shares its start-up).
     pub fn is_gpu(self) -> bool {
         !matches!(self, BackendName::Flex | BackendName::Ndarray)
     }
 
+    /// Trials per stack when a config does not say (`execution.batch_trials`), from the
+    /// measurements in the README ("Trials together").
     pub fn batch_trials(self) -> usize {
         match self {
             BackendName::Flex | BackendName::Ndarray => 8,
