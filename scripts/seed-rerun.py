@@ -69,11 +69,13 @@ def main():
                 rerun.append({"kind": kind, "depth": depth, "trials": [c[1] for c in ranked]})
                 chosen += ranked
     seeds = [int(s) for s in a.seeds.split(",")]
-    config["name"] = a.name or config["name"] + "-seeds"
+    search = config["name"]
+    config["name"] = a.name or search + "-seeds"
     epochs = a.epochs or config["training"]["epochs"]
-    config["notes"] = (f"The {a.top} best trials per (kind, depth) of the search "
-                       f"'{sweep['config']['name']}', each run again with seeds {seeds} for "
-                       f"{epochs} epochs (scripts/seed-rerun.py). " + config.get("notes", ""))
+    best = "The best trial" if a.top == 1 else f"The {a.top} best trials"
+    config["notes"] = (f"{best} per (kind, depth) of the search '{search}', each run again "
+                       f"with seeds {seeds} for {epochs} epochs (scripts/seed-rerun.py). "
+                       "The search's own notes: " + config.get("notes", ""))
     config["training"]["seeds"] = seeds
     config["training"]["epochs"] = epochs
     config["search"]["rerun"] = rerun

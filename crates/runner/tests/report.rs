@@ -282,6 +282,11 @@ fn best_trials_rerun_with_more_seeds_and_the_report_shows_the_spread() {
     );
     let rerun_cfg = dir.join("seeds.json");
     fs::write(&rerun_cfg, &made.stdout).unwrap();
+    let notes = String::from_utf8_lossy(&made.stdout);
+    assert!(
+        notes.contains("The 2 best trials per (kind, depth) of the search 'search'"),
+        "the notes name the search the trials came from: {notes}"
+    );
     let o = run(&["sweep", rerun_cfg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
