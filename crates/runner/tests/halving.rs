@@ -120,6 +120,9 @@ fn halving_decides_the_same_whatever_the_workers_the_stacks_and_the_tasks() {
     for ((name, _, curve), (_, _, whole)) in want.iter().zip(outcome(&full)) {
         assert!(whole.starts_with(curve.as_str()), "{name}");
     }
+    // `scripts/halving-check.py`, which makes that check on the committed searches, agrees,
+    // and finds the same best trial in both folders.
+    check_script(&single.join("h"), &full.join("h"));
     // Two processes on one folder.
     let two = dir.join("two");
     let (a, b) = (
@@ -177,4 +180,37 @@ fn a_halving_sweep_killed_at_a_rung_resumes_to_the_same_decisions() {
     child.wait().unwrap();
     succeed(highway(&one, &out, "1"));
     assert_eq!(outcome(&out), outcome(&whole));
+}
+
+/// Runs `scripts/halving-check.py` on a halving folder and its full-budget twin: every curve
+/// the beginning of its full one, the same best trial in every cell.
+fn check_script(halving: &Path, full: &Path) {
+    let python = std::env::var("HIGHWAY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/halving-check.py");
+    let o = match Command::new(&python)
+        .arg(&script)
+        .arg(halving)
+        .arg(full)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("skipped: the halving-check script: {python}: {e}");
+            return;
+        }
+    };
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("18 runs in both folders; 18 halving curves are the first epochs"),
+        "{out}"
+    );
+    assert!(out.contains(", 0 differ"), "{out}");
+    for kind in ["plain", "highway"] {
+        let row = out
+            .lines()
+            .find(|l| l.starts_with(&format!("| {kind} | 4 |")))
+            .unwrap_or_else(|| panic!("no {kind} row: {out}"));
+        assert!(row.contains("| 9 |") && row.contains("| yes |"), "{row}");
+    }
 }
