@@ -228,3 +228,70 @@ fn one_ctrl_c_delivered_twice_is_one_stop() {
         "{status}"
     );
 }
+
+/// A second Ctrl-C, later than the window that merges one doubled delivery, quits at once
+/// while the first stop is still finishing its step: the run in training is recorded as
+/// interrupted (nothing left `running`), the process exits 130, and the same command run again
+/// trains the run to the end. Steps of seconds (NdArray, 2,048 examples a batch, width 1024)
+/// keep the first stop in progress while the second arrives.
+#[test]
+fn a_second_ctrl_c_quits_at_once_and_the_run_continues_later() {
+    let dir = tmp("second-int");
+    let cfg = dir.join("slow.json");
+    fs::write(
+        &cfg,
+        r#"{"name": "slow",
+ "dataset": {"name": "synthetic", "synthetic": {"train": 4096, "test": 64, "dim": 16, "classes": 4, "clusters": 2, "noise": 0.5, "seed": 1}},
+ "model": {"kinds": ["highway"], "depths": [8], "width": 1024},
+ "training": {"epochs": 1, "batch_size": 2048, "lr": 0.02, "seeds": [0]}}"#,
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let args = [
+        "run",
+        cfg.to_str().unwrap(),
+        "--index",
+        "0",
+        "--backend",
+        "ndarray",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let child = bin()
+        .args(args)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let runs = out.join("slow/runs");
+    let status = || {
+        run_with(&runs, "status.json")
+            .and_then(|r| fs::read_to_string(r.join("status.json")).ok())
+            .unwrap_or_default()
+    };
+    wait_until(|| status().contains("\"running\""));
+    let pid = child.id();
+    kill("-INT", pid);
+    wait_until(|| !pending(pid, 2));
+    // The window under test, not a wait for an event: a Ctrl-C more than 0.5 s after the
+    // first is a second one.
+    std::thread::sleep(Duration::from_millis(700));
+    kill("-INT", pid);
+    let o = exits(child);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(130), "{t}");
+    assert!(t.contains("second Ctrl-C: quitting now"), "{t}");
+    let s = status();
+    assert!(
+        s.contains("\"interrupted\"") && s.contains("quit by a second Ctrl-C"),
+        "{s}"
+    );
+    let o = bin()
+        .args(args)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(status().contains("\"done\""), "{}", status());
+}
