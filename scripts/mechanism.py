@@ -10,7 +10,12 @@ initialisation and after epoch 1; and how each of them ranks with the final trai
 It then splits each cell's trials by the gradient ratio after epoch 1 (below 0.01, 0.01-1,
 above 1) and gives how many of each trained (final loss below 0.1, the report's threshold).
 A vanishing gradient explains a cell's failures only where failing trials have small ratios
-and trained ones do not.
+and trained ones do not. Last, it splits them by the initial learning rate (below 0.01 and
+from 0.01): how many had a vanishing ratio after epoch 1 (below 0.01), how many ended near
+chance (final loss above 2.0, or diverged) and how many trained, and the ratio and output
+scale at initialisation (every trial of one kind, depth and activation starts from the same
+weights, so in plain nets these differ only by activation): whether a gradient vanishes from
+the start or because of what the first epoch did.
 
 Usage: scripts/mechanism.py results/SWEEP
 """
@@ -21,6 +26,8 @@ import sys
 from pathlib import Path
 
 TRAINED = 0.1
+NEAR_CHANCE = 2.0
+LR_SPLIT = 0.01
 RATIO_BINS = [(0.0, 0.01), (0.01, 1.0), (1.0, math.inf)]
 
 
@@ -97,6 +104,7 @@ def main():
         loss, f = final_loss(run), features(run)
         if loss is None or f is None:
             continue
+        f["lr"] = spec["training"]["lr"]
         cells.setdefault((spec["kind"], spec["depth"]), []).append((loss, f))
     names = ["ratio0", "ratio1", "dead1", "out_std0", "out_std1"]
     print("Spearman's rho of each statistic with the final training loss (positive: larger "
@@ -124,6 +132,23 @@ def main():
             inside = [l for l, f in rows if lo <= f["ratio1"] < hi]
             parts.append(f"{sum(l < TRAINED for l in inside)} of {len(inside)}")
         print(f"| {kind} | {depth} | " + " | ".join(parts) + " |")
+    print(f"\nBy the initial learning rate: trials whose gradient ratio after epoch 1 vanished "
+          f"(< 0.01), that ended near chance (> {NEAR_CHANCE}) or diverged, that trained "
+          f"(< {TRAINED}); range of the ratio and of the output std at initialisation\n")
+    print("| kind | depth | lr | trials | vanished after epoch 1 | near chance or diverged | "
+          "trained | ratio at init | output std at init |")
+    print("|---|---:|---|---:|---:|---:|---:|---|---|")
+    span = lambda v: "–" if not v else (
+        f"{min(v):.3g}" if min(v) == max(v) else f"{min(v):.3g}–{max(v):.3g}")
+    for (kind, depth), rows in sorted(cells.items(), key=lambda c: (kinds[c[0][0]], c[0][1])):
+        for name, low in ((f"< {LR_SPLIT:g}", True), (f"≥ {LR_SPLIT:g}", False)):
+            part = [(l, f) for l, f in rows if (f["lr"] < LR_SPLIT) == low]
+            print(f"| {kind} | {depth} | {name} | {len(part)} | "
+                  f"{sum(f['ratio1'] < 0.01 for _, f in part)} | "
+                  f"{sum(l > NEAR_CHANCE for l, _ in part)} | "
+                  f"{sum(l < TRAINED for l, _ in part)} | "
+                  f"{span([f['ratio0'] for _, f in part])} | "
+                  f"{span([f['out_std0'] for _, f in part])} |")
 
 
 if __name__ == "__main__":

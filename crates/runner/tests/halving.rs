@@ -185,19 +185,9 @@ fn a_halving_sweep_killed_at_a_rung_resumes_to_the_same_decisions() {
 /// Runs `scripts/halving-check.py` on a halving folder and its full-budget twin: every curve
 /// the beginning of its full one, the same best trial in every cell.
 fn check_script(halving: &Path, full: &Path) {
-    let python = std::env::var("HIGHWAY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/halving-check.py");
-    let o = match Command::new(&python)
-        .arg(&script)
-        .arg(halving)
-        .arg(full)
-        .output()
-    {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("skipped: the halving-check script: {python}: {e}");
-            return;
-        }
+    let args = [halving.as_os_str(), full.as_os_str()];
+    let Some(o) = python_script("halving-check.py", &args, halving) else {
+        return;
     };
     let out = text(&o);
     assert!(o.status.success(), "{out}");

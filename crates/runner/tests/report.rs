@@ -174,18 +174,10 @@ fn random_search_sweep_reports_best_and_top_trials() {
     };
     // `scripts/search-breakdown.py` splits the same counts by learning rate (every trial here
     // drew one in [0.01, 0.1]); without Python the check is skipped, saying so.
-    let python = std::env::var("HIGHWAY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/search-breakdown.py");
-    let breakdown = match Command::new(&python).arg(&script).arg(&sweep).output() {
-        Ok(o) => {
-            assert!(o.status.success(), "{}", text(&o));
-            Some(String::from_utf8(o.stdout).unwrap())
-        }
-        Err(e) => {
-            eprintln!("skipped: the search-breakdown check: {python}: {e}");
-            None
-        }
-    };
+    let breakdown = python_script("search-breakdown.py", &[sweep.as_os_str()], &dir).map(|o| {
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8(o.stdout).unwrap()
+    });
     for kind in ["plain", "highway"] {
         let finals: Vec<f64> = done(kind)
             .iter()
@@ -259,20 +251,10 @@ fn best_trials_rerun_with_more_seeds_and_the_report_shows_the_spread() {
     let o = run(&["sweep", cfg.to_str().unwrap(), "--set", set]);
     assert!(o.status.success(), "{}", text(&o));
     let sweep = dir.join("results/search");
-    let python = std::env::var("HIGHWAY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/seed-rerun.py");
-    let made = match Command::new(&python)
-        .arg(&script)
-        .arg(&sweep)
-        .args(["--top", "2", "--seeds", "0,1,2", "--adopt"])
-        .current_dir(&*dir)
-        .output()
-    {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("skipped: the seed rerun check: {python}: {e}");
-            return;
-        }
+    let args = ["--top", "2", "--seeds", "0,1,2", "--adopt"].map(std::ffi::OsStr::new);
+    let args = [&[sweep.as_os_str()], &args[..]].concat();
+    let Some(made) = python_script("seed-rerun.py", &args, &dir) else {
+        return;
     };
     assert!(made.status.success(), "{}", text(&made));
     assert!(
@@ -328,5 +310,60 @@ fn best_trials_rerun_with_more_seeds_and_the_report_shows_the_spread() {
         let spread = losses.iter().cloned().fold(0.0, f64::max)
             / losses.iter().cloned().fold(f64::INFINITY, f64::min);
         assert_eq!(cells[7], format!("{spread:.2}×"), "{l}");
+    }
+}
+
+/// `scripts/mechanism.py` on a small search: every trial with per-layer statistics from
+/// initialisation is counted once in each of its tables, and its learning-rate split follows
+/// the rates the search drew (`sweep.json`).
+#[test]
+fn mechanism_counts_every_trial_once_and_splits_by_the_drawn_rate() {
+    let dir = tmp("mechanism");
+    let cfg = config(&dir, "search", "[3]", "[0]", 2);
+    let set = r#"search={"trials": 8, "seed": 5, "lr": [0.002, 0.05]}"#;
+    let o = run(&["sweep", cfg.to_str().unwrap(), "--set", set]);
+    assert!(o.status.success(), "{}", text(&o));
+    let sweep = dir.join("results/search");
+    let Some(o) = python_script("mechanism.py", &[sweep.as_os_str()], &dir) else {
+        return;
+    };
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let plan: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(sweep.join("sweep.json")).unwrap()).unwrap();
+    let rows = |prefix: &str| -> Vec<Vec<String>> {
+        out.lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(|l| l.split('|').map(|c| c.trim().to_string()).collect())
+            .collect()
+    };
+    for kind in ["plain", "highway"] {
+        let low = plan["plan"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == kind && r["training"]["lr"].as_f64().unwrap() < 0.01)
+            .count();
+        assert!(
+            0 < low && low < 8,
+            "{kind}: both sides of 0.01 drawn ({low} below)"
+        );
+        // The correlations: all 8 trials.
+        assert_eq!(rows(&format!("| {kind} | 3 | 8 |")).len(), 1, "{out}");
+        // By gradient ratio: the bins hold the 8 trials between them.
+        let by_ratio = rows(&format!("| {kind} | 3 | "))
+            .into_iter()
+            .find(|r| r[3].contains(" of "))
+            .unwrap_or_else(|| panic!("{kind}: no ratio row in {out}"));
+        let in_bins: usize = by_ratio[3..6]
+            .iter()
+            .map(|c| c.split(" of ").nth(1).unwrap().parse::<usize>().unwrap())
+            .sum();
+        assert_eq!(in_bins, 8, "{by_ratio:?}");
+        // By learning rate: as drawn.
+        let below = rows(&format!("| {kind} | 3 | < 0.01 |"));
+        let above = rows(&format!("| {kind} | 3 | ≥ 0.01 |"));
+        assert_eq!(below[0][4], low.to_string(), "{out}");
+        assert_eq!(above[0][4], (8 - low).to_string(), "{out}");
     }
 }
