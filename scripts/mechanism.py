@@ -15,7 +15,9 @@ from 0.01): how many had a vanishing ratio after epoch 1 (below 0.01), how many 
 chance (final loss above 2.0, or diverged) and how many trained, and the ratio and output
 scale at initialisation (every trial of one kind, depth and activation starts from the same
 weights, so in plain nets these differ only by activation): whether a gradient vanishes from
-the start or because of what the first epoch did.
+the start or because of what the first epoch did. For highway nets, whose starting signal
+depends on b_T, it also splits the trials by the last layer's output std at initialisation
+(below 0.01 and from 0.01), with the range of b_T in each part.
 
 Usage: scripts/mechanism.py results/SWEEP
 """
@@ -28,6 +30,7 @@ from pathlib import Path
 TRAINED = 0.1
 NEAR_CHANCE = 2.0
 LR_SPLIT = 0.01
+STD_SPLIT = 0.01
 RATIO_BINS = [(0.0, 0.01), (0.01, 1.0), (1.0, math.inf)]
 
 
@@ -105,6 +108,7 @@ def main():
         if loss is None or f is None:
             continue
         f["lr"] = spec["training"]["lr"]
+        f["gate_bias"] = spec["model"].get("gate_bias")
         cells.setdefault((spec["kind"], spec["depth"]), []).append((loss, f))
     names = ["ratio0", "ratio1", "dead1", "out_std0", "out_std1"]
     print("Spearman's rho of each statistic with the final training loss (positive: larger "
@@ -149,6 +153,20 @@ def main():
                   f"{sum(l < TRAINED for l, _ in part)} | "
                   f"{span([f['ratio0'] for _, f in part])} | "
                   f"{span([f['out_std0'] for _, f in part])} |")
+    print(f"\nHighway nets by the output std at initialisation: trials that ended near chance "
+          f"(> {NEAR_CHANCE}) or diverged, that trained (< {TRAINED}); the range of b_T\n")
+    print("| depth | output std at init | trials | near chance or diverged | trained | b_T |")
+    print("|---:|---|---:|---:|---:|---|")
+    for (kind, depth), rows in sorted(cells.items(), key=lambda c: (kinds[c[0][0]], c[0][1])):
+        if kind != "highway":
+            continue
+        for name, low in ((f"< {STD_SPLIT:g}", True), (f"≥ {STD_SPLIT:g}", False)):
+            part = [(l, f) for l, f in rows if (f["out_std0"] < STD_SPLIT) == low]
+            gates = [f["gate_bias"] for _, f in part]
+            print(f"| {depth} | {name} | {len(part)} | "
+                  f"{sum(l > NEAR_CHANCE for l, _ in part)} | "
+                  f"{sum(l < TRAINED for l, _ in part)} | "
+                  + ("–" if not gates else f"{min(gates):.2f} to {max(gates):.2f}") + " |")
 
 
 if __name__ == "__main__":

@@ -366,4 +366,10 @@ fn mechanism_counts_every_trial_once_and_splits_by_the_drawn_rate() {
         assert_eq!(below[0][4], low.to_string(), "{out}");
         assert_eq!(above[0][4], (8 - low).to_string(), "{out}");
     }
+    // Highway nets by their output scale at initialisation: the two parts hold the 8 trials.
+    let by_scale: usize = rows("| 3 | ")
+        .iter()
+        .map(|r| r[3].parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(by_scale, 8, "{out}");
 }
