@@ -39,14 +39,15 @@ def runs(sweep):
     return out
 
 
-def best(cell):
-    """The best done trial of a cell's runs, as (lowest loss reached, trial, final loss)."""
-    done = [
-        (min(float(r["train_loss"]) for r in rows), spec["trial"], float(rows[-1]["train_loss"]))
+def ranked(cell):
+    """A cell's done trials, best first, as the report ranks them: (lowest loss reached, trial,
+    final loss, run id)."""
+    return sorted(
+        (min(float(r["train_loss"]) for r in rows), spec["trial"], float(rows[-1]["train_loss"]),
+         spec["id"])
         for spec, status, rows in cell
         if status["state"] == "done" and rows
-    ]
-    return min(done) if done else None
+    )
 
 
 def main():
@@ -85,15 +86,12 @@ def main():
     for (kind, depth), cell in sorted(cells.items(), key=lambda c: (c[0][0] != "plain", c[0][1])):
         if not cell["halving"]:
             continue
-        hb, fb = best(cell["halving"]), best(cell["full"])
+        full_top = ranked(cell["full"])[: a.top]
+        hb = next(iter(ranked(cell["halving"])), None)
+        fb = next(iter(full_top), None)
         n = sum(s["state"] in finished for _, s, _ in cell["full"])
-        ranked = sorted(
-            (min(float(r["train_loss"]) for r in rows), spec["trial"], spec["id"])
-            for spec, status, rows in cell["full"]
-            if status["state"] == "done" and rows
-        )[: a.top]
         stops = []
-        for _, trial, run_id in ranked:
+        for _, trial, _, run_id in full_top:
             h = halving.get(run_id)
             if h is None:
                 stops.append(f"t{trial:03}: –")

@@ -37,8 +37,7 @@ pub(crate) fn git_revision() -> String {
 /// Vulkan and GL probes load the Wayland client library, which prints "XDG_RUNTIME_DIR is
 /// invalid or not set in the environment" on a headless server (a cluster node, a container,
 /// CI) on every start; with a valid folder there is no Wayland socket to find and nothing is
-/// printed. Call it before any other thread starts: it edits the
-/// environment of the process.
+/// printed. Call it before any other thread starts: it edits the environment of the process.
 pub fn headless_gpu_env() {
     let usable = std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| Path::new(&d).is_dir());
     if usable {

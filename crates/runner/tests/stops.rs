@@ -135,18 +135,12 @@ fn a_stop_whose_checkpoint_fails_still_ends_the_sweep() {
     let dir = tmp("unsaved-stop");
     let cfg = config(&dir, "us", "[40]", "[0, 1]", 200);
     let runs = dir.join("results/us/runs");
-    let child = bin()
-        .args([
-            "sweep",
-            cfg.to_str().unwrap(),
-            "--set",
-            "training.checkpoint_every=1000",
-        ])
-        .env("RAYON_NUM_THREADS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_one_thread(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--set",
+        "training.checkpoint_every=1000",
+    ]);
     wait_until(|| run_with(&runs, "curve.csv").is_some());
     let run = run_with(&runs, "curve.csv").unwrap();
     fs::write(run.join("checkpoint"), b"not a folder").unwrap();
@@ -190,22 +184,16 @@ fn one_ctrl_c_delivered_twice_is_one_stop() {
     let dir = tmp("double-int");
     let cfg = long_config(&dir, 64, 20, 8192, 4);
     let out = dir.join("out");
-    let child = bin()
-        .args([
-            "run",
-            cfg.to_str().unwrap(),
-            "--index",
-            "0",
-            "--backend",
-            "ndarray",
-        ])
-        .arg("--out")
-        .arg(&out)
-        .env("RAYON_NUM_THREADS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_one_thread(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--index",
+        "0",
+        "--backend",
+        "ndarray",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let runs = out.join("long/runs");
     wait_until(|| run_with(&runs, "checkpoint/state.safetensors").is_some());
     let pid = child.id();
@@ -257,13 +245,7 @@ fn a_second_ctrl_c_quits_at_once_and_the_run_continues_later() {
         "--out",
         out.to_str().unwrap(),
     ];
-    let child = bin()
-        .args(args)
-        .env("RAYON_NUM_THREADS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_one_thread(&args);
     let runs = out.join("slow/runs");
     let status = || {
         run_with(&runs, "status.json")

@@ -228,6 +228,18 @@ pub fn run_with(runs: &Path, file: &str) -> Option<PathBuf> {
         .find(|r| r.join(file).exists())
 }
 
+/// The binary with `args` on one thread, started in the background: its standard error is
+/// kept (for `exits`), its standard output dropped.
+pub fn spawn_one_thread(args: &[&str]) -> std::process::Child {
+    bin()
+        .args(args)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// `highway run CONFIG --index 0 --out OUT [extra]` on one thread, killed (SIGKILL) once its
 /// first checkpoint is written; the run folder.
 pub fn killed_after_checkpoint(cfg: &Path, out: &Path, extra: &[&str]) -> PathBuf {
