@@ -299,17 +299,57 @@ fn best_trials_rerun_with_more_seeds_and_the_report_shows_the_spread() {
         table.contains("| seed 0 | seed 1 | seed 2 | spread |"),
         "{table}"
     );
-    let lines: Vec<&str> = table
-        .lines()
-        .filter(|l| l.starts_with("| plain | 2 |"))
-        .collect();
-    assert_eq!(lines.len(), 2, "{table}");
-    for l in lines {
-        let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-        let losses: Vec<f64> = cells[4..7].iter().map(|c| c.parse().unwrap()).collect();
-        let spread = losses.iter().cloned().fold(0.0, f64::max)
-            / losses.iter().cloned().fold(f64::INFINITY, f64::min);
-        assert_eq!(cells[7], format!("{spread:.2}×"), "{l}");
+    let cells = |prefix: &str| -> Vec<Vec<String>> {
+        table
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(|l| l.split('|').map(|c| c.trim().to_string()).collect())
+            .collect()
+    };
+    let numbers = |cells: &[String]| -> Vec<f64> {
+        cells
+            .iter()
+            .map(|c| c.trim_end_matches('×').parse().unwrap())
+            .collect()
+    };
+    let max = |v: &[f64]| v.iter().cloned().fold(0.0, f64::max);
+    let min = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
+    // Per trial: the three seeds' losses and their spread; per kind, each seed's best.
+    let mut best = Vec::new();
+    for kind in ["plain", "highway"] {
+        let trials = cells(&format!("| {kind} | 2 | "));
+        let (trial_rows, cell_row) = trials.split_at(2);
+        let mut by_seed = vec![f64::INFINITY; 3];
+        for row in trial_rows {
+            let losses = numbers(&row[4..7]);
+            let spread = max(&losses) / min(&losses);
+            assert_eq!(row[7], format!("{spread:.2}×"), "{row:?}");
+            for (b, l) in by_seed.iter_mut().zip(&losses) {
+                *b = b.min(*l);
+            }
+        }
+        // The cell's row: 2 trials, each seed's best (as printed) and their spread.
+        let [row] = cell_row else {
+            panic!("one cell row for {kind}: {table}")
+        };
+        assert_eq!(row[3], "2", "{row:?}");
+        let shown = numbers(&row[4..7]);
+        for (s, b) in shown.iter().zip(&by_seed) {
+            assert_eq!(format!("{s:.3e}"), format!("{b:.3e}"), "{row:?}");
+        }
+        assert_eq!(row[7], format!("{:.2}×", max(&by_seed) / min(&by_seed)));
+        best.push(by_seed);
+    }
+    // Between the kinds: plain's best over highway's, seed by seed.
+    let [gap] = &cells("| 2 | ")[..] else {
+        panic!("one row between the kinds: {table}")
+    };
+    for (seed, g) in numbers(&gap[2..5]).iter().enumerate() {
+        let want = best[0][seed] / best[1][seed];
+        assert!(
+            (g / want - 1.0).abs() < 0.01,
+            "seed {seed}: {g} against {want}"
+        );
     }
 }
 
