@@ -148,6 +148,7 @@ fn random_search_sweep_reports_best_and_top_trials() {
             .lines()
             .find(|l| l.starts_with(&format!("| {kind} | 2 | ")))
             .unwrap();
+        assert!(search.contains("| trials done | diverged | best trial |"));
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
         assert_eq!(cells[5], best[col("trial")], "{line}");
         let lr: f64 = cells[7].parse().unwrap();
@@ -293,6 +294,27 @@ fn best_trials_rerun_with_more_seeds_and_the_report_shows_the_spread() {
         }
     }
     let md = fs::read_to_string(rerun.join("summary.md")).unwrap();
+    // With several seeds per trial the search tables count runs, and the best names its seed.
+    let search = &md[md.find("## Random search").unwrap()..];
+    assert!(
+        search.contains("| runs done | diverged | best run |"),
+        "{search}"
+    );
+    for kind in ["plain", "highway"] {
+        let best = search
+            .lines()
+            .find(|l| l.starts_with(&format!("| {kind} | 2 | 6 | ")))
+            .unwrap_or_else(|| panic!("6 runs of {kind} ranked: {search}"));
+        let named = best.split('|').nth(5).unwrap().trim();
+        let (trial, seed) = named.split_once(" (seed ").expect(named);
+        let seed = seed.trim_end_matches(')');
+        let run = rows
+            .iter()
+            .find(|r| r[col("kind")] == kind && r[col("trial")] == trial && r[col("seed")] == seed);
+        assert!(run.is_some(), "{named} is a run of the sweep");
+    }
+    let trainability = &md[md.find("## Trainability").unwrap()..];
+    assert!(trainability.contains("the share of finished runs"));
     let table = &md[md.find("## Seeds").expect("a seed table")..];
     let table = &table[..table[3..].find("\n## ").map_or(table.len(), |i| i + 3)];
     assert!(

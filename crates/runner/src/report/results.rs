@@ -1,6 +1,6 @@
 //! A sweep's runs as the report sees them: the plan, and what each run has written so far.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use highway_model::Kind;
@@ -73,6 +73,53 @@ pub(super) fn groups(runs: &[RunResult]) -> BTreeMap<(Kind, usize), Vec<&RunResu
         g.entry((r.spec.kind, r.spec.depth)).or_default().push(r);
     }
     g
+}
+
+/// What the search tables and figures count. A search trains every trial once, so they count
+/// trials; a re-run of chosen trials with several seeds (`search.rerun`) trains a trial once per
+/// seed, and they count runs, each trial with each seed on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Counted {
+    Trials,
+    Runs,
+}
+
+impl Counted {
+    pub(super) fn of(runs: &[RunResult]) -> Counted {
+        let mut seen = BTreeSet::new();
+        let repeated = runs
+            .iter()
+            .filter_map(|r| r.spec.trial.map(|t| (r.spec.kind, r.spec.depth, t)))
+            .any(|trial| !seen.insert(trial));
+        if repeated {
+            Counted::Runs
+        } else {
+            Counted::Trials
+        }
+    }
+
+    pub(super) fn one(self) -> &'static str {
+        match self {
+            Counted::Trials => "trial",
+            Counted::Runs => "run",
+        }
+    }
+
+    pub(super) fn many(self) -> &'static str {
+        match self {
+            Counted::Trials => "trials",
+            Counted::Runs => "runs",
+        }
+    }
+
+    /// How a run is named in a table: its trial, and its seed when trials have several.
+    pub(super) fn name(self, r: &RunResult) -> String {
+        let trial = r.spec.trial.map(|t| t.to_string()).unwrap_or_default();
+        match self {
+            Counted::Trials => trial,
+            Counted::Runs => format!("{trial} (seed {})", r.spec.seed),
+        }
+    }
 }
 
 /// Mean and standard deviation; `None` for no values.

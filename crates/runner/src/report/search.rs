@@ -6,7 +6,7 @@ use std::fmt::Write;
 use highway_model::Kind;
 
 use super::figures::{axes, depth_color, loss_by_epoch, loss_chart};
-use super::results::{groups, mean_std, RunResult};
+use super::results::{groups, mean_std, Counted, RunResult};
 use crate::store::State;
 use crate::svg::plot::{Chart, Series};
 
@@ -30,10 +30,21 @@ pub(super) fn ranked<'a>(rs: &[&'a RunResult]) -> Vec<&'a RunResult> {
 pub(super) const TOP: usize = 10;
 
 pub(super) fn search_md(runs: &[RunResult]) -> String {
-    let mut s = String::from(
-        "\n## Random search\n\nPer (kind, depth): the trial that reached the lowest training loss, its \
-         hyperparameters, and the mean final loss of the best 10 trials (diverged and unfinished \
-         trials are not ranked).\n\n| kind | depth | trials done | diverged | best trial | best loss | lr | momentum | lr decay | activation | b_T | mean final loss, top 10 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n",
+    let counted = Counted::of(runs);
+    let (one, many) = (counted.one(), counted.many());
+    let mut s = format!(
+        "\n## Random search\n\nPer (kind, depth): the {one} that reached the lowest training \
+         loss, its hyperparameters, and the mean final loss of the best {TOP} {many} (diverged \
+         and unfinished {many} are not ranked).{}\n\n| kind | depth | {many} done | diverged | \
+         best {one} | best loss | lr | momentum | lr decay | activation | b_T | mean final loss, \
+         top {TOP} |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n",
+        if counted == Counted::Runs {
+            " Trials were trained with several seeds: each trial with each seed is a run of its \
+             own, so the best is a trial with one seed and the top 10 can hold one trial more \
+             than once (\"Seeds\" below has them seed by seed)."
+        } else {
+            ""
+        }
     );
     for ((kind, depth), rs) in groups(runs) {
         let ranked = ranked(&rs);
@@ -60,7 +71,7 @@ pub(super) fn search_md(runs: &[RunResult]) -> String {
             "| {} | {depth} | {} | {diverged} | {} | {:.3e} | {:.3e} | {:.3} | {:.3} | {} | {} | {} |",
             kind.name(),
             ranked.len(),
-            best.spec.trial.map(|t| t.to_string()).unwrap_or_default(),
+            counted.name(best),
             best.best_train_loss().unwrap_or(f64::NAN),
             t.lr,
             t.momentum,
@@ -74,8 +85,7 @@ pub(super) fn search_md(runs: &[RunResult]) -> String {
 }
 
 /// The paper's two panels: the best trial's curve, and the mean curve of the top 10 trials,
-/// per (kind, depth).
-/// The paper's two panels. Under successive halving (`halving`) the top-10 mean is drawn only
+/// per (kind, depth). Under successive halving (`halving`) the top-10 mean is drawn only
 /// for cells with at least 10 trials trained to the end, and the title says so.
 pub(super) fn search_charts(runs: &[RunResult], halving: bool) -> (Chart, Chart) {
     let g = groups(runs);
@@ -121,7 +131,7 @@ pub(super) fn search_charts(runs: &[RunResult], halving: bool) -> (Chart, Chart)
     )
 }
 
-/// The search's size for titles: finished trials per (kind, depth) (a range when cells differ,
+/// The search's size for titles: finished trials (or runs) per (kind, depth) (a range when cells differ,
 /// as in a search still running) and the epoch budget.
 fn budget(runs: &[RunResult]) -> String {
     let finished = |rs: &Vec<&RunResult>| {
@@ -139,5 +149,6 @@ fn budget(runs: &[RunResult]) -> String {
     epochs.sort();
     epochs.dedup();
     let epochs: Vec<String> = epochs.iter().map(|e| e.to_string()).collect();
-    format!("{trials} trials, {} epochs", epochs.join("/"))
+    let many = Counted::of(runs).many();
+    format!("{trials} {many}, {} epochs", epochs.join("/"))
 }

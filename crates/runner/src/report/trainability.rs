@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::figures::{axes, kind_color};
-use super::results::{groups, RunResult};
+use super::results::{groups, Counted, RunResult};
 use crate::store::State;
 use crate::svg::plot::{Chart, Series};
 
@@ -64,8 +64,9 @@ pub(super) fn trainability_md(runs: &[RunResult], halving: bool) -> String {
                 cannot be read from this search (see \"Successive halving\").\n"
             .into();
     }
+    let many = Counted::of(runs).many();
     let mut s = format!(
-        "\n## Trainability\n\nPer (kind, depth), the share of finished trials (done or diverged) whose final \
+        "\n## Trainability\n\nPer (kind, depth), the share of finished {many} (done or diverged) whose final \
          training loss is below {TRAINED} (trained) and below {TRAINED_WELL}, that diverged, and whose final \
          loss is above {NEAR_CHANCE} (near chance). Thresholds fixed in `report/trainability.rs`.\n\n\
          | kind | depth | finished | loss < {TRAINED} | loss < {TRAINED_WELL} | diverged | near chance |\n\
@@ -88,9 +89,8 @@ pub(super) fn trainability_md(runs: &[RunResult], halving: bool) -> String {
     s
 }
 
-/// The share of trials that trained against depth, plain against highway: solid for
-/// loss < `TRAINED`, dashed for loss < `TRAINED_WELL`.
-/// The share of settings that trained, by depth. Not defined under successive halving
+/// The share of settings that trained against depth, plain against highway: solid for
+/// loss < `TRAINED`, dashed for loss < `TRAINED_WELL`. Not defined under successive halving
 /// (`halving`: stopped trials were never trained to the end): the chart then says so and
 /// draws nothing.
 pub(super) fn trainability_chart(runs: &[RunResult], halving: bool) -> Chart {
@@ -132,7 +132,7 @@ pub(super) fn trainability_chart(runs: &[RunResult], halving: bool) -> Chart {
             "Share of random settings that trained".into()
         },
         x_label: "depth (hidden layers)".into(),
-        y_label: "share of finished trials".into(),
+        y_label: format!("share of finished {}", Counted::of(runs).many()),
         log_y: false,
         log_x: false,
         y_range: Some((0.0, 1.0)),
