@@ -14,8 +14,8 @@ skips them instead of training them again. `--epochs E` trains the chosen settin
 epochs instead (new runs, so nothing is adopted), `--depths` keeps only those depths, and
 `--name` names the sweep. Then run the config like any sweep:
 
-    scripts/seed-rerun.py results/fig1-mnist-search --adopt > configs/fig1-mnist-seeds.json
-    highway sweep configs/fig1-mnist-seeds.json --data-dir ../shared/data
+    scripts/seed-rerun.py results/fig1-mnist-search --adopt > configs/fig1-mnist-search-seeds.json
+    highway sweep configs/fig1-mnist-search-seeds.json --data-dir ../shared/data
     scripts/seed-rerun.py results/fig1-mnist-search --top 1 --seeds 0 --epochs 100 \
         --depths 10,20,100 --name fig1-mnist-best-long > configs/fig1-mnist-best-long.json
 """
