@@ -39,11 +39,13 @@ pub(super) fn search_md(runs: &[RunResult]) -> String {
          best {one} | best loss | lr | momentum | lr decay | activation | b_T | mean final loss, \
          top {TOP} |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n",
         if counted == Counted::Runs {
-            " Trials were trained with several seeds: each trial with each seed is a run of its \
-             own, so the best is a trial with one seed and the top 10 can hold one trial more \
-             than once (\"Seeds\" below has them seed by seed)."
+            format!(
+                " Trials were trained with several seeds: each trial with each seed is a run of \
+                 its own, so the best is a trial with one seed and the top {TOP} can hold one \
+                 trial more than once (\"Seeds\" below has them seed by seed)."
+            )
         } else {
-            ""
+            String::new()
         }
     );
     for ((kind, depth), rs) in groups(runs) {
@@ -131,8 +133,8 @@ pub(super) fn search_charts(runs: &[RunResult], halving: bool) -> (Chart, Chart)
     )
 }
 
-/// The search's size for titles: finished trials (or runs) per (kind, depth) (a range when cells differ,
-/// as in a search still running) and the epoch budget.
+/// The search's size for titles: finished trials (or runs) per (kind, depth) (a range when
+/// cells differ, as in a search still running) and the epoch budget.
 fn budget(runs: &[RunResult]) -> String {
     let finished = |rs: &Vec<&RunResult>| {
         rs.iter()
