@@ -31,7 +31,8 @@ TRAINED = 0.1
 NEAR_CHANCE = 2.0
 LR_SPLIT = 0.01
 STD_SPLIT = 0.01
-RATIO_BINS = [(0.0, 0.01), (0.01, 1.0), (1.0, math.inf)]
+VANISHED = 0.01
+RATIO_BINS = [(0.0, VANISHED), (VANISHED, 1.0), (1.0, math.inf)]
 
 
 def ranks(values):
@@ -94,6 +95,19 @@ def fmt(x):
     return "–" if x is None else f"{x:+.2f}"
 
 
+def split(rows, stat, threshold):
+    """A cell's (loss, features) rows in two parts, by `stat` below and from `threshold`, each
+    with its name."""
+    for name, low in ((f"< {threshold:g}", True), (f"≥ {threshold:g}", False)):
+        yield name, [(l, f) for l, f in rows if (f[stat] < threshold) == low]
+
+
+def outcomes(part):
+    """The table cells of how a part ended: near chance or diverged, and trained."""
+    return (f"{sum(l > NEAR_CHANCE for l, _ in part)} | "
+            f"{sum(l < TRAINED for l, _ in part)}")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -117,7 +131,8 @@ def main():
           "median ratio1, not trained |")
     print("|---|---:|---:|" + "---:|" * len(names) + "---:|---:|")
     kinds = {"plain": 0, "highway": 1}
-    for (kind, depth), rows in sorted(cells.items(), key=lambda c: (kinds[c[0][0]], c[0][1])):
+    ordered = sorted(cells.items(), key=lambda c: (kinds[c[0][0]], c[0][1]))
+    for (kind, depth), rows in ordered:
         losses = [min(l, 1e9) for l, _ in rows]
         rhos = [spearman([f[n] for _, f in rows], losses) for n in names]
         good = sorted(f["ratio1"] for l, f in rows if l < TRAINED)
@@ -130,42 +145,36 @@ def main():
     print("| kind | depth | " + " | ".join(f"ratio in [{lo:g}, {hi:g})" for lo, hi in RATIO_BINS)
           + " |")
     print("|---|---:|" + "---:|" * len(RATIO_BINS))
-    for (kind, depth), rows in sorted(cells.items(), key=lambda c: (kinds[c[0][0]], c[0][1])):
+    for (kind, depth), rows in ordered:
         parts = []
         for lo, hi in RATIO_BINS:
             inside = [l for l, f in rows if lo <= f["ratio1"] < hi]
             parts.append(f"{sum(l < TRAINED for l in inside)} of {len(inside)}")
         print(f"| {kind} | {depth} | " + " | ".join(parts) + " |")
     print(f"\nBy the initial learning rate: trials whose gradient ratio after epoch 1 vanished "
-          f"(< 0.01), that ended near chance (> {NEAR_CHANCE}) or diverged, that trained "
+          f"(< {VANISHED:g}), that ended near chance (> {NEAR_CHANCE}) or diverged, that trained "
           f"(< {TRAINED}); range of the ratio and of the output std at initialisation\n")
     print("| kind | depth | lr | trials | vanished after epoch 1 | near chance or diverged | "
           "trained | ratio at init | output std at init |")
     print("|---|---:|---|---:|---:|---:|---:|---|---|")
     span = lambda v: "–" if not v else (
         f"{min(v):.3g}" if min(v) == max(v) else f"{min(v):.3g}–{max(v):.3g}")
-    for (kind, depth), rows in sorted(cells.items(), key=lambda c: (kinds[c[0][0]], c[0][1])):
-        for name, low in ((f"< {LR_SPLIT:g}", True), (f"≥ {LR_SPLIT:g}", False)):
-            part = [(l, f) for l, f in rows if (f["lr"] < LR_SPLIT) == low]
+    for (kind, depth), rows in ordered:
+        for name, part in split(rows, "lr", LR_SPLIT):
             print(f"| {kind} | {depth} | {name} | {len(part)} | "
-                  f"{sum(f['ratio1'] < 0.01 for _, f in part)} | "
-                  f"{sum(l > NEAR_CHANCE for l, _ in part)} | "
-                  f"{sum(l < TRAINED for l, _ in part)} | "
+                  f"{sum(f['ratio1'] < VANISHED for _, f in part)} | {outcomes(part)} | "
                   f"{span([f['ratio0'] for _, f in part])} | "
                   f"{span([f['out_std0'] for _, f in part])} |")
     print(f"\nHighway nets by the output std at initialisation: trials that ended near chance "
           f"(> {NEAR_CHANCE}) or diverged, that trained (< {TRAINED}); the range of b_T\n")
     print("| depth | output std at init | trials | near chance or diverged | trained | b_T |")
     print("|---:|---|---:|---:|---:|---|")
-    for (kind, depth), rows in sorted(cells.items(), key=lambda c: (kinds[c[0][0]], c[0][1])):
+    for (kind, depth), rows in ordered:
         if kind != "highway":
             continue
-        for name, low in ((f"< {STD_SPLIT:g}", True), (f"≥ {STD_SPLIT:g}", False)):
-            part = [(l, f) for l, f in rows if (f["out_std0"] < STD_SPLIT) == low]
+        for name, part in split(rows, "out_std0", STD_SPLIT):
             gates = [f["gate_bias"] for _, f in part]
-            print(f"| {depth} | {name} | {len(part)} | "
-                  f"{sum(l > NEAR_CHANCE for l, _ in part)} | "
-                  f"{sum(l < TRAINED for l, _ in part)} | "
+            print(f"| {depth} | {name} | {len(part)} | {outcomes(part)} | "
                   + ("–" if not gates else f"{min(gates):.2f} to {max(gates):.2f}") + " |")
 
 

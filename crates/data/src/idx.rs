@@ -61,8 +61,9 @@ fn read(path: &Path, magic: u32, what: &'static str) -> Result<(Vec<usize>, Vec<
     Ok((dims, body))
 }
 
-/// The error of an IDX file whose data (`read` bytes, at most one more than announced) is not
-/// the `expected` bytes its header announces as `dims`.
+/// The error of an IDX file whose data (`read` bytes) is not the `expected` bytes its header
+/// announces as `dims`. A reader may stop one byte past `expected`, so any excess is said as
+/// "more", not counted.
 fn size_mismatch(path: &Path, dims: &[usize], expected: u64, read: u64) -> DataError {
     let has = if read > expected {
         "more".to_string()

@@ -19,16 +19,23 @@ const WARM_UP: usize = 20;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: batched_matmul BACKEND K [REPS]";
     let device = match args.first().map(String::as_str) {
         Some("flex") => Device::flex(),
         #[allow(deprecated)] // still the baseline the README compares with
         Some("ndarray") => Device::ndarray(),
         Some("wgpu") => Device::wgpu(Default::default()),
-        _ => panic!("{usage}"),
+        _ => usage("BACKEND must be flex, ndarray or wgpu"),
     };
-    let k: usize = args.get(1).and_then(|s| s.parse().ok()).expect(usage);
-    let reps: usize = args.get(2).map_or(500, |s| s.parse().expect(usage));
+    let count = |i: usize, default: Option<usize>, what: &str| -> usize {
+        match args.get(i) {
+            None => default.unwrap_or_else(|| usage(&format!("{what} is missing"))),
+            Some(s) => s
+                .parse()
+                .unwrap_or_else(|_| usage(&format!("{what}: not a count: {s}"))),
+        }
+    };
+    let k = count(1, None, "K");
+    let reps = count(2, Some(500), "REPS");
 
     let x = Tensor::<3>::random([k, ROWS, WIDTH], Distribution::Default, &device);
     // Scaled so that a chain of products neither explodes nor vanishes.
@@ -70,6 +77,12 @@ fn main() {
             |y| data.clone().matmul(w_in.clone()) + y.mul_scalar(1e-3),
         );
     }
+}
+
+/// Says what is wrong with the command line, and how to call the example, and exits.
+fn usage(problem: &str) -> ! {
+    eprintln!("batched_matmul: {problem}\nusage: batched_matmul BACKEND K [REPS]");
+    std::process::exit(2)
 }
 
 /// How one shape is timed: K trials, `reps` products after the warm-up.

@@ -140,15 +140,16 @@ fn random_search_sweep_reports_best_and_top_trials() {
             .min_by(|a, b| loss(a).total_cmp(&loss(b)))
             .unwrap()
     };
+    // The "Random search" table counts trials: each was trained with one seed.
+    let search = &md[md.find("## Random search").unwrap()..];
+    assert!(search.contains("| trials done | diverged | best trial |"));
     for kind in ["plain", "highway"] {
         let best = best(kind);
-        // The row of the "Random search" table.
-        let search = &md[md.find("## Random search").unwrap()..];
+        // The kind's row of the table.
         let line = search
             .lines()
             .find(|l| l.starts_with(&format!("| {kind} | 2 | ")))
             .unwrap();
-        assert!(search.contains("| trials done | diverged | best trial |"));
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
         assert_eq!(cells[5], best[col("trial")], "{line}");
         let lr: f64 = cells[7].parse().unwrap();

@@ -16,6 +16,22 @@ fn kill(signal: &str, pid: u32) {
     assert!(ok.success());
 }
 
+/// `run CFG --index 0 --backend ndarray --out OUT`: the first run of a config on NdArray,
+/// whose slower steps leave a second signal time to arrive while a stop is in progress.
+fn ndarray_run(cfg: &Path, out: &Path) -> [String; 8] {
+    [
+        "run",
+        cfg.to_str().unwrap(),
+        "--index",
+        "0",
+        "--backend",
+        "ndarray",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .map(String::from)
+}
+
 /// SIGUSR1 while the data loads (after `sweep.json` is written, before the first step): the
 /// handlers are already in place, so the stop is clean, said, and the task requeued.
 #[test]
@@ -184,16 +200,7 @@ fn one_ctrl_c_delivered_twice_is_one_stop() {
     let dir = tmp("double-int");
     let cfg = long_config(&dir, 64, 20, 8192, 4);
     let out = dir.join("out");
-    let child = spawn_one_thread(&[
-        "run",
-        cfg.to_str().unwrap(),
-        "--index",
-        "0",
-        "--backend",
-        "ndarray",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let child = spawn_one_thread(&ndarray_run(&cfg, &out));
     let runs = out.join("long/runs");
     wait_until(|| run_with(&runs, "checkpoint/state.safetensors").is_some());
     let pid = child.id();
@@ -235,16 +242,7 @@ fn a_second_ctrl_c_quits_at_once_and_the_run_continues_later() {
     )
     .unwrap();
     let out = dir.join("out");
-    let args = [
-        "run",
-        cfg.to_str().unwrap(),
-        "--index",
-        "0",
-        "--backend",
-        "ndarray",
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let args = ndarray_run(&cfg, &out);
     let child = spawn_one_thread(&args);
     let runs = out.join("slow/runs");
     let status = || {
@@ -270,7 +268,7 @@ fn a_second_ctrl_c_quits_at_once_and_the_run_continues_later() {
         "{s}"
     );
     let o = bin()
-        .args(args)
+        .args(&args)
         .env("RAYON_NUM_THREADS", "1")
         .output()
         .unwrap();

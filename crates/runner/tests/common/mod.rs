@@ -230,7 +230,7 @@ pub fn run_with(runs: &Path, file: &str) -> Option<PathBuf> {
 
 /// The binary with `args` on one thread, started in the background: its standard error is
 /// kept (for `exits`), its standard output dropped.
-pub fn spawn_one_thread(args: &[&str]) -> std::process::Child {
+pub fn spawn_one_thread(args: &[impl AsRef<std::ffi::OsStr>]) -> std::process::Child {
     bin()
         .args(args)
         .env("RAYON_NUM_THREADS", "1")
