@@ -6,17 +6,14 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use highway_model::loss::{cross_entropy, trial_cross_entropy};
 use highway_model::ops::sgd::SgdStep;
-use highway_model::ops::trials::sgd::TrialSteps;
-use highway_model::{Activation, Kind, ModelConfig, Stack, WeightInit};
+use highway_model::{Activation, Kind, ModelConfig, WeightInit};
 use highway_rng::SplitMix64;
 use serde::Serialize;
 
 use crate::backend::BackendName;
-use crate::run::{Sgd, StackSgd, PROBE_EXAMPLES};
+use crate::run::{cohort, layer_stats, Layers, TrialStart, PROBE_EXAMPLES};
 use crate::sys;
 
 #[derive(Debug, Clone)]
@@ -59,7 +56,7 @@ pub(crate) struct BenchResult {
     pub peak_rss_mib: f64,
     pub final_loss: f64,
     /// One measurement of the per-layer statistics a run takes after each epoch (on
-    /// `PROBE_EXAMPLES` examples), median of 5.
+    /// `PROBE_EXAMPLES` examples, of the first trial), median of 5.
     pub layer_stats_ms: f64,
     /// Peak resident memory after the statistics were taken (`peak_rss_mib` is before).
     pub layer_stats_peak_rss_mib: f64,
@@ -78,52 +75,59 @@ pub(crate) struct BenchResult {
 /// Examples in the epoch the statistics' cost is compared with (MNIST's training set).
 const EPOCH_EXAMPLES: usize = 60_000;
 
-/// Trains `warmup + steps` steps; each step ends with the loss read back, so that its time
+/// Trains `warmup + steps` steps of the training loop's own step (`run::Trainable`: one net,
+/// or a stack of `spec.trials`); each step ends with the losses read back, so that its time
 /// includes all of its work on every backend.
 pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
-    if spec.trials > 1 {
-        return run_stack(spec);
-    }
     let started = Instant::now();
-    let device = spec.backend.device()?;
-    let mut device = device.autodiff();
-    if spec.gradient_checkpointing {
-        device = device.gradient_checkpointing();
-    }
-    let model = config(spec)
-        .init(0, &device)
-        .with_fused(!(spec.gradient_checkpointing || spec.composed));
+    let inner = spec.backend.device()?;
+    let config = config(spec);
+    // Trial k: seed k, learning rate 0.01 · 0.9^k, momentum 0.9.
+    let starts: Vec<TrialStart> = (0..spec.trials.max(1))
+        .map(|k| TrialStart {
+            config: &config,
+            seed: k as u64,
+            sgd: SgdStep {
+                lr: 0.0,
+                momentum: 0.9,
+                dampening: 0.0,
+                weight_decay: 0.0,
+                nesterov: false,
+            },
+            checkpoint: None,
+        })
+        .collect();
+    let lrs: Vec<f64> = (0..starts.len())
+        .map(|k| 0.01 * 0.9f64.powi(k as i32))
+        .collect();
+    let layers = Layers {
+        fused: !(spec.gradient_checkpointing || spec.composed),
+        gradient_checkpointing: spec.gradient_checkpointing,
+    };
+    let mut model = cohort(&starts, layers, &inner)?;
     let mut rng = SplitMix64::new(1);
-    let (x, y) = random_batch(spec, spec.batch, &mut rng, &device);
-    let mut optim = Sgd::new(0.9, false, 0.0);
-    // Taken out for each step and put back, so that the step owns it (no shared tensors).
-    let mut slot = Some(model);
+    let (x, y) = random_batch(spec, spec.batch, &mut rng, model.device());
     let timed = timed(spec, started, || {
-        let model = slot.take().expect("put back after every step");
-        let loss = cross_entropy(model.forward(x.clone()), y.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        slot = Some(optim.step(0.01, model, grads));
-        loss.into_scalar::<f32>() as f64
+        let (losses, _) = model.step(x.clone(), y.clone(), &lrs);
+        let losses = losses.into_data().convert::<f32>();
+        losses.try_to_vec::<f32>().map_or(f64::NAN, |v| v[0] as f64)
     });
-    let model = slot.expect("put back after every step");
-    let (median_ms, mean, last, first_step_s) = (
-        timed.median_ms,
-        timed.mean_ms,
-        timed.last,
-        timed.first_step_s,
-    );
     let peak_rss_mib = sys::peak_rss_mib();
-    let (px, py) = random_batch(spec, PROBE_EXAMPLES, &mut rng, &device);
+    let (px, py) = random_batch(spec, PROBE_EXAMPLES, &mut rng, model.device());
+    let net = model.nets()?.swap_remove(0);
+    let alone = model.measures_alone();
     let stats_ms = median(
         (0..5)
             .map(|_| {
                 let t = Instant::now();
-                model.layer_stats(px.clone(), py.clone());
+                layer_stats(alone, &net, &px, &py, PROBE_EXAMPLES);
                 t.elapsed().as_secs_f64() * 1e3
             })
             .collect(),
     );
+    let median_ms = timed.median_ms;
     let epoch_ms = median_ms * EPOCH_EXAMPLES.div_ceil(spec.batch) as f64;
+    let trials = starts.len();
     Ok(BenchResult {
         kind: spec.kind.name(),
         depth: spec.depth,
@@ -133,20 +137,20 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
         steps: spec.steps,
         backend: spec.backend.to_string(),
         gradient_checkpointing: spec.gradient_checkpointing,
-        fused: model.fused,
+        fused: layers.fused,
         threads: rayon::current_num_threads(),
         steps_per_s: 1e3 / median_ms,
         ms_per_step: median_ms,
-        mean_ms_per_step: mean,
+        mean_ms_per_step: timed.mean_ms,
         peak_rss_mib,
         layer_stats_peak_rss_mib: sys::peak_rss_mib(),
-        final_loss: last,
+        final_loss: timed.last,
         layer_stats_ms: stats_ms,
         layer_stats_epoch_percent: 100.0 * stats_ms / epoch_ms,
-        trials: 1,
-        trial_steps_per_s: 1e3 / median_ms,
-        peak_rss_mib_per_trial: peak_rss_mib,
-        first_step_s,
+        trials,
+        trial_steps_per_s: trials as f64 * 1e3 / median_ms,
+        peak_rss_mib_per_trial: peak_rss_mib / trials as f64,
+        first_step_s: timed.first_step_s,
     })
 }
 
@@ -162,78 +166,6 @@ fn config(spec: &BenchSpec) -> ModelConfig {
         gate_bias: -2.0,
         init: WeightInit::Normalized,
     }
-}
-
-/// [`run`] for a stack of `spec.trials` nets of [`config`] (seeds 0, 1, …; learning rates
-/// 0.01 · 0.9^k), as a group of a search trains them. The per-layer statistics are taken per
-/// trial in a group, as in a single run, and are not measured again here (NaN).
-fn run_stack(spec: &BenchSpec) -> Result<BenchResult> {
-    let started = Instant::now();
-    let device = spec.backend.device()?.autodiff();
-    let configs = vec![config(spec); spec.trials];
-    let tensors = configs
-        .iter()
-        .enumerate()
-        .map(|(k, c)| c.init(k as u64, &device).tensors())
-        .collect();
-    let stack = Stack::new(&configs, tensors, &device)?;
-    let mut rng = SplitMix64::new(1);
-    let (x, y) = random_batch(spec, spec.batch, &mut rng, &device);
-    let mut optim = StackSgd::new();
-    let steps = TrialSteps::new(
-        (0..spec.trials)
-            .map(|k| SgdStep {
-                lr: 0.01 * 0.9f32.powi(k as i32),
-                momentum: 0.9,
-                dampening: 0.0,
-                weight_decay: 0.0,
-                nesterov: false,
-            })
-            .collect(),
-    );
-    let mut slot = Some(stack);
-    let timed = timed(spec, started, || {
-        let stack = slot.take().expect("put back after every step");
-        let losses = trial_cross_entropy(stack.forward(x.clone()), y.clone());
-        let grads = GradientsParams::from_grads(losses.clone().sum().backward(), &stack);
-        slot = Some(optim.step(steps.clone(), stack, grads));
-        losses
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .map_or(f64::NAN, |v| v[0] as f64)
-    });
-    let (median_ms, mean, last, first_step_s) = (
-        timed.median_ms,
-        timed.mean_ms,
-        timed.last,
-        timed.first_step_s,
-    );
-    let peak_rss_mib = sys::peak_rss_mib();
-    Ok(BenchResult {
-        kind: spec.kind.name(),
-        depth: spec.depth,
-        width: spec.width,
-        input: spec.input,
-        batch: spec.batch,
-        steps: spec.steps,
-        backend: spec.backend.to_string(),
-        gradient_checkpointing: false,
-        fused: true,
-        threads: rayon::current_num_threads(),
-        steps_per_s: 1e3 / median_ms,
-        ms_per_step: median_ms,
-        mean_ms_per_step: mean,
-        peak_rss_mib,
-        final_loss: last,
-        layer_stats_ms: f64::NAN,
-        layer_stats_peak_rss_mib: peak_rss_mib,
-        layer_stats_epoch_percent: f64::NAN,
-        trials: spec.trials,
-        trial_steps_per_s: spec.trials as f64 * 1e3 / median_ms,
-        peak_rss_mib_per_trial: peak_rss_mib / spec.trials as f64,
-        first_step_s,
-    })
 }
 
 /// What timing the steps gave: median and mean milliseconds of the timed steps, the last

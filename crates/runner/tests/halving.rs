@@ -182,6 +182,115 @@ fn a_halving_sweep_killed_at_a_rung_resumes_to_the_same_decisions() {
     assert_eq!(outcome(&out), outcome(&whole));
 }
 
+/// The highway cell's nine trials each trained alone up to the first rung (epoch 2), one task
+/// each, in plan order: the first eight wait there with a checkpoint at epoch 3 (the last one
+/// decides the rung and goes on); their run folders.
+fn at_first_rung(cfg: &str, out: &Path) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for i in 0..9 {
+        let index = i.to_string();
+        let args = [
+            "run",
+            cfg,
+            "--index",
+            &index,
+            "--set",
+            "model.kinds=[\"highway\"]",
+        ];
+        succeed(highway(&args, out, "1"));
+    }
+    for e in fs::read_dir(out.join("h/runs")).unwrap() {
+        dirs.push(e.unwrap().path());
+    }
+    dirs.sort();
+    for d in &dirs[..8] {
+        let status = fs::read_to_string(d.join("status.json")).unwrap();
+        assert!(status.contains("\"waiting\""), "{}: {status}", d.display());
+    }
+    dirs
+}
+
+/// A trial whose checkpoint stands past a rung that is not decided yet waits there, whatever
+/// its status file says: an unreadable `status.json` does not let it train on to the budget.
+#[test]
+fn a_trial_past_an_undecided_rung_waits_whatever_its_status_says() {
+    let dir = tmp("halving-status");
+    let cfg = halving(&dir);
+    let cfg = cfg.to_str().unwrap();
+    let out = dir.join("out");
+    let run = "run";
+    let highway_only = ["--set", "model.kinds=[\"highway\"]"];
+    let mut args = vec![run, cfg, "--index", "0"];
+    args.extend_from_slice(&highway_only);
+    succeed(highway(&args, &out, "1"));
+    let runs: Vec<PathBuf> = fs::read_dir(out.join("h/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let [trial] = &runs[..] else {
+        panic!("{runs:?}")
+    };
+    fs::write(trial.join("status.json"), "{ cut sh").unwrap();
+    let o = highway(&args, &out, "1").wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let status = fs::read_to_string(trial.join("status.json")).unwrap();
+    assert!(status.contains("\"waiting\""), "{status}");
+    assert_eq!(curve(trial).len(), 2, "trained past the rung: {}", text(&o));
+}
+
+/// Two damaged checkpoints at a rung end the resumed search: the trials ranked out are
+/// recorded stopped from their curves (the damaged checkpoint is not read), a promoted one
+/// fails alone, and a pass in which every trial failed is not progress (no endless loop).
+#[test]
+fn damaged_checkpoints_at_a_rung_fail_their_trials_and_end_the_search() {
+    let dir = tmp("halving-damaged");
+    let cfg = halving(&dir);
+    let cfg = cfg.to_str().unwrap();
+    let out = dir.join("out");
+    let trials = at_first_rung(cfg, &out);
+    for d in &trials[..2] {
+        fs::write(d.join("checkpoint/state.safetensors"), b"damaged").unwrap();
+    }
+    let args = ["sweep", cfg, "--set", "model.kinds=[\"highway\"]"];
+    let mut child = highway(&args, &out, "2");
+    let t = Instant::now();
+    let o = loop {
+        if child.try_wait().unwrap().is_some() {
+            break child.wait_with_output().unwrap();
+        }
+        if t.elapsed() > Duration::from_secs(300) {
+            child.kill().unwrap();
+            panic!("the resumed search never ended");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = text(&o);
+    let states: Vec<String> = trials
+        .iter()
+        .map(|d| {
+            let s: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(d.join("status.json")).unwrap()).unwrap();
+            format!("{} {}", s["state"], s["epochs"])
+        })
+        .collect();
+    let failed = states
+        .iter()
+        .filter(|s| s.starts_with("\"failed\""))
+        .count();
+    let stopped = states.iter().filter(|s| *s == "\"stopped\" 2").count();
+    // Six ranked out at the first rung, recorded from their curves, damaged or not.
+    assert_eq!(stopped, 6, "{states:?}\n{log}");
+    assert!(failed <= 2, "{states:?}");
+    assert_eq!(o.status.success(), failed == 0, "{log}");
+    for d in &trials {
+        let status = fs::read_to_string(d.join("status.json")).unwrap();
+        if status.contains("\"stopped\"") {
+            assert_eq!(curve(d).len(), 2, "{}", d.display());
+            assert!(!d.join("checkpoint").exists(), "{}", d.display());
+        }
+    }
+}
+
 /// Runs `scripts/halving-check.py` on a halving folder and its full-budget twin: every curve
 /// the beginning of its full one, the same best trial in every cell.
 fn check_script(halving: &Path, full: &Path) {

@@ -269,7 +269,16 @@ impl Config {
             }
         }
         self.dataset.validate()?;
-        if self.search.as_ref().is_some_and(|s| s.halving.is_some()) {
+        if let Some(h) = self.search.as_ref().and_then(|s| s.halving) {
+            check(
+                h.first_rung < self.training.epochs,
+                "search.halving.first_rung",
+                &format!(
+                    "must be below training.epochs ({}): with no rung before the budget, \
+                     halving would stop nothing",
+                    self.training.epochs
+                ),
+            )?;
             check(
                 self.training.checkpoint_every >= 1,
                 "search.halving",
@@ -510,6 +519,22 @@ mod tests {
         apply_set(&mut v, &format!("{key}={value}")).unwrap();
         let e = err(v);
         assert!(e.contains(want), "{key}={value}: {e}");
+    }
+
+    /// A first rung at or past the budget would leave halving nothing to stop, and a summary
+    /// without rungs: refused by name.
+    #[test]
+    fn a_first_rung_past_the_budget_is_refused() {
+        let mut v = base();
+        let search = json!({"trials": 3, "halving": {"eta": 3, "first_rung": 2}});
+        apply_set(&mut v, &format!("search={search}")).unwrap();
+        let e = err(v.clone());
+        assert!(
+            e.contains("search.halving.first_rung: must be below training.epochs (2)"),
+            "{e}"
+        );
+        apply_set(&mut v, "training.epochs=3").unwrap();
+        assert!(Config::from_value(v).is_ok());
     }
 
     #[test]

@@ -1,27 +1,40 @@
-//! Running a plan: the sweep over its runs (`sweep.rs`: which runs, locks, failures, stops),
-//! and one run's training loop (`train.rs`) with what it needs: the epoch order, evaluation,
-//! the SGD step, progress lines, checkpoint snapshots, stop signals, requeueing under SLURM.
-//! The loop speaks in epochs and records; every file it leads to is written by the run's
-//! recorder (`store::RunRecorder`). The report after a sweep is the caller's (`cli`).
+//! Running a plan, from the command down to a step:
+//!
+//! ```text
+//! sweep.rs     which runs a command trains (the plan, a run, a group), its data, its folder
+//! passes.rs    the passes over the plan's groups; successive halving's rungs (rungs.rs)
+//! turn.rs      one locked turn: a run or a group's unfinished runs, failures recorded
+//! train.rs     the training loop, for a cohort of K ≥ 1 trials (job.rs: what it is handed)
+//! trainable.rs what the loop trains: one net (net.rs, sgd.rs) or a stack (stacked.rs,
+//!              stack_sgd.rs)
+//! outcome.rs   how the command ends: stop and exit code, SLURM requeue (requeue.rs), failures
+//! ```
+//! plus the epoch order, evaluation, progress lines and stop signals. The loop speaks in
+//! epochs and records; every file it leads to is written by the run's recorder
+//! (`store::RunRecorder`). The report after a sweep is the caller's (`cli`).
 //! Uses `store` and `experiment`, nothing above.
 
 mod eval;
-mod group;
+mod job;
+mod net;
 mod order;
+mod outcome;
+mod passes;
 mod progress;
 mod requeue;
-mod resume;
 mod rungs;
 mod sgd;
 mod signals;
 mod stack_sgd;
+mod stacked;
 mod sweep;
 mod train;
+mod trainable;
+mod turn;
 
 pub use eval::{evaluate, evaluate_lesioned, to_device};
-pub(crate) use sgd::Sgd;
+pub use outcome::{Interrupted, Trained};
 pub use signals::{Signal, Stop};
-pub(crate) use stack_sgd::StackSgd;
-pub use sweep::{run_group, run_one, sweep, Interrupted, SweepOptions, Trained};
-pub use train::train_run;
+pub use sweep::{run_group, run_one, sweep, SweepOptions};
 pub(crate) use train::PROBE_EXAMPLES;
+pub(crate) use trainable::{cohort, layer_stats, Layers, TrialStart};

@@ -1,5 +1,5 @@
-//! Progress of a run: a bar on a terminal (epoch, step, loss, time left); otherwise one plain
-//! line per epoch, so that cluster logs stay readable.
+//! Progress of a cohort of trials: a bar on a terminal (epoch, step, loss, time left), and one
+//! plain line per trial and epoch, so that cluster logs stay readable.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -11,16 +11,15 @@ use crate::store::CurveRow;
 
 pub(super) struct RunProgress {
     bar: Option<ProgressBar>,
-    label: String,
     epochs: usize,
     steps_per_epoch: usize,
     started: Instant,
 }
 
 impl RunProgress {
+    /// Progress of the cohort `label` (a run, or "a and n more"): a bar on a terminal.
     pub(super) fn new(label: String, epochs: usize, steps_per_epoch: usize) -> Self {
-        let mut progress = Self::lines(label, epochs, steps_per_epoch);
-        progress.bar = std::io::stderr().is_terminal().then(|| {
+        let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new((epochs * steps_per_epoch) as u64);
             bar.set_style(
                 ProgressStyle::with_template(
@@ -29,18 +28,12 @@ impl RunProgress {
                 .expect("valid template")
                 .progress_chars("=> "),
             );
-            bar.set_prefix(progress.label.clone());
+            bar.set_prefix(label);
             bar.enable_steady_tick(Duration::from_millis(500));
             bar
         });
-        progress
-    }
-
-    /// Lines only, never a bar: a trial of a group, whose group has the bar.
-    pub(super) fn lines(label: String, epochs: usize, steps_per_epoch: usize) -> Self {
         Self {
-            bar: None,
-            label,
+            bar,
             epochs,
             steps_per_epoch,
             started: Instant::now(),
@@ -58,39 +51,38 @@ impl RunProgress {
         }
     }
 
-    pub(super) fn epoch(&self, row: &CurveRow, eval_kind: EvalSplit) {
-        let line = format!(
-            "{} epoch {}/{}: train loss {:.4e} acc {:.4} | {eval_kind} loss {:.4} acc {:.4} | lr {:.3e} | {:.1}s (total {:.0}s)",
-            self.label,
-            row.epoch,
-            self.epochs,
-            row.train_loss,
-            row.train_acc,
-            row.eval_loss,
-            row.eval_acc,
-            row.lr,
-            row.seconds,
-            self.started.elapsed().as_secs_f64()
+    /// The line of trial `id`'s finished epoch.
+    pub(super) fn epoch(&self, id: &str, row: &CurveRow, eval_kind: EvalSplit) {
+        self.say(
+            id,
+            &format!(
+                "epoch {}/{}: train loss {:.4e} acc {:.4} | {eval_kind} loss {:.4} acc {:.4} | lr {:.3e} | {:.1}s (total {:.0}s)",
+                row.epoch,
+                self.epochs,
+                row.train_loss,
+                row.train_acc,
+                row.eval_loss,
+                row.eval_acc,
+                row.lr,
+                row.seconds,
+                self.started.elapsed().as_secs_f64()
+            ),
         );
+    }
+
+    /// A line of trial `id`'s, above the bar on a terminal.
+    pub(super) fn say(&self, id: &str, message: &str) {
+        let line = format!("{id} {message}");
         match &self.bar {
             Some(bar) => bar.println(line),
             None => eprintln!("{line}"),
         }
     }
 
-    /// A line of its own, above the bar on a terminal.
-    pub(super) fn say(&self, message: &str) {
-        let line = format!("{} {message}", self.label);
-        match &self.bar {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
-        }
-    }
-
-    pub(super) fn finish(&self, message: &str) {
+    /// Takes the bar away: the cohort is over.
+    pub(super) fn clear(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        eprintln!("{} {message}", self.label);
     }
 }

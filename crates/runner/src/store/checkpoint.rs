@@ -58,6 +58,66 @@ pub struct Position {
     pub epoch_seconds: f64,
 }
 
+/// Refuses (by `refuse`) a checkpoint whose metadata `meta` (of format `format`) names another
+/// run, another net or other data than the run `spec`; `earlier_data` as for [`load`].
+fn belongs(
+    meta: &HashMap<String, String>,
+    format: &str,
+    spec: &Spec,
+    earlier_data: Option<&str>,
+    refuse: &dyn Fn(String) -> anyhow::Error,
+) -> Result<()> {
+    let get = |key: &str| {
+        meta.get(key)
+            .map(String::as_str)
+            .ok_or_else(|| refuse(format!("no '{key}' in its metadata")))
+    };
+    let run = get("run")?;
+    if run != spec.id() {
+        return Err(refuse(format!(
+            "it belongs to run '{run}', not '{}'",
+            spec.id()
+        )));
+    }
+    let saved: ModelConfig = serde_json::from_str(get("model")?)
+        .map_err(|e| refuse(format!("its model config does not parse: {e}")))?;
+    if saved != spec.model {
+        return Err(refuse(format!(
+            "it holds another net ({saved:?}; this run trains {:?})",
+            spec.model
+        )));
+    }
+    let trained_on = match format {
+        FORMAT => meta.get("data").map(String::as_str),
+        _ => earlier_data,
+    };
+    if let (Some(then), Some(now)) = (trained_on, spec.data.fingerprint.as_deref()) {
+        if then != now {
+            return Err(refuse(format!(
+                "it was trained on other data (fingerprint {then}; the data loaded now, {:?} \
+                 from the data folder given, has fingerprint {now})",
+                spec.data.dataset
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A checkpoint's tensors as the net's parameters and the velocities by parameter name.
+fn split_velocity(tensors: Vec<NamedTensor>) -> (Vec<NamedTensor>, Vec<NamedTensor>) {
+    let (velocity, params): (Vec<_>, Vec<_>) = tensors
+        .into_iter()
+        .partition(|t| t.name.starts_with(VELOCITY));
+    let velocity = velocity
+        .into_iter()
+        .map(|v| NamedTensor {
+            name: v.name[VELOCITY.len()..].to_string(),
+            ..v
+        })
+        .collect();
+    (params, velocity)
+}
+
 impl Position {
     /// The start of a run: epoch 1, nothing done.
     pub fn start() -> Position {
@@ -145,7 +205,7 @@ pub(super) fn load(
     // The run lock is held: any temporary file here is a killed writer's.
     super::files::remove_stale_temporaries(&run_dir.join(DIR), std::time::Duration::ZERO);
     let path = path(run_dir);
-    if !path.exists() {
+    if path.symlink_metadata().is_err() {
         return Ok(None);
     }
     let refuse = |why: String| anyhow::anyhow!("{}: {why}; {REFUSED}", path.display());
@@ -173,47 +233,11 @@ pub(super) fn load(
             "its contents do not match their checksum (damaged or edited)".into(),
         ));
     }
-    let run = get("run")?;
-    if run != spec.id() {
-        return Err(refuse(format!(
-            "it belongs to run '{run}', not '{}'",
-            spec.id()
-        )));
-    }
-    let saved: ModelConfig = serde_json::from_str(get("model")?)
-        .map_err(|e| refuse(format!("its model config does not parse: {e}")))?;
-    if saved != spec.model {
-        return Err(refuse(format!(
-            "it holds another net ({saved:?}; this run trains {:?})",
-            spec.model
-        )));
-    }
-    let trained_on = match format {
-        FORMAT => meta.get("data").map(String::as_str),
-        _ => earlier_data,
-    };
-    if let (Some(then), Some(now)) = (trained_on, spec.data.fingerprint.as_deref()) {
-        if then != now {
-            return Err(refuse(format!(
-                "it was trained on other data (fingerprint {then}; the data loaded now, {:?} \
-                 from the data folder given, has fingerprint {now})",
-                spec.data.dataset
-            )));
-        }
-    }
+    belongs(&meta, format, spec, earlier_data, &refuse)?;
     let position: Position = serde_json::from_str(get("position")?)
         .map_err(|e| refuse(format!("its position does not parse: {e}")))?;
     position.check(spec).map_err(refuse)?;
-    let (velocity, params): (Vec<_>, Vec<_>) = tensors
-        .into_iter()
-        .partition(|t| t.name.starts_with(VELOCITY));
-    let velocity = velocity
-        .into_iter()
-        .map(|v| NamedTensor {
-            name: v.name[VELOCITY.len()..].to_string(),
-            ..v
-        })
-        .collect();
+    let (params, velocity) = split_velocity(tensors);
     Ok(Some(Checkpoint {
         position,
         params,

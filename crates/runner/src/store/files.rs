@@ -108,8 +108,25 @@ pub(crate) const MAX_LAYER_RECORD: u64 = 4 << 30;
 /// a folder or a socket, which would block or never end, or when it has more than `max`
 /// bytes. Every file the tool reads back goes through here or `highway_data::regular`.
 pub(crate) fn read_bytes(path: &Path, max: u64) -> Result<Vec<u8>> {
+    refuse_link(path)?;
     // The error names the file.
     Ok(highway_data::regular::read_regular(path, max)?)
+}
+
+/// Refuses a symbolic link at `path`, naming it: the harness writes the files of its folders
+/// itself, and a link planted among them (to `/etc/passwd`, to another run's checkpoint) would
+/// be read as if it were the run's own.
+pub(crate) fn refuse_link(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            anyhow::bail!(
+                "{}: is a symbolic link; the harness reads only the files it wrote itself \
+                 (remove the link)",
+                path.display()
+            )
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The text of the regular file at `path`, as [`read_bytes`] reads it; it must be UTF-8.
@@ -148,6 +165,18 @@ mod tests {
         remove_stale_temporaries(&dir, Duration::ZERO);
         assert!(!stale.exists());
         assert_eq!(fs::read(dir.join("x.json")).unwrap(), b"1");
+    }
+
+    #[test]
+    fn a_link_is_refused_by_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("target.json");
+        fs::write(&target, b"{}").unwrap();
+        let link = tmp.path().join("status.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = format!("{:#}", read_bytes(&link, 100).unwrap_err());
+        assert!(e.contains("status.json: is a symbolic link"), "{e}");
+        assert_eq!(read_bytes(&target, 100).unwrap(), b"{}");
     }
 
     #[test]

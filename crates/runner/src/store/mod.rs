@@ -14,7 +14,8 @@
 //!   model.safetensors           the trained net, when asked            (model_file.rs)
 //!   checkpoint/                 while a run is unfinished              (checkpoint.rs)
 //! ```
-//! `recorder.rs` writes a run's files as it trains; `files.rs` holds the atomic writes and the
+//! `recorder.rs` writes a run's files as it trains, `run_state.rs` changes a run's state
+//! otherwise (failed, interrupted, stopped at a rung); `files.rs` holds the atomic writes and the
 //! bounded, regular-file-only reads, `run_lock.rs` the one-process-per-run lock, `lock_file.rs`
 //! how every lock file is opened and waited for, `tensor_file.rs` the safetensors layout.
 
@@ -28,6 +29,7 @@ mod recorder;
 mod run_dir;
 mod run_events;
 mod run_lock;
+mod run_state;
 mod running;
 mod spec;
 mod status;
@@ -44,6 +46,7 @@ pub use recorder::{EpochRecord, RunRecorder};
 pub use run_dir::RunDir;
 pub use run_events::read_run_events;
 pub use run_lock::{Acquired, RunLock};
+pub use run_state::Through;
 pub use running::abandon_running;
 pub use spec::{DataRecord, Spec};
 pub use status::{State, Status};

@@ -73,12 +73,9 @@ impl RunDir {
 
     /// Records the run as failed with `message`, keeping what its status already said.
     pub fn record_failure(&self, backend: BackendName, message: String) -> Result<()> {
-        let failed = Status {
-            state: super::State::Failed,
-            message: Some(message),
-            ..self.status().unwrap_or_else(|| Status::starting(backend))
-        };
-        self.write_status(&failed).context("recording the failure")
+        let failed = super::State::Failed;
+        self.set_state(backend, failed, Some(message), super::Through::AsIs)
+            .map(|_| ())
     }
 
     /// The run's learning curve; empty when it has none yet. A `curve.csv` that cannot be read

@@ -256,6 +256,25 @@ pub(super) fn run_hparams(spec: &RunSpec) -> Vec<(&'static str, HValue)> {
     h
 }
 
+/// The metrics of the HParams view, as each run's session end reports them.
+const METRICS: [MetricInfo; 3] = [
+    MetricInfo {
+        tag: FINAL_TRAIN_LOSS,
+        display_name: "final training loss",
+        training: true,
+    },
+    MetricInfo {
+        tag: BEST_TRAIN_LOSS,
+        display_name: "best training loss",
+        training: true,
+    },
+    MetricInfo {
+        tag: EVAL_ACCURACY,
+        display_name: "evaluation accuracy",
+        training: false,
+    },
+];
+
 /// Writes the HParams experiment of the sweep of `plan` into the sweep folder `root` (the
 /// same bytes from every process of one sweep). The hyperparameters that vary across the plan
 /// are marked as differing, and listed first: TensorBoard shows those columns by default.
@@ -307,24 +326,7 @@ pub(super) fn write_experiment(
         number("trial", "random-search trial"),
     ];
     infos.sort_by_key(|h| !h.differs);
-    let metrics = [
-        MetricInfo {
-            tag: FINAL_TRAIN_LOSS,
-            display_name: "final training loss",
-            training: true,
-        },
-        MetricInfo {
-            tag: BEST_TRAIN_LOSS,
-            display_name: "best training loss",
-            training: true,
-        },
-        MetricInfo {
-            tag: EVAL_ACCURACY,
-            display_name: "evaluation accuracy",
-            training: false,
-        },
-    ];
-    let experiment = hparams::experiment(name, description, &infos, &metrics);
+    let experiment = hparams::experiment(name, description, &infos, &METRICS);
     let version = Event {
         wall_time: 0.0,
         step: 0,

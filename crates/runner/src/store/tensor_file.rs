@@ -51,6 +51,7 @@ fn read_checked(
     path: &Path,
     max_values: impl FnOnce(&HashMap<String, String>) -> Result<u64>,
 ) -> Result<(HashMap<String, String>, Vec<NamedTensor>)> {
+    super::files::refuse_link(path)?;
     if let Some(what) = highway_data::regular::not_regular(path) {
         bail!("is {what}, not a regular file");
     }

@@ -1,0 +1,140 @@
+//! A cohort of several trials as one stack of nets (`highway_model::Stack`) and its SGD
+//! ([`super::stack_sgd::StackSgd`]): one forward and one backward pass per batch for all of
+//! them, each trial with its own learning rate, momentum and weight decay.
+//!
+//! On Flex each trial's numbers are those of the run trained alone on one thread: the stack's
+//! operations run each trial through the single net's code, and a trial's evaluation and layer
+//! statistics run on one thread ([`Trainable::measures_alone`]).
+
+use anyhow::{Context, Result};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Int, Tensor};
+use highway_model::loss::{trial_correct, trial_cross_entropy};
+use highway_model::ops::sgd::SgdStep;
+use highway_model::ops::trials::sgd::TrialSteps;
+use highway_model::{Mlp, ModelConfig, NamedTensor, Stack};
+
+use super::stack_sgd::StackSgd;
+use super::trainable::{Trainable, TrialStart};
+
+pub(crate) struct Stacked {
+    /// Taken out for a step, put back after it.
+    stack: Option<Stack>,
+    optim: StackSgd,
+    /// Each trial's net and SGD settings, in stack order.
+    configs: Vec<ModelConfig>,
+    sgd: Vec<SgdStep>,
+    device: Device,
+}
+
+impl Stacked {
+    /// The stack of `trials` (fresh, or each from its checkpoint) on `inner`'s autodiff
+    /// device.
+    pub(crate) fn new(trials: &[TrialStart], inner: &Device) -> Result<Self> {
+        let device = inner.clone().autodiff();
+        let mut tensors = Vec::new();
+        let mut velocities = Vec::new();
+        for trial in trials {
+            match trial.checkpoint {
+                Some(c) => {
+                    tensors.push(c.params.clone());
+                    velocities.push(c.velocity.clone());
+                }
+                None => {
+                    tensors.push(trial.config.init(trial.seed, &device).tensors());
+                    velocities.push(Vec::new());
+                }
+            }
+        }
+        let configs: Vec<ModelConfig> = trials.iter().map(|t| t.config.clone()).collect();
+        let stack = Stack::new(&configs, tensors, &device)
+            .context("the trials' parameters do not make one stack")?;
+        let mut optim = StackSgd::new();
+        optim.restore(&velocities, inner);
+        Ok(Stacked {
+            stack: Some(stack),
+            optim,
+            configs,
+            sgd: trials.iter().map(|t| t.sgd).collect(),
+            device,
+        })
+    }
+
+    fn stack(&self) -> &Stack {
+        self.stack
+            .as_ref()
+            .expect("the stack is back after every step")
+    }
+}
+
+impl Trainable for Stacked {
+    fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn step(
+        &mut self,
+        x: Tensor<2>,
+        y: Tensor<1, Int>,
+        lrs: &[f64],
+    ) -> (Tensor<1>, Tensor<1, Int>) {
+        let stack = self
+            .stack
+            .take()
+            .expect("the stack is back after every step");
+        let logits = stack.forward(x);
+        let losses = trial_cross_entropy(logits.clone(), y.clone());
+        let hits = trial_correct(logits.detach(), y);
+        let grads = GradientsParams::from_grads(losses.clone().sum().backward(), &stack);
+        let steps = self
+            .sgd
+            .iter()
+            .zip(lrs)
+            .map(|(s, &lr)| SgdStep {
+                lr: lr as f32,
+                ..*s
+            })
+            .collect();
+        self.stack = Some(self.optim.step(TrialSteps::new(steps), stack, grads));
+        (losses.detach(), hits)
+    }
+
+    fn nets(&self) -> Result<Vec<Mlp>> {
+        self.configs
+            .iter()
+            .zip(self.stack().tensors())
+            .map(|(config, params)| {
+                config
+                    .load(params, &self.device)
+                    .context("a trial of the stack does not fit its net")
+            })
+            .collect()
+    }
+
+    fn measures_alone(&self) -> bool {
+        true
+    }
+
+    fn snapshots(&self) -> Vec<(Vec<NamedTensor>, Vec<NamedTensor>)> {
+        let stack = self.stack();
+        let names: Vec<String> = stack.param_ids().into_iter().map(|(n, _)| n).collect();
+        let velocities = self.optim.trial_velocities(&names, self.configs.len());
+        stack.tensors().into_iter().zip(velocities).collect()
+    }
+
+    fn retain(&mut self, keep: &[usize]) -> Result<()> {
+        let mut tensors = self.stack().tensors();
+        self.stack = None;
+        let params = keep
+            .iter()
+            .map(|&i| std::mem::take(&mut tensors[i]))
+            .collect();
+        self.configs = keep.iter().map(|&i| self.configs[i].clone()).collect();
+        self.sgd = keep.iter().map(|&i| self.sgd[i]).collect();
+        self.optim.retain(keep);
+        if !keep.is_empty() {
+            self.stack = Some(Stack::new(&self.configs, params, &self.device)?);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,72 @@
+//! The one way a run's state changes outside its training: [`RunDir::set_state`]. A run in
+//! training reports through its recorder (`recorder.rs`), which writes the same status; every
+//! other path (a failure, the resume hint after a stop, a trial ranked out at a rung of
+//! successive halving, a process that must quit at once) sets the state here.
+//!
+//! A state set here is built from the run's records, never from its checkpoint: a trial ranked
+//! out at a rung ends with the epochs its curve holds through the rung, and a damaged or older
+//! checkpoint of it is only removed.
+
+use anyhow::{Context, Result};
+
+use super::{checkpoint, run_events, RunDir, State, Status};
+use crate::backend::BackendName;
+use crate::experiment::RunSpec;
+
+/// What a state change does besides the state and its message.
+#[derive(Debug, Clone, Copy)]
+pub enum Through<'a> {
+    /// Nothing else: the status keeps what it says of the epochs.
+    AsIs,
+    /// The run `spec` ends with the epochs its curve holds up to this one: its status, its
+    /// event file (the session's end included) and no checkpoint.
+    Epoch(usize, &'a RunSpec),
+}
+
+impl RunDir {
+    /// Sets the run's state to `state`, saying `message`, keeping what its status already says
+    /// (a run without a readable status starts one on `backend`); `through` says whether the
+    /// run ends at an epoch of its records. The status written.
+    pub fn set_state(
+        &self,
+        backend: BackendName,
+        state: State,
+        message: Option<String>,
+        through: Through,
+    ) -> Result<Status> {
+        let mut status = self.status().unwrap_or_else(|| Status::starting(backend));
+        if let Through::Epoch(epoch, spec) = through {
+            self.end_records(&mut status, epoch, state, spec)?;
+        }
+        status.state = state;
+        status.message = message;
+        self.write_status(&status)
+            .with_context(|| format!("recording the run as {state}"))?;
+        Ok(status)
+    }
+
+    /// Ends the run's records at `epoch`: the status's epochs and losses from its curve's rows
+    /// through it, the event file written again from those records with the session's end for
+    /// `state`, and the checkpoint removed.
+    fn end_records(
+        &self,
+        status: &mut Status,
+        epoch: usize,
+        state: State,
+        spec: &RunSpec,
+    ) -> Result<()> {
+        let mut curve = self.curve();
+        curve.retain(|r| r.epoch <= epoch);
+        let (wall_seconds, peak) = (status.wall_seconds, status.peak_rss_mib);
+        (status.epochs, status.best_train_loss) = (0, None);
+        for row in &curve {
+            status.record_epoch(row, wall_seconds);
+        }
+        status.peak_rss_mib = peak;
+        let mut layers = self.layers().unwrap_or_default();
+        layers.retain(|l| l.epoch <= epoch);
+        run_events::rebuild(self.path(), spec, &curve, &layers, state)
+            .with_context(|| format!("{}: rebuilding the event file", self.path().display()))?;
+        checkpoint::remove(self.path())
+    }
+}
