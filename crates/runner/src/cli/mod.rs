@@ -229,16 +229,40 @@ fn print_groups(runs: &[RunSpec], batch_trials: usize, json: bool) -> Result<()>
     );
     for g in &all {
         let first = &runs[g.runs[0]];
-        let last = g.runs[g.runs.len() - 1];
         outln!(
-            "{:>4}  {:>3} trials  {:<7} depth {:>4}  seed {:>3}  runs {}..={last}",
+            "{:>4}  {:>3} trials  {:<7} depth {:>4}  seed {:>3}  runs {}",
             g.index,
             g.runs.len(),
             first.kind.name(),
             first.depth,
             first.seed,
-            g.runs[0]
+            plan_indices(&g.runs)
         );
     }
     Ok(())
+}
+
+/// Plan indices (ascending) as a range where they are consecutive (`3..=7`), else listed
+/// (`0, 2, 4, 6`): a group of a grid's interleaved runs is not a range.
+fn plan_indices(runs: &[usize]) -> String {
+    match runs {
+        [first, .., last] if last - first + 1 == runs.len() => format!("{first}..={last}"),
+        _ => runs
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_indices;
+
+    #[test]
+    fn a_group_is_a_range_only_where_its_runs_are_consecutive() {
+        assert_eq!(plan_indices(&[3, 4, 5, 6, 7]), "3..=7");
+        assert_eq!(plan_indices(&[0, 2, 4, 6]), "0, 2, 4, 6");
+        assert_eq!(plan_indices(&[5]), "5");
+    }
 }

@@ -109,41 +109,7 @@ pub(super) fn gradient_figures(
                 let Some(p) = profiles.get(&(depth, kind)) else {
                     continue;
                 };
-                let points = |rows: &[LayerRow]| -> Vec<(f64, f64)> {
-                    rows.iter()
-                        .map(|r| (r.layer as f64, get(r)))
-                        .filter(|(_, v)| *v > 0.0)
-                        .collect()
-                };
-                let color = kind_color(kind);
-                let series = p
-                    .epochs
-                    .iter()
-                    .map(|rows| {
-                        let epoch = rows[0].epoch;
-                        let label = match epoch {
-                            0 => "at initialisation".to_string(),
-                            e => format!("after epoch {e}"),
-                        };
-                        let mut s = Series::line(label, color.clone(), points(rows));
-                        s.dashed = epoch == 0;
-                        s.markers = epoch == 1;
-                        s
-                    })
-                    .collect();
-                row.push(Chart {
-                    title: format!(
-                        "{} depth {depth}, {}: gradient w.r.t. {what}",
-                        kind.name(),
-                        which_run(p.run)
-                    ),
-                    x_label: "layer (1 = input layer)".into(),
-                    y_label: "gradient norm (log)".into(),
-                    log_y: true,
-                    log_x: false,
-                    y_range: None,
-                    series,
-                });
+                row.push(gradient_chart(p, kind, depth, what, get));
             }
             let values: Vec<f64> = row
                 .iter()
@@ -167,6 +133,52 @@ pub(super) fn gradient_figures(
         }
     }
     out
+}
+
+/// One panel of [`gradient_figures`]: the gradient `get` (with respect to `what`) by layer of
+/// the `kind` net of `depth`, one line per recorded epoch.
+fn gradient_chart(
+    p: &LayerProfile,
+    kind: Kind,
+    depth: usize,
+    what: &str,
+    get: fn(&LayerRow) -> f64,
+) -> Chart {
+    let points = |rows: &[LayerRow]| -> Vec<(f64, f64)> {
+        rows.iter()
+            .map(|r| (r.layer as f64, get(r)))
+            .filter(|(_, v)| *v > 0.0)
+            .collect()
+    };
+    let color = kind_color(kind);
+    let series = p
+        .epochs
+        .iter()
+        .map(|rows| {
+            let epoch = rows[0].epoch;
+            let label = match epoch {
+                0 => "at initialisation".to_string(),
+                e => format!("after epoch {e}"),
+            };
+            let mut s = Series::line(label, color.clone(), points(rows));
+            s.dashed = epoch == 0;
+            s.markers = epoch == 1;
+            s
+        })
+        .collect();
+    Chart {
+        title: format!(
+            "{} depth {depth}, {}: gradient w.r.t. {what}",
+            kind.name(),
+            which_run(p.run)
+        ),
+        x_label: "layer (1 = input layer)".into(),
+        y_label: "gradient norm (log)".into(),
+        log_y: true,
+        log_x: false,
+        y_range: None,
+        series,
+    }
 }
 
 /// The table for `summary.md`: per (kind, depth) and epoch, how much of the gradient reaches

@@ -60,6 +60,19 @@ pub(super) fn seeds_md(runs: &[RunResult]) -> String {
         );
     }
     let cells = cell_stats(&trials, &seeds);
+    s += &cells_md(&cells, &trials, &seeds);
+    s += &kinds_md(&cells, &seeds);
+    s
+}
+
+/// The per-(kind, depth) table: each seed's best and mean final loss over the re-run trials
+/// `trials`, and their spread across seeds.
+fn cells_md(
+    cells: &BTreeMap<(Kind, usize), Vec<SeedStat>>,
+    trials: &BySeed,
+    seeds: &[u64],
+) -> String {
+    let mut s = String::new();
     let _ = write!(
         s,
         "\nPer (kind, depth), over the trials above: the best and the mean final loss of each \
@@ -67,12 +80,12 @@ pub(super) fn seeds_md(runs: &[RunResult]) -> String {
          result, so that seed's best is picked on its own noise; the other seeds are fresh \
          draws of the same settings. (k of n): only k of the n trials done.\n\n\
          | kind | depth | trials | {} | spread | {} | spread |\n|---|---:|---:|{}---:|{}---:|\n",
-        seed_columns(&seeds, "best, "),
-        seed_columns(&seeds, "mean, "),
+        seed_columns(seeds, "best, "),
+        seed_columns(seeds, "mean, "),
         "---:|".repeat(seeds.len()),
         "---:|".repeat(seeds.len())
     );
-    for ((kind, depth), per_seed) in &cells {
+    for ((kind, depth), per_seed) in cells {
         let n = trials
             .keys()
             .filter(|(k, d, _)| (k, d) == (kind, depth))
@@ -95,7 +108,6 @@ pub(super) fn seeds_md(runs: &[RunResult]) -> String {
             mean.join(" | ")
         );
     }
-    s += &kinds_md(&cells, &seeds);
     s
 }
 

@@ -106,7 +106,13 @@ pub(super) fn summary_md(sweep: &SweepFile, runs: &[RunResult]) -> String {
                 .unwrap_or("–".into()),
         );
     }
-    // Trials stopped by successive halving have their own section.
+    s + &runs_not_done(runs)
+}
+
+/// The "Runs not done" section: each run that is not done, and why (trials stopped by
+/// successive halving have their own section).
+fn runs_not_done(runs: &[RunResult]) -> String {
+    let mut s = String::new();
     let odd: Vec<&RunResult> = runs
         .iter()
         .filter(|r| !r.is_done() && r.state() != Some(State::Stopped))
