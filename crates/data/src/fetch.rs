@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use md5::{Digest, Md5};
 
+use crate::checksum::hex;
 use crate::sources::{self, Source};
 use crate::{idx, DataError, DatasetName, Result};
 
@@ -318,9 +319,4 @@ pub fn file_md5(path: &Path) -> Result<String> {
         hasher.update(&buf[..n]);
     }
     Ok(hex(&hasher.finalize()))
-}
-
-/// Lowercase hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -156,7 +156,7 @@ pub fn raw_md5(path: &Path) -> Result<String> {
     if read != expected {
         return Err(size_mismatch(path, &dims, expected, read));
     }
-    Ok(crate::fetch::hex(&hasher.finalize()))
+    Ok(crate::checksum::hex(&hasher.finalize()))
 }
 
 /// Reads one images file and its labels file into a split with `rows × cols` raw pixel values

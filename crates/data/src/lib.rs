@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod checksum;
 pub mod cifar;
 mod dataset;
 mod error;

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 
-use highway_data::fetch::{fetch_sources, file_md5, hex};
+use highway_data::checksum::hex;
+use highway_data::fetch::{fetch_sources, file_md5};
 use highway_data::sources::Source;
 use highway_data::{cifar, gzip, idx, load, DataError, DatasetName, LoadOptions};
 

@@ -19,7 +19,7 @@ use highway_model::{LayerStats, Mlp};
 
 use super::checkpoint::{self, Checkpoint};
 use super::curve::{curve_csv, CurveRow};
-use super::run_dir::{CURVE, SPEC};
+use super::run_dir::{CURVE, SPEC, STATUS};
 use super::run_events::RunEvents;
 use super::{files, layers, model_file, running, RunDir, Spec, State, Status};
 use crate::backend::BackendName;
@@ -98,7 +98,7 @@ impl RunRecorder {
             .fold(f64::INFINITY, f64::min);
         let events = RunEvents::open(dir.path(), &spec.run, keep_before, best)?;
         let recorder = RunRecorder {
-            _training: running::training(dir.path()),
+            _training: running::training(&dir.file(STATUS)),
             layers: layers::earlier(dir.path(), keep_before)?,
             dir,
             spec,

@@ -7,19 +7,22 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{files, run_dir::STATUS, State, Status};
+use super::{files, State, Status};
 
+/// The status files of the runs in training, each given by its recorder: the file's name is
+/// `run_dir.rs`'s to know, and `run_dir.rs` uses this module ([`status_write`]), so this one
+/// does not use it back.
 static RUNNING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static STATUS_WRITES: Mutex<()> = Mutex::new(());
 
-/// A run folder counted as in training until this is dropped.
+/// A run counted as in training until this is dropped.
 #[derive(Debug)]
 pub(super) struct Training(PathBuf);
 
-/// Counts the run folder `dir` as in training.
-pub(super) fn training(dir: &Path) -> Training {
-    lock(&RUNNING).push(dir.to_path_buf());
-    Training(dir.to_path_buf())
+/// Counts the run whose status file is `status` as in training.
+pub(super) fn training(status: &Path) -> Training {
+    lock(&RUNNING).push(status.to_path_buf());
+    Training(status.to_path_buf())
 }
 
 impl Drop for Training {
@@ -40,15 +43,14 @@ pub(super) fn status_write() -> MutexGuard<'static, ()> {
 /// right after; no status is written by this process from then on.
 pub fn abandon_running(message: &str) {
     let writes = lock(&STATUS_WRITES);
-    for dir in lock(&RUNNING).iter() {
-        let path = dir.join(STATUS);
-        let Ok(mut status) = files::read_json::<Status>(&path) else {
+    for path in lock(&RUNNING).iter() {
+        let Ok(mut status) = files::read_json::<Status>(path) else {
             continue;
         };
         if status.state == State::Running {
             status.state = State::Interrupted;
             status.message = Some(message.to_string());
-            if let Err(e) = files::write_json(&path, &status) {
+            if let Err(e) = files::write_json(path, &status) {
                 eprintln!("warning: {e:#}");
             }
         }
