@@ -6,7 +6,7 @@
 //! turn.rs      one locked turn: a run or a group's unfinished runs, failures recorded
 //! train.rs     the training loop, for a cohort of K ≥ 1 trials (job.rs: what it is handed)
 //! trainable.rs what the loop trains: one net (net.rs, sgd.rs) or a stack (stacked.rs,
-//!              stack_sgd.rs)
+//!              stack_sgd.rs), chosen by cohort.rs
 //! outcome.rs   how the command ends: stop and exit code, SLURM requeue (requeue.rs), failures
 //! ```
 //! plus the epoch order, evaluation, progress lines and stop signals. The loop speaks in
@@ -14,6 +14,7 @@
 //! (`store::RunRecorder`). The report after a sweep is the caller's (`cli`).
 //! Uses `store` and `experiment`, nothing above.
 
+mod cohort;
 mod eval;
 mod job;
 mod net;
@@ -32,9 +33,10 @@ mod train;
 mod trainable;
 mod turn;
 
+pub(crate) use cohort::cohort;
 pub use eval::{evaluate, evaluate_lesioned, to_device};
 pub use outcome::{Interrupted, Trained};
 pub use signals::{Signal, Stop};
 pub use sweep::{run_group, run_one, sweep, SweepOptions};
 pub(crate) use train::PROBE_EXAMPLES;
-pub(crate) use trainable::{cohort, layer_stats, Layers, TrialStart};
+pub(crate) use trainable::{layer_stats, Layers, TrialStart};

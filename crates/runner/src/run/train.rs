@@ -23,12 +23,13 @@ use highway_data::Dataset;
 use highway_model::ops::sgd::SgdStep;
 use highway_model::{Mlp, ModelConfig};
 
+use super::cohort::cohort;
 use super::eval::{evaluate, to_device};
 use super::job::Job;
 use super::order::epoch_order;
 use super::progress::RunProgress;
 use super::signals::{Signal, Stop};
-use super::trainable::{self, layer_stats, measured, Layers, Trainable, TrialStart};
+use super::trainable::{layer_stats, measured, Layers, Trainable, TrialStart};
 use crate::experiment::{RunSpec, RunTraining};
 use crate::store::{Checkpoint, CurveRow, EpochRecord, Position, RunRecorder, Spec, State, Status};
 
@@ -217,7 +218,7 @@ impl<'a> Cohort<'a> {
             fused: !checkpointing,
             gradient_checkpointing: checkpointing,
         };
-        let model = trainable::cohort(&starts, layers, inner)?;
+        let model = cohort(&starts, layers, inner)?;
         drop(starts);
         let (x, y) = to_device(&data.train, model.device());
         let label = match &trials[..] {

@@ -1,17 +1,15 @@
 //! What the training loop (`train.rs`) trains: a cohort of K ≥ 1 trials behind one interface.
-//! One trial is one net with its optimiser ([`super::net::Net`]: any backend, gradient
-//! checkpointing, the multi-threaded fused layers); several are one stack of nets
-//! ([`super::stacked::Stacked`]: one forward and one backward pass for all of them). The loop
+//! One trial is one net with its optimiser (`net.rs`: any backend, gradient checkpointing, the
+//! multi-threaded fused layers); several are one stack of nets (`stacked.rs`: one forward and
+//! one backward pass for all of them); `cohort.rs` chooses. The loop
 //! never asks which: epochs, batches, rungs, checkpoints, stops, divergence and records are the
 //! loop's, and the numbers of each trial are those of the same run trained alone.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use burn::tensor::{Device, Int, Tensor};
 use highway_model::ops::sgd::SgdStep;
 use highway_model::{LayerStats, Mlp, ModelConfig, NamedTensor};
 
-use super::net::Net;
-use super::stacked::Stacked;
 use crate::store::Checkpoint;
 
 /// K trials trained as one: one step of each on the same batch, each trial's net and
@@ -55,23 +53,6 @@ pub(crate) struct TrialStart<'a> {
 pub(crate) struct Layers {
     pub(crate) fused: bool,
     pub(crate) gradient_checkpointing: bool,
-}
-
-/// The cohort of `trials` on `inner` (the backend's device, without autodiff): one net for
-/// one trial, a stack for several.
-pub(crate) fn cohort(
-    trials: &[TrialStart],
-    layers: Layers,
-    inner: &Device,
-) -> Result<Box<dyn Trainable>> {
-    match trials {
-        [] => bail!("a cohort needs at least one trial"),
-        [one] => Ok(Box::new(Net::new(one, layers, inner)?)),
-        _ if layers.gradient_checkpointing || !layers.fused => {
-            bail!("trials trained as one stack run fused layers without gradient checkpointing")
-        }
-        _ => Ok(Box::new(Stacked::new(trials, inner)?)),
-    }
 }
 
 /// Runs `f` on one thread when `alone` (see [`Trainable::measures_alone`]).

@@ -24,7 +24,6 @@ use highway_model::{Mlp, ModelConfig};
 use super::layers::{self, LayerRow};
 use super::run_lock::{Acquired, RunLock};
 use super::{curve, files, model_file, run_events, Spec, Status};
-use crate::backend::BackendName;
 use crate::experiment::RunSpec;
 
 pub(crate) const SPEC: &str = "spec.json";
@@ -69,13 +68,6 @@ impl RunDir {
     pub fn write_status(&self, status: &Status) -> Result<()> {
         let _one_at_a_time = super::running::status_write();
         files::write_json(&self.file(STATUS), status)
-    }
-
-    /// Records the run as failed with `message`, keeping what its status already said.
-    pub fn record_failure(&self, backend: BackendName, message: String) -> Result<()> {
-        let failed = super::State::Failed;
-        self.set_state(backend, failed, Some(message), super::Through::AsIs)
-            .map(|_| ())
     }
 
     /// The run's learning curve; empty when it has none yet. A `curve.csv` that cannot be read

@@ -1,7 +1,8 @@
 //! The one way a run's state changes outside its training: [`RunDir::set_state`]. A run in
 //! training reports through its recorder (`recorder.rs`), which writes the same status; every
 //! other path (a failure, the resume hint after a stop, a trial ranked out at a rung of
-//! successive halving, a process that must quit at once) sets the state here.
+//! successive halving, a process that must quit at once) sets the state here, and
+//! [`abandon_running`] records the runs of a process that quits at once.
 //!
 //! A state set here is built from the run's records, never from its checkpoint: a trial ranked
 //! out at a rung ends with the epochs its curve holds through the rung, and a damaged or older
@@ -9,7 +10,7 @@
 
 use anyhow::{Context, Result};
 
-use super::{checkpoint, run_events, RunDir, State, Status};
+use super::{checkpoint, files, run_events, running, RunDir, State, Status};
 use crate::backend::BackendName;
 use crate::experiment::RunSpec;
 
@@ -38,11 +39,17 @@ impl RunDir {
         if let Through::Epoch(epoch, spec) = through {
             self.end_records(&mut status, epoch, state, spec)?;
         }
-        status.state = state;
-        status.message = message;
+        (status.state, status.message) = (state, message);
         self.write_status(&status)
             .with_context(|| format!("recording the run as {state}"))?;
         Ok(status)
+    }
+
+    /// Records the run as failed with `message`, keeping what its status already said.
+    pub fn record_failure(&self, backend: BackendName, message: String) -> Result<()> {
+        let failed = State::Failed;
+        self.set_state(backend, failed, Some(message), Through::AsIs)
+            .map(|_| ())
     }
 
     /// Ends the run's records at `epoch`: the status's epochs and losses from its curve's rows
@@ -68,5 +75,22 @@ impl RunDir {
         run_events::rebuild(self.path(), spec, &curve, &layers, state)
             .with_context(|| format!("{}: rebuilding the event file", self.path().display()))?;
         checkpoint::remove(self.path())
+    }
+}
+
+/// Records every run in training as interrupted, saying `message`, for a process that exits
+/// right after; no status is written by this process from then on.
+pub fn abandon_running(message: &str) {
+    for path in running::quitting() {
+        let Ok(mut status) = files::read_json::<Status>(&path) else {
+            continue;
+        };
+        if status.state == State::Running {
+            (status.state, status.message) = (State::Interrupted, Some(message.to_string()));
+            // The status-write lock is held for good: written directly.
+            if let Err(e) = files::write_json(&path, &status) {
+                eprintln!("warning: {e:#}");
+            }
+        }
     }
 }

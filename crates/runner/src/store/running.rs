@@ -1,13 +1,11 @@
 //! The runs this process is training, so that a process that must quit at once (a second
 //! Ctrl-C) records each of them as interrupted rather than leave it `running`.
 //!
-//! Status writes and that last record are serialised: once the process quits, no write of the
-//! training thread can land after it.
+//! Status writes and that last record (`run_state::abandon_running`) are serialised: once the
+//! process quits, no write of the training thread can land after it.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-
-use super::{files, State, Status};
 
 /// The status files of the runs in training, each given by its recorder: the file's name is
 /// `run_dir.rs`'s to know, and `run_dir.rs` uses this module ([`status_write`]), so this one
@@ -39,24 +37,13 @@ pub(super) fn status_write() -> MutexGuard<'static, ()> {
     lock(&STATUS_WRITES)
 }
 
-/// Records every run in training as interrupted, saying `message`, for a process that exits
-/// right after; no status is written by this process from then on.
-pub fn abandon_running(message: &str) {
-    let writes = lock(&STATUS_WRITES);
-    for path in lock(&RUNNING).iter() {
-        let Ok(mut status) = files::read_json::<Status>(path) else {
-            continue;
-        };
-        if status.state == State::Running {
-            status.state = State::Interrupted;
-            status.message = Some(message.to_string());
-            if let Err(e) = files::write_json(path, &status) {
-                eprintln!("warning: {e:#}");
-            }
-        }
-    }
+/// The status files of the runs in training, for a process that quits right after: the
+/// status-write lock is taken for good, so that no write of a training thread can land after
+/// the caller's (`run_state::abandon_running`).
+pub(super) fn quitting() -> Vec<PathBuf> {
     // Never released: the process is about to exit.
-    std::mem::forget(writes);
+    std::mem::forget(lock(&STATUS_WRITES));
+    lock(&RUNNING).clone()
 }
 
 /// A lock that a panicking holder left poisoned still serves: its data is a plain list.
