@@ -108,7 +108,7 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
     let mut rng = SplitMix64::new(1);
     let (x, y) = random_batch(spec, spec.batch, &mut rng, model.device());
     let timed = timed(spec, started, || {
-        let (losses, _) = model.step(x.clone(), y.clone(), &lrs);
+        let (losses, _) = model.step((x.clone(), y.clone()), &lrs);
         let losses = losses.into_data().convert::<f32>();
         losses.try_to_vec::<f32>().map_or(f64::NAN, |v| v[0] as f64)
     });

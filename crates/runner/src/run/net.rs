@@ -4,12 +4,12 @@
 
 use anyhow::{Context, Result};
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use highway_model::loss::{correct, cross_entropy};
 use highway_model::{Mlp, ModelConfig, NamedTensor};
 
 use super::sgd::Sgd;
-use super::trainable::{Layers, Trainable, TrialStart};
+use super::trainable::{Batch, Layers, Scores, Trainable, TrialStart};
 use crate::store::Checkpoint;
 
 pub(crate) struct Net {
@@ -51,12 +51,7 @@ impl Trainable for Net {
         &self.device
     }
 
-    fn step(
-        &mut self,
-        x: Tensor<2>,
-        y: Tensor<1, Int>,
-        lrs: &[f64],
-    ) -> (Tensor<1>, Tensor<1, Int>) {
+    fn step(&mut self, (x, y): Batch, lrs: &[f64]) -> Scores {
         let model = self.model.take().expect("the net is back after every step");
         let logits = model.forward(x);
         let loss = cross_entropy(logits.clone(), y.clone());

@@ -8,14 +8,14 @@
 
 use anyhow::{Context, Result};
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::Device;
 use highway_model::loss::{trial_correct, trial_cross_entropy};
 use highway_model::ops::sgd::SgdStep;
 use highway_model::ops::trials::sgd::TrialSteps;
 use highway_model::{Mlp, ModelConfig, NamedTensor, Stack};
 
 use super::stack_sgd::StackSgd;
-use super::trainable::{Trainable, TrialStart};
+use super::trainable::{Batch, Scores, Trainable, TrialStart};
 
 pub(crate) struct Stacked {
     /// Taken out for a step, put back after it.
@@ -68,16 +68,7 @@ impl Stacked {
 }
 
 impl Trainable for Stacked {
-    fn device(&self) -> &Device {
-        &self.device
-    }
-
-    fn step(
-        &mut self,
-        x: Tensor<2>,
-        y: Tensor<1, Int>,
-        lrs: &[f64],
-    ) -> (Tensor<1>, Tensor<1, Int>) {
+    fn step(&mut self, (x, y): Batch, lrs: &[f64]) -> Scores {
         let stack = self
             .stack
             .take()
@@ -136,5 +127,9 @@ impl Trainable for Stacked {
             self.stack = Some(Stack::new(&self.configs, params, &self.device)?);
         }
         Ok(())
+    }
+
+    fn device(&self) -> &Device {
+        &self.device
     }
 }

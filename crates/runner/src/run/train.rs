@@ -367,7 +367,7 @@ impl<'a> Cohort<'a> {
             let idx = index_tensor(batch, &device);
             let x = self.x.clone().select(0, idx.clone());
             let y = self.y.clone().select(0, idx);
-            let (losses, hits) = self.model.step(x, y, &lrs);
+            let (losses, hits) = self.model.step((x, y), &lrs);
             loss_sum = loss_sum + losses.clone().mul_scalar(batch.len() as f64);
             correct_sum = correct_sum + hits;
             self.step += 1;

@@ -12,17 +12,21 @@ use highway_model::{LayerStats, Mlp, ModelConfig, NamedTensor};
 
 use crate::store::Checkpoint;
 
+/// A batch: features `[n, d]` and labels `[n]`.
+pub(crate) type Batch = (Tensor<2>, Tensor<1, Int>);
+
+/// Per trial (`[K]` each): a loss, detached, and a count of correct predictions.
+pub(crate) type Scores = (Tensor<1>, Tensor<1, Int>);
+
 /// K trials trained as one: one step of each on the same batch, each trial's net and
 /// optimiser state on request, and trials leaving the cohort when they end early.
 pub(crate) trait Trainable {
     /// The device the trials train on (with autodiff), where the training data goes.
     fn device(&self) -> &Device;
 
-    /// One step of every trial on the batch `x`, `y`, trial `k` at learning rate `lrs[k]`.
-    /// Each trial's loss on the batch before the step (`[K]`, detached) and its correct
-    /// predictions (`[K]`).
-    fn step(&mut self, x: Tensor<2>, y: Tensor<1, Int>, lrs: &[f64])
-        -> (Tensor<1>, Tensor<1, Int>);
+    /// One step of every trial on the batch `(x, y)`, trial `k` at learning rate `lrs[k]`:
+    /// each trial's loss on the batch before the step and its correct predictions.
+    fn step(&mut self, batch: Batch, lrs: &[f64]) -> Scores;
 
     /// Each trial as a net of its own, on the training device.
     fn nets(&self) -> Result<Vec<Mlp>>;

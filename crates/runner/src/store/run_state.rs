@@ -64,7 +64,9 @@ impl RunDir {
     ) -> Result<()> {
         let mut curve = self.curve();
         curve.retain(|r| r.epoch <= epoch);
-        let (wall_seconds, peak) = (status.wall_seconds, status.peak_rss_mib);
+        // A status that was lost says no time: the epochs' own seconds are a lower bound.
+        let recorded: f64 = curve.iter().map(|r| r.seconds).sum();
+        let (wall_seconds, peak) = (status.wall_seconds.max(recorded), status.peak_rss_mib);
         (status.epochs, status.best_train_loss) = (0, None);
         for row in &curve {
             status.record_epoch(row, wall_seconds);
