@@ -1,7 +1,9 @@
 //! A sweep folder belongs to one plan. A config run again into the folder of an earlier sweep
 //! may extend it (more kinds, depths, seeds or trials, or fewer: the folder then keeps every
 //! run of both) but not change it: any other setting that differs would mix runs of two
-//! experiments in one summary, so it is refused, naming what differs.
+//! experiments in one summary, so it is refused, naming what differs. A halving search may
+//! not gain trials: its rungs rank a cell's trials, and decisions already recorded would not
+//! be those of a fresh search with more trials.
 
 use anyhow::{bail, Result};
 use serde_json::Value;
@@ -31,6 +33,16 @@ pub(super) fn merge(old: &Config, new: &Config) -> Result<Config, Vec<String>> {
     let (a, b) = (comparable(old), comparable(new));
     let mut differences = Vec::new();
     diff("", &a, &b, &mut differences);
+    if let (Some(o), Some(n)) = (&old.search, &new.search) {
+        if o.halving.is_some() && n.trials > o.trials {
+            differences.push(format!(
+                "search.trials is {} there and {} here: successive halving ranks each rung among a cell's \
+                 trials, so more trials would change rungs this folder may have decided \
+                 already (and trials it stopped cannot train on)",
+                o.trials, n.trials
+            ));
+        }
+    }
     if !differences.is_empty() {
         return Err(differences);
     }
@@ -139,5 +151,37 @@ mod tests {
         assert_eq!(merged.model.depths, vec![2, 5, 10]);
         let why = merge(&config(json!([2]), 0.1), &config(json!([2]), 0.05)).unwrap_err();
         assert_eq!(why, vec!["training.lr is 0.1 there and 0.05 here"]);
+    }
+
+    /// A random search may gain trials; a halving search may not (its rungs rank a cell's
+    /// trials), though it may gain depths.
+    #[test]
+    fn a_halving_search_gains_depths_but_not_trials() {
+        let search = |depths: serde_json::Value, trials: usize, halving: bool| {
+            let mut search = json!({"trials": trials, "lr": [0.001, 0.1]});
+            if halving {
+                search["halving"] = json!({"eta": 3, "first_rung": 1});
+            }
+            Config::from_value(json!({
+                "name": "t", "dataset": {"name": "synthetic"},
+                "model": {"kinds": ["plain"], "depths": depths},
+                "training": {"epochs": 4, "lr": 0.1, "seeds": [0]},
+                "search": search
+            }))
+            .unwrap()
+        };
+        let merged = merge(
+            &search(json!([2]), 9, false),
+            &search(json!([2]), 10, false),
+        );
+        assert_eq!(merged.unwrap().search.unwrap().trials, 10);
+        let merged = merge(
+            &search(json!([2]), 9, true),
+            &search(json!([2, 5]), 9, true),
+        );
+        assert_eq!(merged.unwrap().model.depths, vec![2, 5]);
+        let why = merge(&search(json!([2]), 9, true), &search(json!([2]), 10, true)).unwrap_err();
+        assert_eq!(why.len(), 1);
+        assert!(why[0].starts_with("search.trials is 9 there and 10 here: successive halving"));
     }
 }
