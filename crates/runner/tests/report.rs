@@ -510,6 +510,13 @@ fn sweep_time_adds_up_and_rerun_picks_the_best_for_longer() {
         "{}",
         text(&o)
     );
+    // The options of --rerun are refused without it, not silently ignored.
+    let o = run(&["plan", long.to_str().unwrap(), "--top", "3"]);
+    assert!(
+        !o.status.success() && text(&o).contains("go with --rerun SWEEP_DIR"),
+        "{}",
+        text(&o)
+    );
     // Runs of another length have other ids: nothing to adopt.
     let o = run(&["plan", "--rerun", s, "--epochs", "3", "--adopt"]);
     assert!(

@@ -11,7 +11,7 @@ mod rerun;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 
 use crate::backend::BackendName;
@@ -67,6 +67,9 @@ enum Command {
     },
     /// Print the resolved config and the ordered run list; run nothing. With --rerun, print
     /// the config that trains a finished search's best trials again instead.
+    #[command(override_usage = "highway plan [OPTIONS] <CONFIG>\n       \
+        highway plan --rerun <SWEEP_DIR> [--top N] [--seeds S,..] [--adopt] [--epochs E] \
+        [--depths D,..] [--name NAME]")]
     Plan {
         #[command(flatten)]
         args: Option<RunArgs>,
@@ -144,11 +147,14 @@ pub fn run(cli: Cli) -> Result<()> {
             json,
             groups,
             rerun,
-        } => match (args, rerun.rerun.clone()) {
-            (_, Some(dir)) => rerun::print_rerun(rerun, &dir),
-            (Some(args), None) => print_plan(args, json, groups),
-            (None, None) => anyhow::bail!("highway plan: give a config, or --rerun SWEEP_DIR"),
-        },
+        } => {
+            rerun.check_alone()?;
+            match (args, rerun.rerun.clone()) {
+                (_, Some(dir)) => rerun::print_rerun(rerun, &dir),
+                (Some(args), None) => print_plan(args, json, groups),
+                (None, None) => bail!("highway plan: give a config, or --rerun SWEEP_DIR"),
+            }
+        }
         Command::Report {
             dir,
             rebuild_events,

@@ -20,37 +20,53 @@ pub(super) struct RerunArgs {
     #[arg(long, value_name = "SWEEP_DIR", conflicts_with_all = ["config", "json", "groups"])]
     pub(super) rerun: Option<PathBuf>,
     /// With --rerun: how many trials per (kind, depth), best first as the report ranks them
-    /// (lowest training loss reached, done runs only).
-    #[arg(long, default_value_t = 5, requires = "rerun")]
-    top: usize,
-    /// With --rerun: the seeds each chosen trial is trained with.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "0,1,2",
-        requires = "rerun"
-    )]
-    seeds: Vec<u64>,
+    /// (lowest training loss reached, done runs only) [default: 5].
+    #[arg(long)]
+    top: Option<usize>,
+    /// With --rerun: the seeds each chosen trial is trained with [default: 0,1,2].
+    #[arg(long, value_delimiter = ',')]
+    seeds: Option<Vec<u64>>,
     /// With --rerun: copy the chosen trials' finished runs of these seeds into the new sweep's
     /// folder first (same ids there), so that the re-run skips them instead of training them
     /// again.
-    #[arg(long, requires = "rerun", conflicts_with = "epochs")]
+    #[arg(long, conflicts_with = "epochs")]
     adopt: bool,
     /// With --rerun: train the chosen settings for this many epochs instead of the search's
     /// (new runs, so nothing can be adopted).
-    #[arg(long, requires = "rerun")]
+    #[arg(long)]
     epochs: Option<usize>,
     /// With --rerun: only these depths.
-    #[arg(long, value_delimiter = ',', requires = "rerun")]
+    #[arg(long, value_delimiter = ',')]
     depths: Option<Vec<usize>>,
     /// With --rerun: the new sweep's name (default: the search's, with `-seeds`).
-    #[arg(long, requires = "rerun")]
+    #[arg(long)]
     name: Option<String>,
+}
+
+impl RerunArgs {
+    /// An error when an option of --rerun is given without it (clap's `requires` cannot say
+    /// so: --rerun conflicts with the config, and a present config excuses its absence).
+    pub(super) fn check_alone(&self) -> Result<()> {
+        let given = self.top.is_some()
+            || self.seeds.is_some()
+            || self.adopt
+            || self.epochs.is_some()
+            || self.depths.is_some()
+            || self.name.is_some();
+        if given && self.rerun.is_none() {
+            bail!(
+                "--top, --seeds, --adopt, --epochs, --depths and --name go with --rerun SWEEP_DIR"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Prints the re-run config of the search in `dir`, adopting its finished runs when asked.
 pub(super) fn print_rerun(args: RerunArgs, dir: &Path) -> Result<()> {
-    let (sweep, best) = report::best_trials_of(dir, args.top)?;
+    let top = args.top.unwrap_or(5);
+    let seeds = args.seeds.unwrap_or_else(|| vec![0, 1, 2]);
+    let (sweep, best) = report::best_trials_of(dir, top)?;
     let mut config = sweep.config;
     if config.search.is_none() {
         bail!("{}: not a random search (no search section)", dir.display());
@@ -75,7 +91,7 @@ pub(super) fn print_rerun(args: RerunArgs, dir: &Path) -> Result<()> {
     }
     let searched = config.name.clone();
     let epochs = args.epochs.unwrap_or(config.training.epochs);
-    let best = match args.top {
+    let best = match top {
         1 => "The best trial".to_string(),
         n => format!("The {n} best trials"),
     };
@@ -83,9 +99,9 @@ pub(super) fn print_rerun(args: RerunArgs, dir: &Path) -> Result<()> {
     config.notes = format!(
         "{best} per (kind, depth) of the search '{searched}', each run again with seeds {:?} \
          for {epochs} epochs (highway plan --rerun). The search's own notes: {}",
-        args.seeds, config.notes
+        seeds, config.notes
     );
-    config.training.seeds = args.seeds;
+    config.training.seeds = seeds;
     config.training.epochs = epochs;
     if let Some(search) = config.search.as_mut() {
         search.rerun = rerun;
