@@ -27,8 +27,17 @@ const VANISHED: f64 = 0.01;
 const STD_SPLIT: f64 = 0.01;
 /// The gradient-ratio bins of the second table.
 const RATIO_BINS: [(f64, f64); 3] = [(0.0, VANISHED), (VANISHED, 1.0), (1.0, f64::INFINITY)];
+/// A column of the correlation table: its name and the statistic.
+type Statistic = (&'static str, fn(&Features) -> f64);
+
 /// The statistics of the correlation table, in its column order.
-const STATISTICS: [&str; 5] = ["ratio0", "ratio1", "dead1", "out_std0", "out_std1"];
+const STATISTICS: [Statistic; 5] = [
+    ("ratio0", |f| f.ratio0),
+    ("ratio1", |f| f.ratio1),
+    ("dead1", |f| f.dead1),
+    ("out_std0", |f| f.out_std0),
+    ("out_std1", |f| f.out_std1),
+];
 
 /// A run's statistics at initialisation (0) and after epoch 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,17 +75,6 @@ impl Features {
             out_std0: out_std(&e0),
             out_std1: out_std(&e1),
         })
-    }
-
-    /// The statistic named in [`STATISTICS`].
-    fn get(&self, name: &str) -> f64 {
-        match name {
-            "ratio0" => self.ratio0,
-            "ratio1" => self.ratio1,
-            "dead1" => self.dead1,
-            "out_std0" => self.out_std0,
-            _ => self.out_std1,
-        }
     }
 }
 
@@ -139,15 +137,15 @@ fn correlations_md(cells: &Cells) -> String {
         "Spearman's rho of each statistic with the final training loss (positive: larger \
          values go with higher loss)\n\n| kind | depth | trials | {} | median ratio1, trained \
          | median ratio1, not trained |\n|---|---:|---:|{}---:|---:|\n",
-        STATISTICS.join(" | "),
+        STATISTICS.map(|(name, _)| name).join(" | "),
         "---:|".repeat(STATISTICS.len())
     );
     for ((kind, depth), trials) in cells {
         let losses: Vec<f64> = trials.iter().map(|t| t.loss.min(1e9)).collect();
         let rhos: Vec<String> = STATISTICS
             .iter()
-            .map(|name| {
-                let values: Vec<f64> = trials.iter().map(|t| t.f.get(name)).collect();
+            .map(|(_, stat)| {
+                let values: Vec<f64> = trials.iter().map(|t| stat(&t.f)).collect();
                 spearman(&values, &losses).map_or("–".into(), |r| format!("{r:+.2}"))
             })
             .collect();

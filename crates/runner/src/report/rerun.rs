@@ -20,11 +20,11 @@ pub(crate) struct BestTrials {
     pub(crate) runs: Vec<RunSpec>,
 }
 
+/// Per (kind, depth), the trials chosen.
+pub(crate) type BestByCell = BTreeMap<(Kind, usize), BestTrials>;
+
 /// The sweep in `root` and, per (kind, depth), its `top` best trials.
-pub(crate) fn best_trials_of(
-    root: &Path,
-    top: usize,
-) -> Result<(SweepFile, BTreeMap<(Kind, usize), BestTrials>)> {
+pub(crate) fn best_trials_of(root: &Path, top: usize) -> Result<(SweepFile, BestByCell)> {
     let (sweep, runs) = collect(&SweepDir::new(root.to_path_buf()))?;
     let best = best_trials(&runs, top);
     Ok((sweep, best))
@@ -32,7 +32,7 @@ pub(crate) fn best_trials_of(
 
 /// Per (kind, depth), the `top` best trials and their done runs. A trial trained with several
 /// seeds is chosen once, at its best run's place.
-pub(super) fn best_trials(runs: &[RunResult], top: usize) -> BTreeMap<(Kind, usize), BestTrials> {
+pub(super) fn best_trials(runs: &[RunResult], top: usize) -> BestByCell {
     let mut cells = BTreeMap::new();
     for (cell, rs) in groups(runs) {
         let ranked = ranked(&rs);
