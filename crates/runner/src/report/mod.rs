@@ -11,6 +11,7 @@
 mod breakdown;
 mod convergence;
 mod figures;
+mod first_epoch;
 mod gradients;
 mod halving;
 mod halving_twin;
