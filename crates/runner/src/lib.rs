@@ -9,7 +9,8 @@
 //! run/         sweep → train (order, eval, sgd, progress, stop)  running it
 //! store/       the results folder: every file of a run, behind    what it wrote
 //!              a run's recorder while it trains
-//! report/      summary tables and figures                         what it means
+//! report/      summary tables and figures, and sweep analyses     what it means
+//!              (`highway analyze search|mechanism|halving|time`)
 //! analyze/     gates and lesions of a trained net                 the paper's Figures 2–4
 //! cli/         the command line; writes the report after a sweep  `highway …`
 //! ```

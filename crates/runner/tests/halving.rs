@@ -120,9 +120,9 @@ fn halving_decides_the_same_whatever_the_workers_the_stacks_and_the_tasks() {
     for ((name, _, curve), (_, _, whole)) in want.iter().zip(outcome(&full)) {
         assert!(whole.starts_with(curve.as_str()), "{name}");
     }
-    // `scripts/halving-check.py`, which makes that check on the committed searches, agrees,
+    // `highway analyze halving`, which makes that check on the committed searches, agrees,
     // and finds the same best trial in both folders.
-    check_script(&single.join("h"), &full.join("h"));
+    check_against_full(&single.join("h"), &full.join("h"));
     // Two processes on one folder.
     let two = dir.join("two");
     let (a, b) = (
@@ -291,13 +291,15 @@ fn damaged_checkpoints_at_a_rung_fail_their_trials_and_end_the_search() {
     }
 }
 
-/// Runs `scripts/halving-check.py` on a halving folder and its full-budget twin: every curve
-/// the beginning of its full one, the same best trial in every cell.
-fn check_script(halving: &Path, full: &Path) {
-    let args = [halving.as_os_str(), full.as_os_str()];
-    let Some(o) = python_script("halving-check.py", &args, halving) else {
-        return;
+/// Runs `highway analyze halving` on a halving folder and its full-budget twin: every curve
+/// the beginning of its full one, the same best trial in every cell; then with one recorded
+/// loss changed, which it finds, names and fails on.
+fn check_against_full(halving: &Path, full: &Path) {
+    let check = || {
+        let args = ["analyze", "halving", halving.to_str().unwrap(), "--against"];
+        bin().args(args).arg(full).output().unwrap()
     };
+    let o = check();
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     assert!(
@@ -311,5 +313,37 @@ fn check_script(halving: &Path, full: &Path) {
             .find(|l| l.starts_with(&format!("| {kind} | 4 |")))
             .unwrap_or_else(|| panic!("no {kind} row: {out}"));
         assert!(row.contains("| 9 |") && row.contains("| yes |"), "{row}");
+        // The full search's top 5: its best trained to the end in both, the others stopped
+        // at a rung (2 or 6) or trained to the end.
+        let stops = row.rsplit('|').nth(1).unwrap();
+        assert_eq!(stops.matches(": ").count(), 5, "{row}");
+        assert!(
+            stops.trim().split(", ").next().unwrap().ends_with(": done"),
+            "{row}"
+        );
     }
+    // One stopped trial's first loss changed by hand.
+    let stopped = fs::read_dir(halving.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|r| {
+            fs::read_to_string(r.join("status.json"))
+                .unwrap()
+                .contains("\"stopped\"")
+        })
+        .unwrap();
+    let curve = stopped.join("curve.csv");
+    let kept = fs::read_to_string(&curve).unwrap();
+    let mut lines: Vec<String> = kept.lines().map(String::from).collect();
+    let mut cells: Vec<&str> = lines[1].split(',').collect();
+    cells[1] = "0.123";
+    lines[1] = cells.join(",");
+    fs::write(&curve, lines.join("\n") + "\n").unwrap();
+    let o = check();
+    let out = text(&o);
+    assert!(!o.status.success(), "{out}");
+    let id = stopped.file_name().unwrap().to_string_lossy().to_string();
+    assert!(out.contains(&format!("  differs: {id}")), "{out}");
+    assert!(out.contains("error: 1 halving curves differ"), "{out}");
+    fs::write(&curve, kept).unwrap();
 }

@@ -174,12 +174,11 @@ fn random_search_sweep_reports_best_and_top_trials() {
             .map(|c| c.trim().to_string())
             .collect::<Vec<_>>()
     };
-    // `scripts/search-breakdown.py` splits the same counts by learning rate (every trial here
-    // drew one in [0.01, 0.1]); without Python the check is skipped, saying so.
-    let breakdown = python_script("search-breakdown.py", &[sweep.as_os_str()], &dir).map(|o| {
-        assert!(o.status.success(), "{}", text(&o));
-        String::from_utf8(o.stdout).unwrap()
-    });
+    // `highway analyze search` splits the same counts by learning rate (every trial here drew
+    // one in [0.01, 0.1]).
+    let o = run(&["analyze", "search", sweep.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let breakdown = String::from_utf8(o.stdout).unwrap();
     for kind in ["plain", "highway"] {
         let finals: Vec<f64> = done(kind)
             .iter()
@@ -193,10 +192,8 @@ fn random_search_sweep_reports_best_and_top_trials() {
         assert_eq!(cells[3], finished.to_string());
         let below = finals.iter().filter(|&&l| l < 0.1).count();
         assert!(cells[4].starts_with(&format!("{below} (")), "{cells:?}");
-        if let Some(b) = &breakdown {
-            let row = format!("| {kind} | 2 | 0/0 | {below}/3");
-            assert!(b.contains(&row), "{row} not in\n{b}");
-        }
+        let row = format!("| {kind} | 2 | 0/0 | {below}/3");
+        assert!(breakdown.contains(&row), "{row} not in\n{breakdown}");
         // Convergence: the best trial's first epoch below each threshold, read off its curve,
         // and the top-10 mean after the last epoch (here every done trial: fewer than 10).
         let losses: Vec<f64> = curve(&sweep.join("runs").join(&best(kind)[col("id")]))
@@ -242,7 +239,7 @@ fn random_search_sweep_reports_best_and_top_trials() {
     assert_eq!(summary_rows(&sweep).len(), 8);
 }
 
-/// The best trials of a finished search run again with more seeds (`scripts/seed-rerun.py`,
+/// The best trials of a finished search run again with more seeds (`highway plan --rerun`,
 /// `search.rerun`): each with its drawn setting, the search's own seed adopted instead of
 /// trained again, the others trained, and the report's seed table shows every seed.
 #[test]
@@ -253,11 +250,16 @@ fn best_trials_rerun_with_more_seeds_and_the_report_shows_the_spread() {
     let o = run(&["sweep", cfg.to_str().unwrap(), "--set", set]);
     assert!(o.status.success(), "{}", text(&o));
     let sweep = dir.join("results/search");
-    let args = ["--top", "2", "--seeds", "0,1,2", "--adopt"].map(std::ffi::OsStr::new);
-    let args = [&[sweep.as_os_str()], &args[..]].concat();
-    let Some(made) = python_script("seed-rerun.py", &args, &dir) else {
-        return;
-    };
+    let made = run(&[
+        "plan",
+        "--rerun",
+        sweep.to_str().unwrap(),
+        "--top",
+        "2",
+        "--seeds",
+        "0,1,2",
+        "--adopt",
+    ]);
     assert!(made.status.success(), "{}", text(&made));
     assert!(
         text(&made).contains("adopted 4 finished runs"),
@@ -376,7 +378,7 @@ fn best_trials_rerun_with_more_seeds_and_the_report_shows_the_spread() {
     }
 }
 
-/// `scripts/mechanism.py` on a small search: every trial with per-layer statistics from
+/// `highway analyze mechanism` on a small search: every trial with per-layer statistics from
 /// initialisation is counted once in each of its tables, and its learning-rate split follows
 /// the rates the search drew (`sweep.json`).
 #[test]
@@ -387,9 +389,7 @@ fn mechanism_counts_every_trial_once_and_splits_by_the_drawn_rate() {
     let o = run(&["sweep", cfg.to_str().unwrap(), "--set", set]);
     assert!(o.status.success(), "{}", text(&o));
     let sweep = dir.join("results/search");
-    let Some(o) = python_script("mechanism.py", &[sweep.as_os_str()], &dir) else {
-        return;
-    };
+    let o = run(&["analyze", "mechanism", sweep.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8(o.stdout).unwrap();
     let plan: serde_json::Value =
@@ -435,4 +435,137 @@ fn mechanism_counts_every_trial_once_and_splits_by_the_drawn_rate() {
         .map(|r| r[3].parse::<usize>().unwrap())
         .sum();
     assert_eq!(by_scale, 8, "{out}");
+}
+
+/// `highway analyze time` adds up the wall times the runs recorded; `plan --rerun` writes a
+/// config for the best trial of each cell for more epochs at chosen depths, which plans as a
+/// sweep of its own.
+#[test]
+fn sweep_time_adds_up_and_rerun_picks_the_best_for_longer() {
+    let dir = tmp("analyses");
+    let cfg = config(&dir, "search", "[2, 3]", "[0]", 1);
+    let set = r#"search={"trials": 3, "seed": 5, "lr": [0.01, 0.1]}"#;
+    let o = run(&["sweep", cfg.to_str().unwrap(), "--set", set]);
+    assert!(o.status.success(), "{}", text(&o));
+    let sweep = dir.join("results/search");
+    let s = sweep.to_str().unwrap();
+    let rows = summary_rows(&sweep);
+    let o = run(&["analyze", "time", s]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    // Each run's wall time as its status records it (summary.csv rounds it).
+    let wall = |r: &Vec<String>| {
+        let status = sweep.join("runs").join(&r[col("id")]).join("status.json");
+        let status: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(status).unwrap()).unwrap();
+        status["wall_seconds"].as_f64().unwrap()
+    };
+    let total: f64 = rows.iter().map(wall).sum();
+    let head = format!("12 finished runs, {:.1} core-hours\n", total / 3600.0);
+    assert!(out.starts_with(&head), "{out}");
+    for kind in ["plain", "highway"] {
+        let mut walls: Vec<f64> = rows
+            .iter()
+            .filter(|r| r[col("kind")] == kind && r[col("depth")] == "3")
+            .map(wall)
+            .collect();
+        walls.sort_by(f64::total_cmp);
+        let row = format!("| {kind} | 3 | 3 | {:.0} | {:.0} |", walls[1], walls[2]);
+        assert!(out.contains(&row), "{row} in {out}");
+    }
+    assert!(out.contains("UTC: ") && out.contains("  in all "), "{out}");
+
+    // The best trial per cell, at depth 3 only, for 3 epochs.
+    let o = run(&[
+        "plan", "--rerun", s, "--top", "1", "--seeds", "0", "--epochs", "3", "--depths", "3",
+        "--name", "long",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let made: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(made["name"], "long");
+    assert_eq!(made["training"]["epochs"], 3);
+    assert_eq!(made["model"]["depths"], serde_json::json!([3]));
+    let notes = made["notes"].as_str().unwrap();
+    assert!(notes.starts_with("The best trial per (kind, depth) of the search 'search', each run again with seeds [0] for 3 epochs"), "{notes}");
+    let rerun = made["search"]["rerun"].as_array().unwrap();
+    assert_eq!(rerun.len(), 2, "{rerun:?}");
+    for (cell, kind) in rerun.iter().zip(["plain", "highway"]) {
+        let loss = |r: &&Vec<String>| r[col("best_train_loss")].parse::<f64>().unwrap();
+        let best = rows
+            .iter()
+            .filter(|r| {
+                r[col("kind")] == kind && r[col("depth")] == "3" && r[col("state")] == "done"
+            })
+            .min_by(|a, b| loss(a).total_cmp(&loss(b)))
+            .unwrap();
+        let trial: u64 = best[col("trial")].parse().unwrap();
+        assert_eq!(cell["kind"], kind);
+        assert_eq!(cell["trials"], serde_json::json!([trial]), "{cell}");
+    }
+    let long = dir.join("long.json");
+    fs::write(&long, &o.stdout).unwrap();
+    let o = run(&["plan", long.to_str().unwrap()]);
+    assert!(
+        o.status.success() && text(&o).contains("\n2 runs:"),
+        "{}",
+        text(&o)
+    );
+    // The options of --rerun are refused without it, not silently ignored.
+    let o = run(&["plan", long.to_str().unwrap(), "--top", "3"]);
+    assert!(
+        !o.status.success() && text(&o).contains("go with --rerun SWEEP_DIR"),
+        "{}",
+        text(&o)
+    );
+    // Runs of another length have other ids: nothing to adopt.
+    let o = run(&["plan", "--rerun", s, "--epochs", "3", "--adopt"]);
+    assert!(
+        !o.status.success() && text(&o).contains("--epochs"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// A folder that is not a sweep, a sweep that is not a search, or a sweep file with a wrong
+/// field: the sweep analyses and `plan --rerun` fail with an error that names it.
+#[test]
+fn sweep_analyses_name_what_they_cannot_use() {
+    let dir = tmp("analyses-bad");
+    let grid = config(&dir, "grid", "[2]", "[0]", 1);
+    let o = run(&["sweep", grid.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let grid = dir.join("results/grid");
+    let s = grid.to_str().unwrap();
+    // Not a sweep folder.
+    let here = dir.to_str().unwrap();
+    for args in [
+        vec!["analyze", "search", here],
+        vec!["analyze", "mechanism", here],
+        vec!["analyze", "time", here],
+        vec!["analyze", "halving", s, "--against", here],
+        vec!["plan", "--rerun", here],
+    ] {
+        let o = run(&args);
+        let t = text(&o);
+        assert!(!o.status.success(), "{args:?}: {t}");
+        assert!(
+            t.contains(&format!("{here}: no sweep.json here")),
+            "{args:?}: {t}"
+        );
+    }
+    let o = run(&["plan", "--rerun", s]);
+    assert!(
+        !o.status.success() && text(&o).contains("not a random search"),
+        "{}",
+        text(&o)
+    );
+    let file = grid.join("sweep.json");
+    let json = fs::read_to_string(&file).unwrap();
+    fs::write(&file, json.replacen("\"plan\"", "\"plans\"", 1)).unwrap();
+    let o = run(&["analyze", "search", s]);
+    let t = text(&o);
+    assert!(
+        !o.status.success() && t.contains(&format!("{}: not a valid", file.display())),
+        "{t}"
+    );
 }

@@ -7,10 +7,11 @@ mod args;
 mod bench;
 mod data;
 mod out;
+mod rerun;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 
 use crate::backend::BackendName;
@@ -41,7 +42,7 @@ impl Cli {
                 args.backend().is_some_and(|b| b.is_gpu())
             }
             Command::Bench(args) => args.backend().is_gpu(),
-            Command::Analyze { command } => command.backend().is_gpu(),
+            Command::Analyze { command } => command.backend().is_some_and(|b| b.is_gpu()),
             Command::Backends => true,
             Command::Plan { .. } | Command::Report { .. } | Command::Data { .. } => false,
         }
@@ -64,10 +65,14 @@ enum Command {
         #[arg(long)]
         group: Option<String>,
     },
-    /// Print the resolved config and the ordered run list; run nothing.
+    /// Print the resolved config and the ordered run list; run nothing. With --rerun, print
+    /// the config that trains a finished search's best trials again instead.
+    #[command(override_usage = "highway plan [OPTIONS] <CONFIG>\n       \
+        highway plan --rerun <SWEEP_DIR> [--top N] [--seeds S,..] [--adopt] [--epochs E] \
+        [--depths D,..] [--name NAME]")]
     Plan {
         #[command(flatten)]
-        args: RunArgs,
+        args: Option<RunArgs>,
         /// Print the plan as JSON, for scripts and cluster launchers.
         #[arg(long)]
         json: bool,
@@ -75,6 +80,8 @@ enum Command {
         /// `highway run --group G`.
         #[arg(long)]
         groups: bool,
+        #[command(flatten)]
+        rerun: rerun::RerunArgs,
     },
     /// Write summary.csv, summary.md and figures/*.svg for a sweep folder.
     Report {
@@ -85,7 +92,8 @@ enum Command {
         #[arg(long)]
         rebuild_events: bool,
     },
-    /// The paper's analyses of a trained highway net: gates (Figures 2, 3) and lesions (Figure 4).
+    /// The paper's analyses of a trained highway net (gates: Figures 2, 3; lesions: Figure 4),
+    /// and of a finished sweep (search, mechanism, halving, time).
     Analyze {
         #[command(subcommand)]
         command: analyze::AnalyzeCommand,
@@ -134,7 +142,19 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             report_after(runs::run_one(&opts, index))
         }
-        Command::Plan { args, json, groups } => print_plan(args, json, groups),
+        Command::Plan {
+            args,
+            json,
+            groups,
+            rerun,
+        } => {
+            rerun.check_alone()?;
+            match (args, rerun.rerun.clone()) {
+                (_, Some(dir)) => rerun::print_rerun(rerun, &dir),
+                (Some(args), None) => print_plan(args, json, groups),
+                (None, None) => bail!("highway plan: give a config, or --rerun SWEEP_DIR"),
+            }
+        }
         Command::Report {
             dir,
             rebuild_events,
@@ -145,7 +165,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             print_paths(report::write(&dir)?)
         }
-        Command::Analyze { command } => print_paths(analyze::run(command)?),
+        Command::Analyze { command } => analyze::run(command),
         Command::Data { command } => data::run(command),
         Command::Backends => {
             for b in BackendName::ALL {

@@ -26,7 +26,7 @@ pub use groups::{groups, Group};
 pub use halving::{verdicts, Halving, TrialRecord, Verdict};
 pub use per_kind::PerKind;
 pub use plan::plan;
-pub use search::SearchConfig;
+pub use search::{Rerun, SearchConfig};
 pub use spec::{RunSpec, RunTraining};
 
 pub(crate) use extend::sweep_plan;

@@ -3,17 +3,30 @@
 //! Everything is computed from what the runs recorded, read through `store` (their curves,
 //! statuses and layer statistics), so a report of a half-finished, diverged or failed sweep is
 //! honest about each run. Figures are drawn with the crate's `svg` module.
+//!
+//! The sweep analyses of `highway analyze search|mechanism|halving|time` and the trial choice of
+//! `highway plan --rerun` live here too, beside the ranking and thresholds they share with the
+//! report's tables (`search::ranked`, `trainability::TRAINED`, …): one copy of each rule.
 
+mod breakdown;
 mod convergence;
 mod figures;
+mod first_epoch;
 mod gradients;
 mod halving;
+mod halving_twin;
+mod mechanism;
+mod rank_correlation;
+mod rerun;
 mod results;
 mod search;
 mod seeds;
 mod sensitivity;
+mod sig_digits;
 mod summary;
+mod sweep_time;
 mod trainability;
+mod utc;
 
 use std::path::{Path, PathBuf};
 
@@ -26,7 +39,12 @@ use results::collect;
 use search::{search_charts, search_md};
 use summary::{summary_csv, summary_md};
 
+pub(crate) use breakdown::breakdown;
+pub(crate) use halving_twin::halving_against;
+pub(crate) use mechanism::mechanism;
+pub(crate) use rerun::{best_trials_of, BestTrials};
 pub use summary::SUMMARY_HEADER;
+pub(crate) use sweep_time::sweep_time;
 
 /// Writes the summary files and figures; returns their paths.
 pub fn write(root: &Path) -> Result<Vec<PathBuf>> {

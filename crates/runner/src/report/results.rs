@@ -131,3 +131,78 @@ pub(super) fn mean_std(v: &[f64]) -> Option<(f64, f64)> {
     let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64;
     Some((m, var.sqrt()))
 }
+
+/// Runs made in memory for the report's unit tests: a plan's spec with the setting a test
+/// names, and the status and curve of how it ended.
+#[cfg(test)]
+pub(super) mod tests {
+    use highway_model::Kind;
+    use serde_json::json;
+
+    use super::RunResult;
+    use crate::backend::BackendName;
+    use crate::experiment::{plan, Config};
+    use crate::store::{CurveRow, State, Status};
+
+    /// How a test run ended.
+    #[derive(Clone, Copy)]
+    pub(in crate::report) enum Ending {
+        /// Trained to the end with this final loss (its only epoch's).
+        Done(f64),
+        Diverged,
+        /// Stopped by successive halving after this many epochs.
+        Stopped(usize),
+        Pending,
+    }
+
+    /// A run of trial `trial` of a (kind, depth) with this learning rate and `b_T`, ReLU.
+    pub(in crate::report) fn run(
+        kind: Kind,
+        depth: usize,
+        trial: usize,
+        lr: f64,
+        gate_bias: f32,
+        ending: Ending,
+    ) -> RunResult {
+        let config = Config::from_value(json!({
+            "name": "t",
+            "dataset": {"name": "synthetic"},
+            "model": {"kinds": [kind], "depths": [depth]},
+            "training": {"epochs": 1, "lr": 0.1, "seeds": [0]}
+        }))
+        .unwrap();
+        let mut spec = plan(&config).remove(0);
+        spec.trial = Some(trial);
+        spec.id = format!("{}-d{depth}-t{trial:03}", kind.name());
+        spec.training.lr = lr;
+        spec.model.gate_bias = gate_bias;
+        let row = |epoch: usize, train_loss: f64| CurveRow {
+            epoch,
+            train_loss,
+            train_acc: 0.0,
+            eval_loss: 0.0,
+            eval_acc: 0.0,
+            lr,
+            seconds: 1.0,
+        };
+        let (state, curve) = match ending {
+            Ending::Done(loss) => (Some(State::Done), vec![row(1, loss)]),
+            Ending::Diverged => (Some(State::Diverged), Vec::new()),
+            Ending::Stopped(epochs) => (
+                Some(State::Stopped),
+                (1..=epochs).map(|e| row(e, 1.0)).collect(),
+            ),
+            Ending::Pending => (None, Vec::new()),
+        };
+        let status = state.map(|state| Status {
+            state,
+            epochs: curve.len(),
+            ..Status::starting(BackendName::Flex)
+        });
+        RunResult {
+            spec,
+            status,
+            curve,
+        }
+    }
+}

@@ -87,8 +87,16 @@ pub(super) fn by_activation(runs: &[RunResult]) -> String {
     side_by_side_large(&charts, 2)
 }
 
-/// The starting `b_T` ranges that colour the highway panels, from most negative.
-const GATE_BINS: [(f64, f64); 3] = [(-10.0, -7.0), (-7.0, -4.0), (-4.0, -1.0)];
+/// The starting `b_T` ranges that colour the highway panels, from most negative; the search
+/// breakdown splits the highway trials by them too.
+pub(super) const GATE_BINS: [(f64, f64); 3] = [(-10.0, -7.0), (-7.0, -4.0), (-4.0, -1.0)];
+
+/// Whether `b_T` lies in bin `i` of [`GATE_BINS`]: each holds its lower end, and the last one
+/// its upper end too (the search draws from a closed range).
+pub(super) fn in_gate_bin(b_t: f64, i: usize) -> bool {
+    let (lo, hi) = GATE_BINS[i];
+    (lo..hi).contains(&b_t) || (i == GATE_BINS.len() - 1 && b_t == hi)
+}
 
 /// Highway panels only, trials coloured by their starting `b_T`; `None` without highway runs.
 pub(super) fn by_gate_bias(runs: &[RunResult]) -> Option<String> {
@@ -101,10 +109,7 @@ pub(super) fn by_gate_bias(runs: &[RunResult]) -> Option<String> {
                 .iter()
                 .enumerate()
                 .map(|(i, &(lo, hi))| {
-                    let within = move |r: &RunResult| {
-                        let b = r.spec.model.gate_bias as f64;
-                        (lo..hi).contains(&b) || (i == GATE_BINS.len() - 1 && b == hi)
-                    };
+                    let within = move |r: &RunResult| in_gate_bin(r.spec.model.gate_bias as f64, i);
                     let color = format!("hsl(215,70%,{}%)", 25 + 22 * i);
                     Series::scatter(
                         format!("b_T in [{lo}, {hi})"),

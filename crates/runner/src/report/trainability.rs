@@ -16,6 +16,11 @@ pub(super) const TRAINED_WELL: f64 = 1e-2;
 /// Final training loss above which a trial stayed near chance (ln 10 ≈ 2.30 for ten classes).
 pub(super) const NEAR_CHANCE: f64 = 2.0;
 
+/// Whether a run trained: done, with a final training loss below [`TRAINED`].
+pub(super) fn trained(r: &RunResult) -> bool {
+    r.is_done() && r.final_train_loss().is_some_and(|l| l < TRAINED)
+}
+
 /// The outcome counts of one (kind, depth).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(super) struct Outcomes {
@@ -40,7 +45,7 @@ impl Outcomes {
                 Some(State::Done) => {
                     o.finished += 1;
                     let loss = r.final_train_loss().unwrap_or(f64::NAN);
-                    o.trained += usize::from(loss < TRAINED);
+                    o.trained += usize::from(trained(r));
                     o.trained_well += usize::from(loss < TRAINED_WELL);
                     o.near_chance += usize::from(loss > NEAR_CHANCE);
                 }

@@ -18,27 +18,6 @@ pub fn bin() -> Command {
     c
 }
 
-/// Runs `scripts/NAME` with `args` under Python (`HIGHWAY_TEST_PYTHON`, which `.ci/run` sets,
-/// else `python3`) in `cwd`; `None`, said as skipped, where Python cannot start.
-pub fn python_script(name: &str, args: &[&std::ffi::OsStr], cwd: &Path) -> Option<Output> {
-    let python = std::env::var("HIGHWAY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../scripts")
-        .join(name);
-    match Command::new(&python)
-        .arg(&script)
-        .args(args)
-        .current_dir(cwd)
-        .output()
-    {
-        Ok(o) => Some(o),
-        Err(e) => {
-            eprintln!("skipped: the {name} check: {python}: {e}");
-            None
-        }
-    }
-}
-
 /// A temporary folder for one test, removed with everything in it when the test ends (passed
 /// or failed).
 pub struct TestDir(tempfile::TempDir);
