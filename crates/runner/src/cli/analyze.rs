@@ -101,10 +101,8 @@ pub(super) fn run(command: AnalyzeCommand) -> Result<()> {
             run,
             sample,
             classes,
-        } => return super::print_paths(analyze::gates(&run.open()?, sample, classes.as_deref())?),
-        AnalyzeCommand::Lesion { run } => {
-            return super::print_paths(analyze::lesion(&run.open()?)?)
-        }
+        } => return super::out::paths(analyze::gates(&run.open()?, sample, classes.as_deref())?),
+        AnalyzeCommand::Lesion { run } => return super::out::paths(analyze::lesion(&run.open()?)?),
         AnalyzeCommand::Search { dir } => report::breakdown(&dir)?,
         AnalyzeCommand::Mechanism { dir } => report::mechanism(&dir)?,
         AnalyzeCommand::Time { dir } => report::sweep_time(&dir)?,

@@ -163,7 +163,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 let n = SweepDir::new(dir.clone()).rebuild_events()?;
                 eprintln!("{n} event files written again from the runs' records");
             }
-            print_paths(report::write(&dir)?)
+            out::paths(report::write(&dir)?)
         }
         Command::Analyze { command } => analyze::run(command),
         Command::Data { command } => data::run(command),
@@ -192,13 +192,6 @@ fn report_after(trained: Result<runs::Trained>) -> Result<()> {
         }
     }
     trained.outcome()
-}
-
-fn print_paths(paths: Vec<PathBuf>) -> Result<()> {
-    for path in paths {
-        outln!("{}", path.display());
-    }
-    Ok(())
 }
 
 /// `highway plan`: the resolved config and one line per run, or both as one JSON object;

@@ -16,6 +16,14 @@ pub(super) fn line(text: &str) {
     }
 }
 
+/// The files a command wrote, one per line.
+pub(super) fn paths(paths: Vec<std::path::PathBuf>) -> anyhow::Result<()> {
+    for path in paths {
+        line(&path.display().to_string());
+    }
+    Ok(())
+}
+
 /// `println!` through [`line`].
 macro_rules! outln {
     ($($arg:tt)*) => {
