@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! experiment/  config → search → plan (runs with stable ids)      what to run
-//! run/         sweep → train (order, eval, sgd, progress, stop)  running it
+//! run/         sweep → passes → turn → train (one loop for a      running it
+//!              cohort of K ≥ 1 trials: one net or a stack)
 //! store/       the results folder: every file of a run, behind    what it wrote
 //!              a run's recorder while it trains
 //! report/      summary tables and figures, and sweep analyses     what it means
@@ -16,21 +17,36 @@
 //! ```
 //! plus `svg` (the figures' drawing, shared by report and analyze), `backend` (the
 //! `--backend` flag), `bench` (step throughput) and `sys` (process facts and the
-//! floating-point mode). Each folder's `mod.rs` is the only way in.
+//! floating-point mode). Each folder's `mod.rs` is the only way in, and the folders are private:
+//! a program that uses the library plans (`Config`, `plan`, `groups`), trains (`sweep`,
+//! `run_one`, `run_group`), reads a sweep's records (`SweepDir`, `RunDir`, `Status`,
+//! `CurveRow`, `read_run_events`), writes its report (`write_report`) and analyses a trained
+//! net (`open_run`, `gates`, `lesion`) through the names re-exported here.
 
 #![forbid(unsafe_code)]
-// Items are `pub(crate)` unless they are the library's documented surface (README, "Commands").
+// The folders are private: the library's surface is what this file re-exports below (README,
+// "Commands"), and every other item is `pub(crate)` at most, so that `unreachable_pub` and
+// `dead_code` see the whole crate.
 #![warn(unreachable_pub)]
 
-pub mod analyze;
-pub mod backend;
+mod analyze;
+mod backend;
 mod bench;
-pub mod cli;
-pub mod experiment;
-pub mod report;
-pub mod run;
-pub mod store;
+mod cli;
+mod experiment;
+mod report;
+mod run;
+mod store;
 mod svg;
 mod sys;
 
+pub use analyze::{gates, lesion, open as open_run, Opened};
+pub use backend::BackendName;
+pub use cli::{empty_flag_variables_are_unset, run as run_command, Cli};
+pub use experiment::{fingerprint, groups, load_dataset, plan, Config, RunSpec};
+pub use report::{write as write_report, SUMMARY_HEADER};
+pub use run::{evaluate, run_group, run_one, sweep, Interrupted, Stop, SweepOptions};
+pub use store::{
+    read_run_events, CurveRow, LayerRow, RunDir, RunRecorder, Spec, Status, SweepDir, Value, What,
+};
 pub use sys::{flush_denormals, headless_gpu_env};

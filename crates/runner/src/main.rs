@@ -5,9 +5,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use highway_runner::cli::{self, Cli};
-use highway_runner::run::Interrupted;
-use highway_runner::{flush_denormals, headless_gpu_env};
+use highway_runner::{
+    empty_flag_variables_are_unset, flush_denormals, headless_gpu_env, run_command, Cli,
+    Interrupted,
+};
 
 /// mimalloc instead of glibc's allocator: a training step frees and allocates thousands of
 /// same-sized buffers, which glibc spends a measurable share of a deep net's step on (README,
@@ -16,7 +17,7 @@ use highway_runner::{flush_denormals, headless_gpu_env};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    cli::empty_flag_variables_are_unset();
+    empty_flag_variables_are_unset();
     let cli = Cli::parse();
     if !cli.keep_denormals {
         flush_denormals();
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
     // Very deep nets build long autodiff graphs; give the work a roomy stack.
     let worker = std::thread::Builder::new()
         .stack_size(1 << 29)
-        .spawn(move || cli::run(cli));
+        .spawn(move || run_command(cli));
     let result = match worker {
         Ok(handle) => handle.join().unwrap_or_else(|_| {
             Err(anyhow::anyhow!(

@@ -453,7 +453,7 @@ fn check(ok: bool, path: &str, why: &str) -> Result<()> {
 
 /// Applies `a.b.c=value`: the value is parsed as JSON when it can be (`0.05`, `[10,20]`, `true`),
 /// else taken as a string (`flex`).
-pub fn apply_set(root: &mut Value, set: &str) -> Result<()> {
+pub(crate) fn apply_set(root: &mut Value, set: &str) -> Result<()> {
     let (key, raw) = set
         .split_once('=')
         .context("expected key=value, e.g. training.lr=0.05")?;

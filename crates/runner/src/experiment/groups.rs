@@ -72,7 +72,8 @@ pub fn groups(runs: &[RunSpec], batch_trials: usize) -> Vec<Group> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::{apply_set, plan, Config};
+    use crate::experiment::config::apply_set;
+    use crate::experiment::{plan, Config};
     use serde_json::json;
 
     fn config(sets: &[&str]) -> Config {

@@ -50,7 +50,7 @@ impl Halving {
 
 /// What a trial's records say, for the decisions.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrialRecord {
+pub(crate) struct TrialRecord {
     /// The trial's number in its cell: the tie-break.
     pub trial: usize,
     /// Training loss by epoch (1-based), as far as recorded.
@@ -76,7 +76,7 @@ impl TrialRecord {
 
 /// How far a trial may train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Through this epoch (the next undecided rung, or the whole budget).
     Through(usize),
     /// It stops at this rung: ranked out.
@@ -85,7 +85,7 @@ pub enum Verdict {
 
 /// Each trial's verdict (in the order of `trials`: the trials of one cell) for a budget of
 /// `epochs`.
-pub fn verdicts(halving: &Halving, epochs: usize, trials: &[TrialRecord]) -> Vec<Verdict> {
+pub(crate) fn verdicts(halving: &Halving, epochs: usize, trials: &[TrialRecord]) -> Vec<Verdict> {
     let mut verdict = vec![Verdict::Through(epochs); trials.len()];
     let mut alive: Vec<usize> = (0..trials.len()).collect();
     for rung in halving.rungs(epochs) {

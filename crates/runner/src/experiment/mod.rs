@@ -16,18 +16,16 @@ mod run_id;
 mod search;
 mod spec;
 
-pub use config::{
-    apply_set, Config, DatasetConfig, DecayEvery, Execution, LabelSet, ModelSection,
-    PreprocessName, TrainingConfig,
-};
+pub use config::Config;
+pub(crate) use config::Execution;
 pub use dataset::{fingerprint, load_dataset};
-pub use gate_bias::GateBias;
-pub use groups::{groups, Group};
-pub use halving::{verdicts, Halving, TrialRecord, Verdict};
-pub use per_kind::PerKind;
+pub use groups::groups;
+pub(crate) use groups::Group;
+pub(crate) use halving::{verdicts, Halving, TrialRecord, Verdict};
 pub use plan::plan;
-pub use search::{Rerun, SearchConfig};
-pub use spec::{RunSpec, RunTraining};
+pub(crate) use search::Rerun;
+pub use spec::RunSpec;
+pub(crate) use spec::RunTraining;
 
 pub(crate) use extend::sweep_plan;
 pub(crate) use resources::{check as check_memory, machine_memory, net_bytes, size};

@@ -104,8 +104,8 @@ fn training(t: &TrainingConfig, kind: Kind) -> RunTraining {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::apply_set;
-    use crate::experiment::DecayEvery;
+    use crate::experiment::config::apply_set;
+    use crate::experiment::config::DecayEvery;
     use serde_json::json;
 
     fn config(sets: &[&str]) -> Config {

@@ -120,7 +120,8 @@ pub(super) fn run_id(
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use crate::experiment::{apply_set, plan, Config, RunSpec};
+    use crate::experiment::config::apply_set;
+    use crate::experiment::{plan, Config, RunSpec};
 
     /// A committed sweep's config and plan, from its `sweep.json`.
     #[derive(serde::Deserialize)]

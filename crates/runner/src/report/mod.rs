@@ -54,7 +54,10 @@ pub fn write(root: &Path) -> Result<Vec<PathBuf>> {
 
 /// Writes the summary files and figures, unless `give_up` says so (a stop request) while
 /// another process writes the sweep's report; their paths, or `None` when given up.
-pub fn write_unless(root: &Path, give_up: &dyn Fn() -> bool) -> Result<Option<Vec<PathBuf>>> {
+pub(crate) fn write_unless(
+    root: &Path,
+    give_up: &dyn Fn() -> bool,
+) -> Result<Option<Vec<PathBuf>>> {
     let dir = SweepDir::new(root.to_path_buf());
     dir.load()?;
     // Many `run --index` processes may report at once: one at a time.

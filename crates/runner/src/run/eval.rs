@@ -10,7 +10,7 @@ use highway_model::Mlp;
 const EVAL_BATCH: usize = 1_000;
 
 /// A split as a `[n, dim]` feature tensor and a `[n]` label tensor on `device`.
-pub fn to_device(split: &Split, device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
+pub(crate) fn to_device(split: &Split, device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
     let x = Tensor::<2>::from_data(
         TensorData::new(split.features.clone(), [split.len(), split.dim]),
         device,
@@ -31,7 +31,7 @@ pub fn evaluate(model: &Mlp, x: &Tensor<2>, y: &Tensor<1, Int>) -> (f64, f64) {
 }
 
 /// [`evaluate`] with highway layer `lesion` (0-based) forced shut.
-pub fn evaluate_lesioned(
+pub(crate) fn evaluate_lesioned(
     model: &Mlp,
     x: &Tensor<2>,
     y: &Tensor<1, Int>,

@@ -34,9 +34,11 @@ mod trainable;
 mod turn;
 
 pub(crate) use cohort::cohort;
-pub use eval::{evaluate, evaluate_lesioned, to_device};
-pub use outcome::{Interrupted, Trained};
-pub use signals::{Signal, Stop};
+pub use eval::evaluate;
+pub(crate) use eval::{evaluate_lesioned, to_device};
+pub use outcome::Interrupted;
+pub(crate) use outcome::Trained;
+pub use signals::Stop;
 pub use sweep::{run_group, run_one, sweep, SweepOptions};
 pub(crate) use train::PROBE_EXAMPLES;
 pub(crate) use trainable::{layer_stats, Layers, TrialStart};

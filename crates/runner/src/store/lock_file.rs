@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 
 /// How long a process waits for a sweep's shared lock (`.sweep.lock`, `.report.lock`) before
 /// it gives up: their holders keep them for the seconds that writing a plan or a report takes.
-pub const WAIT: Duration = Duration::from_secs(600);
+pub(crate) const WAIT: Duration = Duration::from_secs(600);
 
 /// Opens (creating it if needed) the lock file at `path`: never through a symbolic link, never
 /// truncated, and only if it is a regular file; errors name it.

@@ -37,20 +37,22 @@ mod sweep_dir;
 mod tensor_file;
 mod tfevents;
 
-pub use checkpoint::{Checkpoint, Position};
+pub(crate) use checkpoint::{Checkpoint, Position};
 pub use curve::CurveRow;
 pub(crate) use files::{write_atomic, write_files};
 pub use layers::LayerRow;
-pub use lock_file::WAIT as LOCK_WAIT;
-pub use recorder::{EpochRecord, RunRecorder};
+pub(crate) use recorder::EpochRecord;
+pub use recorder::RunRecorder;
 pub use run_dir::RunDir;
 pub use run_events::read_run_events;
-pub use run_lock::{Acquired, RunLock};
-pub use run_state::{abandon_running, Through};
-pub use spec::{DataRecord, Spec};
-pub use status::{State, Status};
-pub use sweep_dir::{SweepDir, SweepFile};
-pub use tfevents::{Event, Value, What};
+pub(crate) use run_lock::{Acquired, RunLock};
+pub(crate) use run_state::{abandon_running, Through};
+pub use spec::Spec;
+pub(crate) use status::State;
+pub use status::Status;
+pub use sweep_dir::SweepDir;
+pub(crate) use sweep_dir::SweepFile;
+pub use tfevents::{Value, What};
 
 /// Prints a warning about a file that exists but cannot be used, and what is done instead.
 fn warn(what: &anyhow::Error, instead: &str) {

@@ -82,7 +82,7 @@ impl RunDir {
 
 /// Records every run in training as interrupted, saying `message`, for a process that exits
 /// right after; no status is written by this process from then on.
-pub fn abandon_running(message: &str) {
+pub(crate) fn abandon_running(message: &str) {
     for path in running::quitting() {
         let Ok(mut status) = files::read_json::<Status>(&path) else {
             continue;

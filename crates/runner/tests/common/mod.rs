@@ -84,7 +84,7 @@ pub fn summary_rows(sweep: &Path) -> Vec<Vec<String>> {
 
 /// The column of `summary.csv` named `name`.
 pub fn col(name: &str) -> usize {
-    highway_runner::report::SUMMARY_HEADER
+    highway_runner::SUMMARY_HEADER
         .split(',')
         .position(|c| c == name)
         .unwrap()
@@ -101,7 +101,7 @@ pub fn curve(run_dir: &Path) -> Vec<Vec<f64>> {
 
 /// Every value of the run's event file, in order: (step, tag, the scalar's value if a scalar).
 pub fn event_values(run_dir: &Path) -> Vec<(i64, String, Option<f32>)> {
-    use highway_runner::store::{read_run_events, Value, What};
+    use highway_runner::{read_run_events, Value, What};
     read_run_events(run_dir)
         .unwrap()
         .expect("an event file")

@@ -9,5 +9,6 @@ pub(super) mod hparams;
 pub(super) mod proto;
 pub(super) mod record;
 
-pub use event::{Event, Value, What};
+pub(crate) use event::Event;
+pub use event::{Value, What};
 pub(super) use file::EventFile;
