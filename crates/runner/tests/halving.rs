@@ -186,8 +186,14 @@ fn a_halving_sweep_killed_at_a_rung_resumes_to_the_same_decisions() {
 /// each, in plan order: the first eight wait there with a checkpoint at epoch 3 (the last one
 /// decides the rung and goes on); their run folders.
 fn at_first_rung(cfg: &str, out: &Path) -> Vec<PathBuf> {
+    first_trials(cfg, out, 9)
+}
+
+/// The first `n` trials of the highway cell, each trained alone (one task each) up to the
+/// first rung; their run folders, in plan order.
+fn first_trials(cfg: &str, out: &Path, n: usize) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    for i in 0..9 {
+    for i in 0..n {
         let index = i.to_string();
         let args = [
             "run",
@@ -203,7 +209,7 @@ fn at_first_rung(cfg: &str, out: &Path) -> Vec<PathBuf> {
         dirs.push(e.unwrap().path());
     }
     dirs.sort();
-    for d in &dirs[..8] {
+    for d in &dirs[..n.min(8)] {
         let status = fs::read_to_string(d.join("status.json")).unwrap();
         assert!(status.contains("\"waiting\""), "{}: {status}", d.display());
     }
@@ -289,6 +295,156 @@ fn damaged_checkpoints_at_a_rung_fail_their_trials_and_end_the_search() {
             assert!(!d.join("checkpoint").exists(), "{}", d.display());
         }
     }
+}
+
+/// A damaged checkpoint of a trial that the rung ranks out stops only that trial: it is
+/// recorded `stopped` from its curve (status and event file through the rung), and the search
+/// goes on to its end with exit 0.
+#[test]
+fn a_damaged_checkpoint_of_a_trial_ranked_out_changes_nothing() {
+    let dir = tmp("halving-ranked-out");
+    let cfg = halving(&dir);
+    let cfg = cfg.to_str().unwrap();
+    let out = dir.join("out");
+    let mut waiting = at_first_rung(cfg, &out);
+    waiting.truncate(8);
+    // The two worst at the rung of the eight that wait: ranked out whatever the ninth did.
+    let at_rung = |d: &PathBuf| curve(d)[1][1];
+    waiting.sort_by(|a, b| at_rung(b).total_cmp(&at_rung(a)));
+    for d in &waiting[..2] {
+        fs::write(d.join("checkpoint/state.safetensors"), b"damaged").unwrap();
+    }
+    let args = ["sweep", cfg, "--set", "model.kinds=[\"highway\"]"];
+    let o = highway(&args, &out, "2").wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    for d in &waiting[..2] {
+        let status = fs::read_to_string(d.join("status.json")).unwrap();
+        assert!(status.contains("\"stopped\""), "{status}");
+        assert_eq!(curve(d).len(), 2);
+        let last = event_values(d).iter().map(|(step, _, _)| *step).max();
+        assert_eq!(
+            last,
+            Some(2),
+            "{}: its event file ends at the rung",
+            d.display()
+        );
+        assert!(!d.join("checkpoint").exists());
+    }
+    let states: Vec<String> = fs::read_dir(out.join("h/runs"))
+        .unwrap()
+        .map(|e| {
+            let d = e.unwrap().path();
+            let s: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(d.join("status.json")).unwrap()).unwrap();
+            format!("{} {}", s["state"], s["epochs"])
+        })
+        .collect();
+    let count = |want: &str| states.iter().filter(|s| *s == want).count();
+    let counts = (
+        count("\"stopped\" 2"),
+        count("\"stopped\" 6"),
+        count("\"done\" 8"),
+    );
+    assert_eq!(counts, (6, 2, 1), "{states:?}");
+}
+
+/// A rung's loss edited in `curve.csv` before the rung is decided is refused by name: the
+/// run's checkpoint vouches for the losses before it, so the edited trial decides nothing and
+/// fails when it would train, naming the file and the epoch, and no trial goes past the rung
+/// on the edited number.
+#[test]
+fn an_edited_rung_loss_is_refused_by_name() {
+    let dir = tmp("halving-edited");
+    let cfg = halving(&dir);
+    let cfg = cfg.to_str().unwrap();
+    let out = dir.join("out");
+    // Eight of nine trials at the first rung: it is not decided yet.
+    let trials = first_trials(cfg, &out, 8);
+    let edited = &trials[0];
+    let path = edited.join("curve.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut cells: Vec<&str> = lines[2].split(',').collect();
+    cells[1] = "1e-6";
+    lines[2] = cells.join(",");
+    fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let args = ["sweep", cfg, "--set", "model.kinds=[\"highway\"]"];
+    let o = highway(&args, &out, "1").wait_with_output().unwrap();
+    let log = text(&o);
+    assert!(!o.status.success(), "{log}");
+    let want =
+        "curve.csv: its training loss of epoch 2 is 1e-6, but the run's checkpoint vouches for";
+    assert!(log.contains(want), "{log}");
+    let status = fs::read_to_string(edited.join("status.json")).unwrap();
+    assert!(
+        status.contains("\"failed\"") && status.contains(want),
+        "{status}"
+    );
+    for d in fs::read_dir(out.join("h/runs")).unwrap() {
+        let d = d.unwrap().path();
+        assert!(
+            curve(&d).len() <= 2,
+            "{} went past the undecided rung",
+            d.display()
+        );
+    }
+}
+
+/// Kill -9 at 30 random moments of a halving search trained in stacks of a random size, each
+/// resumed with another random `batch_trials` (1 to 9, two threads): every trial ends as the
+/// one-process search ends it (state, epochs, curve). The moments are found by watching the
+/// curves grow, never by sleeping.
+#[test]
+fn random_kills_during_a_halving_search_resume_to_the_same_outcome() {
+    let dir = tmp("halving-random-kills");
+    let cfg = halving(&dir);
+    let cfg = cfg.to_str().unwrap();
+    let single = dir.join("single");
+    succeed(highway(
+        &["sweep", cfg, "--set", "execution.batch_trials=1"],
+        &single,
+        "1",
+    ));
+    let want = outcome(&single);
+    let rows: usize = want.iter().map(|(_, _, c)| c.lines().count() - 1).sum();
+    let mut rng = highway_rng::SplitMix64::new(33);
+    for case in 0..30 {
+        let out = dir.join(format!("case-{case}"));
+        let (k1, k2) = (1 + rng.below(9), 1 + rng.below(9));
+        let at = 1 + rng.below(rows - 1);
+        let stacks = |k: usize| format!("execution.batch_trials={k}");
+        let mut child = bin()
+            .args(["sweep", cfg, "--set", &stacks(k1), "--out"])
+            .arg(&out)
+            .env("RAYON_NUM_THREADS", "2")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Killed once `at` epochs are recorded over all trials (or when it ends first).
+        while curve_rows(&out) < at && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+        let resumed = highway(&["sweep", cfg, "--set", &stacks(k2)], &out, "2");
+        succeed(resumed);
+        let case = format!("case {case}: stacks of {k1}, killed after {at} rows, then {k2}");
+        assert_eq!(outcome(&out), want, "{case}");
+    }
+}
+
+/// The epochs recorded so far over every run of the sweep `h` in `out`.
+fn curve_rows(out: &Path) -> usize {
+    let Ok(runs) = fs::read_dir(out.join("h/runs")) else {
+        return 0;
+    };
+    runs.flatten()
+        .map(|r| {
+            fs::read_to_string(r.path().join("curve.csv"))
+                .map_or(0, |t| t.lines().count().saturating_sub(1))
+        })
+        .sum()
 }
 
 /// Runs `highway analyze halving` on a halving folder and its full-budget twin: every curve

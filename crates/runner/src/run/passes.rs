@@ -63,15 +63,19 @@ impl Pass<'_> {
         let mut decided = false;
         for &i in group.runs.iter().filter(|i| self.wanted.contains(i)) {
             let run = &self.runs[i];
-            let status = self.job.dir.run(&run.id).status();
+            let run_dir = self.job.dir.run(&run.id);
+            let status = run_dir.status();
             if status.as_ref().is_some_and(|s| s.state.is_final()) {
                 continue;
             }
             match limits[i] {
                 Verdict::StoppedAt(rung) => decided |= self.record_stopped(run, rung)?,
-                // Already at its rung: it waits for the rest of its cell.
+                // Already at its rung, its records vouched for by its checkpoint: it waits for
+                // the rest of its cell. (Records that its checkpoint does not vouch for are
+                // refused, naming the file, when it trains.)
                 Verdict::Through(limit)
-                    if status.is_some_and(|s| s.state == State::Waiting && s.epochs >= limit) => {}
+                    if status.is_some_and(|s| s.state == State::Waiting)
+                        && run_dir.trusted_curve().len() >= limit => {}
                 Verdict::Through(limit) => members.push((run, limit)),
             }
         }

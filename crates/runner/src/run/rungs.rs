@@ -38,7 +38,7 @@ pub(super) fn limits(dir: &SweepDir, runs: &[RunSpec], halving: Option<Halving>)
 fn record(dir: &SweepDir, run: &RunSpec) -> TrialRecord {
     let run_dir = dir.run(&run.id);
     let losses: Vec<(usize, f64)> = run_dir
-        .curve()
+        .trusted_curve()
         .into_iter()
         .map(|row| (row.epoch, row.train_loss))
         .collect();

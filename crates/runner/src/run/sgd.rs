@@ -5,7 +5,7 @@
 //! tensor operations; a 900-layer highway net has 3,600 parameters, so that bookkeeping is a
 //! large share of its step (README, "Performance"). This optimiser keeps one velocity tensor
 //! per parameter and calls [`highway_model::ops::sgd::sgd_step`]; a checkpoint saves the
-//! velocities by parameter name (`run/resume.rs`).
+//! velocities by parameter name (`run/net.rs`).
 
 use std::collections::HashMap;
 

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use highway_model::{ModelConfig, NamedTensor};
 use serde::{Deserialize, Serialize};
 
-use super::{tensor_file, write_atomic, Spec};
+use super::{tensor_file, write_atomic, CurveRow, Spec};
 
 /// The checkpoint folder in a run folder, and the file in it.
 pub(super) const DIR: &str = "checkpoint";
@@ -32,6 +32,9 @@ const FORMAT_1: &str = "highway-checkpoint/1";
 const VELOCITY: &str = "velocity.";
 /// The metadata key of the checksum, the one entry it does not cover.
 const CHECKSUM: &str = "checksum";
+/// The metadata key of the training losses of the epochs before the checkpoint, as the run's
+/// curve held them when it was written: what the checkpoint vouches for.
+const LOSSES: &str = "losses";
 /// What happens to a checkpoint that is refused, and what the user can do.
 const REFUSED: &str = "refusing to resume from it (delete it to train the run from epoch 1)";
 
@@ -56,6 +59,35 @@ pub struct Position {
     pub wall_seconds: f64,
     /// Seconds of the current epoch before this checkpoint (its `seconds` column).
     pub epoch_seconds: f64,
+}
+
+/// The training losses that the checkpoint in `run_dir` vouches for, read from its header;
+/// `None` without a checkpoint, with one that cannot be read (its loading says why) or with
+/// one written before checkpoints vouched for losses.
+pub(super) fn vouched_losses(run_dir: &Path) -> Option<Vec<f64>> {
+    let path = path(run_dir);
+    path.symlink_metadata().ok()?;
+    let metadata = tensor_file::read_metadata(&path).ok()?;
+    serde_json::from_str(metadata.get(LOSSES)?).ok()
+}
+
+/// Why `curve` is not the curve that `losses` (a checkpoint's) vouch for: an epoch whose
+/// training loss differs, or that is missing; `None` when it is.
+pub(super) fn unvouched(curve: &[CurveRow], losses: &[f64]) -> Option<String> {
+    losses.iter().enumerate().find_map(|(i, &want)| {
+        let epoch = i + 1;
+        match curve.iter().find(|r| r.epoch == epoch) {
+            Some(r) if r.train_loss.to_bits() == want.to_bits() => None,
+            Some(r) => Some(format!(
+                "its training loss of epoch {epoch} is {:e}, but the run's checkpoint vouches for \
+                 {want:e} (edited after the checkpoint was written?)",
+                r.train_loss
+            )),
+            None => Some(format!(
+                "it has no row for epoch {epoch}, which the run's checkpoint vouches for"
+            )),
+        }
+    })
 }
 
 /// Refuses (by `refuse`) a checkpoint whose metadata `meta` (of format `format`) names another
@@ -153,8 +185,14 @@ pub(super) fn path(run_dir: &Path) -> PathBuf {
     run_dir.join(DIR).join(FILE)
 }
 
-/// Writes `checkpoint` of the run `spec` atomically; returns its size in bytes.
-pub(super) fn save(run_dir: &Path, spec: &Spec, checkpoint: &Checkpoint) -> Result<u64> {
+/// Writes `checkpoint` of the run `spec` atomically, vouching for the training losses of the
+/// epochs before it, `losses` (the curve's, in order); returns its size in bytes.
+pub(super) fn save(
+    run_dir: &Path,
+    spec: &Spec,
+    checkpoint: &Checkpoint,
+    losses: &[f64],
+) -> Result<u64> {
     let mut tensors = checkpoint.params.clone();
     tensors.extend(checkpoint.velocity.iter().map(|v| NamedTensor {
         name: format!("{VELOCITY}{}", v.name),
@@ -168,6 +206,7 @@ pub(super) fn save(run_dir: &Path, spec: &Spec, checkpoint: &Checkpoint) -> Resu
             "position".to_string(),
             serde_json::to_string(&checkpoint.position)?,
         ),
+        (LOSSES.to_string(), serde_json::to_string(losses)?),
     ]);
     if let Some(fingerprint) = &spec.data.fingerprint {
         metadata.insert("data".to_string(), fingerprint.clone());

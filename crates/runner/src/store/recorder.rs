@@ -88,6 +88,14 @@ impl RunRecorder {
                 curve.iter().map(|r| r.epoch).collect::<Vec<_>>()
             );
         }
+        let vouched = position.and(checkpoint::vouched_losses(dir.path()));
+        if let Some(why) = vouched.and_then(|losses| checkpoint::unvouched(&curve, &losses)) {
+            anyhow::bail!(
+                "{}: {why}; refusing to resume (restore the file, or delete the run's folder to \
+                 train it again)",
+                dir.file(CURVE).display()
+            );
+        }
         let earlier_seconds = position.map_or(0.0, |p| p.wall_seconds);
         for row in &curve {
             status.record_epoch(row, earlier_seconds);
@@ -164,7 +172,8 @@ impl RunRecorder {
 
     /// Writes the run's checkpoint (the previous one stays until the new one is in place).
     pub fn checkpoint(&self, c: &Checkpoint) -> Result<()> {
-        checkpoint::save(self.dir.path(), &self.spec, c).map(|_| ())
+        let losses: Vec<f64> = self.curve.iter().map(|r| r.train_loss).collect();
+        checkpoint::save(self.dir.path(), &self.spec, c, &losses).map(|_| ())
     }
 
     /// Ends the run in `state` (`message` says why, for a run that did not finish normally).

@@ -82,6 +82,24 @@ impl RunDir {
             .unwrap_or_default()
     }
 
+    /// The run's learning curve if its checkpoint, when it has one, vouches for it; empty
+    /// otherwise, said with the file's path: a curve edited after its checkpoint was written
+    /// decides nothing (successive halving's rungs read this).
+    pub(crate) fn trusted_curve(&self) -> Vec<curve::CurveRow> {
+        let curve = self.curve();
+        let Some(losses) = super::checkpoint::vouched_losses(&self.path) else {
+            return curve;
+        };
+        match super::checkpoint::unvouched(&curve, &losses) {
+            None => curve,
+            Some(why) => {
+                let refused = anyhow::anyhow!("{}: {why}", self.file(CURVE).display());
+                super::warn(&refused, "its records decide nothing until it trains again");
+                Vec::new()
+            }
+        }
+    }
+
     /// Where the run's `spec.json` is.
     pub fn spec_path(&self) -> PathBuf {
         self.file(SPEC)

@@ -47,26 +47,61 @@ pub(super) fn read(
     read_checked(path, max_values).with_context(|| path.display().to_string())
 }
 
-fn read_checked(
-    path: &Path,
-    max_values: impl FnOnce(&HashMap<String, String>) -> Result<u64>,
-) -> Result<(HashMap<String, String>, Vec<NamedTensor>)> {
+/// The metadata of the safetensors file at `path`, from its header alone (its tensors are
+/// neither read nor checked). Errors name the file.
+pub(super) fn read_metadata(path: &Path) -> Result<HashMap<String, String>> {
+    let header = open_header(path).with_context(|| path.display().to_string())?;
+    Ok(header.metadata)
+}
+
+/// A file opened and read up to the end of its header.
+struct Header {
+    file: File,
+    len: u64,
+    prefix: [u8; 8],
+    bytes: Vec<u8>,
+    metadata: HashMap<String, String>,
+}
+
+const NOT_SAFETENSORS: &str = "not a safetensors file (truncated or damaged?)";
+
+fn open_header(path: &Path) -> Result<Header> {
     super::files::refuse_link(path)?;
     if let Some(what) = highway_data::regular::not_regular(path) {
         bail!("is {what}, not a regular file");
     }
     let mut file = File::open(path).context("cannot open")?;
     let len = file.metadata().context("cannot read")?.len();
-    let not_safetensors = "not a safetensors file (truncated or damaged?)";
     let mut prefix = [0u8; 8];
-    file.read_exact(&mut prefix).context(not_safetensors)?;
+    file.read_exact(&mut prefix).context(NOT_SAFETENSORS)?;
     let header_len = u64::from_le_bytes(prefix);
     if header_len > MAX_HEADER || header_len > len - 8 {
-        bail!("{not_safetensors}: its header announces {header_len} bytes, the file has {len}");
+        bail!("{NOT_SAFETENSORS}: its header announces {header_len} bytes, the file has {len}");
     }
-    let mut header = vec![0u8; header_len as usize];
-    file.read_exact(&mut header).context(not_safetensors)?;
-    let metadata = header_metadata(&header).context(not_safetensors)?;
+    let mut bytes = vec![0u8; header_len as usize];
+    file.read_exact(&mut bytes).context(NOT_SAFETENSORS)?;
+    let metadata = header_metadata(&bytes).context(NOT_SAFETENSORS)?;
+    Ok(Header {
+        file,
+        len,
+        prefix,
+        bytes,
+        metadata,
+    })
+}
+
+fn read_checked(
+    path: &Path,
+    max_values: impl FnOnce(&HashMap<String, String>) -> Result<u64>,
+) -> Result<(HashMap<String, String>, Vec<NamedTensor>)> {
+    let Header {
+        mut file,
+        len,
+        prefix,
+        bytes: header,
+        metadata,
+    } = open_header(path)?;
+    let header_len = header.len() as u64;
     let body = len - 8 - header_len;
     let max = max_values(&metadata)?.saturating_mul(4);
     if body > max {
