@@ -362,8 +362,8 @@ fn an_edited_rung_loss_is_refused_by_name() {
     let trials = first_trials(cfg, &out, 8);
     let edited = &trials[0];
     let path = edited.join("curve.csv");
-    let text = fs::read_to_string(&path).unwrap();
-    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let before = fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = before.lines().map(String::from).collect();
     let mut cells: Vec<&str> = lines[2].split(',').collect();
     cells[1] = "1e-6";
     lines[2] = cells.join(",");

@@ -402,7 +402,8 @@ mod tests {
         let dir = tmp.path().to_path_buf();
         let c = checkpoint();
         let a = spec("run-a", 5, "d1");
-        assert!(save(&dir, &a, &c).unwrap() > 0);
+        assert!(save(&dir, &a, &c, &[2.5, 1.25]).unwrap() > 0);
+        assert_eq!(vouched_losses(&dir), Some(vec![2.5, 1.25]));
         let back = load(&dir, &a, None).unwrap().unwrap();
         // Bit for bit, denormals and negative zero included.
         let bits = |c: &Checkpoint| {
@@ -422,7 +423,7 @@ mod tests {
     fn checkpoints_of_other_runs_nets_data_formats_or_damaged_are_refused_by_name() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        save(&dir, &spec("run-a", 5, "d1"), &checkpoint()).unwrap();
+        save(&dir, &spec("run-a", 5, "d1"), &checkpoint(), &[]).unwrap();
         let err = |s: Spec| format!("{:#}", load(&dir, &s, None).unwrap_err());
         let file = path(&dir).display().to_string();
         let e = err(spec("run-b", 5, "d1"));
@@ -469,7 +470,7 @@ mod tests {
         let at = |edit: &dyn Fn(&mut Position)| {
             let mut c = checkpoint();
             edit(&mut c.position);
-            save(&dir, &a, &c).unwrap();
+            save(&dir, &a, &c, &[]).unwrap();
             load(&dir, &a, None)
                 .map(|_| ())
                 .map_err(|e| format!("{e:#}"))
@@ -546,7 +547,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         let a = spec("run-a", 5, "d1");
-        save(&dir, &a, &checkpoint()).unwrap();
+        save(&dir, &a, &checkpoint(), &[]).unwrap();
         let file = std::fs::OpenOptions::new()
             .write(true)
             .open(path(&dir))
@@ -554,5 +555,29 @@ mod tests {
         file.set_len(1 << 40).unwrap();
         let e = format!("{:#}", load(&dir, &a, None).unwrap_err());
         assert!(e.contains("more than the") && e.contains(REFUSED), "{e}");
+    }
+
+    /// A curve is vouched for when each epoch the checkpoint names has its loss, bit for bit.
+    #[test]
+    fn a_curve_is_vouched_for_bit_for_bit() {
+        let row = |epoch: usize, train_loss: f64| CurveRow {
+            epoch,
+            train_loss,
+            train_acc: 0.5,
+            eval_loss: 1.0,
+            eval_acc: 0.5,
+            lr: 0.1,
+            seconds: 1.0,
+        };
+        let curve = [row(1, 2.5), row(2, 1.25)];
+        assert_eq!(unvouched(&curve, &[2.5, 1.25]), None);
+        assert_eq!(unvouched(&curve, &[2.5]), None);
+        let why = unvouched(&curve, &[2.5, 1.2500000000000002]).unwrap();
+        assert!(
+            why.starts_with("its training loss of epoch 2 is 1.25e0, but"),
+            "{why}"
+        );
+        let why = unvouched(&curve[..1], &[2.5, 1.25]).unwrap();
+        assert!(why.starts_with("it has no row for epoch 2"), "{why}");
     }
 }
