@@ -170,6 +170,25 @@ fn a_truncated_checkpoint_is_named_once() {
     );
 }
 
+/// A checkpoint that is a symbolic link (here to `/etc/passwd`) is refused as a link, by name,
+/// and never followed.
+#[test]
+fn a_linked_checkpoint_is_refused_as_a_link() {
+    let dir = tmp("linked");
+    let cfg = long_config(&dir, 64, 20, 8192, 4);
+    let out = dir.join("out");
+    let run = killed_after_checkpoint(&cfg, &out, &[]);
+    let file = run.join("checkpoint/state.safetensors");
+    fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", &file).unwrap();
+    let o = resume(&cfg, &out, &[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    let want = format!("{}: is a symbolic link", file.display());
+    assert!(t.contains(&want), "{t}");
+    assert!(!t.contains("header announces"), "{t}");
+}
+
 /// Resumed on another backend with checkpoints turned off, and stopped: the status keeps both
 /// backends, and says that the older checkpoint is still the one to continue from.
 #[test]

@@ -447,6 +447,30 @@ fn curve_rows(out: &Path) -> usize {
         .sum()
 }
 
+/// More trials for a halving folder are refused, naming the field, before anything is
+/// written: its rungs rank a cell's trials, so decisions already recorded would not be a fresh
+/// search's.
+#[test]
+fn raising_the_trials_of_a_halving_folder_is_refused_before_anything_is_written() {
+    let dir = tmp("halving-more-trials");
+    let cfg = halving(&dir);
+    let cfg = cfg.to_str().unwrap();
+    let out = dir.join("out");
+    succeed(highway(&["run", cfg, "--index", "0"], &out, "1"));
+    let sweep = fs::read(out.join("h/sweep.json")).unwrap();
+    let o = highway(&["sweep", cfg, "--set", "search.trials=10"], &out, "1")
+        .wait_with_output()
+        .unwrap();
+    let log = text(&o);
+    assert!(!o.status.success(), "{log}");
+    assert!(
+        log.contains("search.trials is 9 there and 10 here: successive halving"),
+        "{log}"
+    );
+    assert_eq!(fs::read(out.join("h/sweep.json")).unwrap(), sweep);
+    assert_eq!(fs::read_dir(out.join("h/runs")).unwrap().count(), 1);
+}
+
 /// Runs `highway analyze halving` on a halving folder and its full-budget twin: every curve
 /// the beginning of its full one, the same best trial in every cell; then with one recorded
 /// loss changed, which it finds, names and fails on.

@@ -317,6 +317,15 @@ fn sigterm_checkpoints_and_the_resumed_run_is_the_uninterrupted_one() {
         log.contains("stopped by SIGTERM") && log.contains("resume with"),
         "{log}"
     );
+    // Said once, where it stopped: not "stopped by SIGTERM: stopped by SIGTERM in epoch 2…".
+    let end = log
+        .lines()
+        .find(|l| l.contains("SIGTERM"))
+        .unwrap_or_default();
+    assert!(
+        end.starts_with("stopped by SIGTERM in epoch 2") && end.matches("SIGTERM").count() == 1,
+        "{log}"
+    );
     let run = run_dir(&out);
     let status = fs::read_to_string(run.join("status.json")).unwrap();
     assert!(
