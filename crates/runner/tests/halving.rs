@@ -288,6 +288,10 @@ fn damaged_checkpoints_at_a_rung_fail_their_trials_and_end_the_search() {
     assert_eq!(stopped, 6, "{states:?}\n{log}");
     assert!(failed <= 2, "{states:?}");
     assert_eq!(o.status.success(), failed == 0, "{log}");
+    if failed > 0 {
+        // Each failed trial counted once, however many passes it failed in.
+        assert!(log.contains(&format!("{failed} of 9 runs failed")), "{log}");
+    }
     for d in &trials {
         let status = fs::read_to_string(d.join("status.json")).unwrap();
         if status.contains("\"stopped\"") {
@@ -469,6 +473,72 @@ fn raising_the_trials_of_a_halving_folder_is_refused_before_anything_is_written(
     );
     assert_eq!(fs::read(out.join("h/sweep.json")).unwrap(), sweep);
     assert_eq!(fs::read_dir(out.join("h/runs")).unwrap().count(), 1);
+}
+
+/// The highway cell of the search trained by one process, one run at a time: the outcome
+/// every tampered folder must reach.
+fn highway_reference(cfg: &str, dir: &Path) -> Vec<(String, String, String)> {
+    let out = dir.join("reference");
+    let args = ["sweep", cfg, "--set", "model.kinds=[\"highway\"]"];
+    let mut args = args.to_vec();
+    args.extend(["--set", "execution.batch_trials=1"]);
+    succeed(highway(&args, &out, "1"));
+    outcome(&out)
+}
+
+/// Hand edits that the records do not vouch for change no decision: a final state written
+/// into the status of a trial that holds its checkpoint (it trains on), a rung loss edited in
+/// a curve whose checkpoint was then deleted (it trains again from epoch 1), and another
+/// trial's checkpoint copied onto one (its curve decides, and a trial ranked out is stopped
+/// from it). Each folder ends as the one-process search ends.
+#[test]
+fn records_that_nothing_vouches_for_decide_nothing() {
+    let dir = tmp("halving-unvouched");
+    let cfg = halving(&dir);
+    let cfg = cfg.to_str().unwrap();
+    let want = highway_reference(cfg, &dir);
+    let args = [
+        "sweep",
+        cfg,
+        "--set",
+        "model.kinds=[\"highway\"]",
+        "--set",
+        "execution.batch_trials=4",
+    ];
+    let tampered = |name: &str, tamper: &dyn Fn(&[PathBuf])| {
+        let out = dir.join(name);
+        let trials = first_trials(cfg, &out, 8);
+        tamper(&trials);
+        succeed(highway(&args, &out, "1"));
+        assert_eq!(outcome(&out), want, "{name}");
+    };
+    let edit_status = |d: &Path, state: &str| {
+        let path = d.join("status.json");
+        let mut status: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        status["state"] = state.into();
+        status["epochs"] = 8.into();
+        fs::write(&path, status.to_string()).unwrap();
+    };
+    tampered("done", &|t| edit_status(&t[0], "done"));
+    tampered("diverged", &|t| edit_status(&t[1], "diverged"));
+    tampered("edited-then-deleted", &|t| {
+        let path = t[0].join("curve.csv");
+        let text = fs::read_to_string(&path).unwrap();
+        let edited: Vec<String> = text
+            .lines()
+            .map(|l| match l.strip_prefix("2,") {
+                Some(rest) => format!("2,1e-6,{}", rest.split_once(',').unwrap().1),
+                None => l.to_string(),
+            })
+            .collect();
+        fs::write(&path, edited.join("\n") + "\n").unwrap();
+        fs::remove_file(t[0].join("checkpoint/state.safetensors")).unwrap();
+    });
+    tampered("foreign", &|t| {
+        let theirs = t[1].join("checkpoint/state.safetensors");
+        fs::copy(theirs, t[0].join("checkpoint/state.safetensors")).unwrap();
+    });
 }
 
 /// Runs `highway analyze halving` on a halving folder and its full-budget twin: every curve

@@ -31,6 +31,15 @@ impl Trained {
         self.stop.requested().is_some()
     }
 
+    /// Counts the runs `ids` as failed, each once however many passes it failed in.
+    pub(super) fn add_failed(&mut self, ids: Vec<String>) {
+        for id in ids {
+            if !self.failed.contains(&id) {
+                self.failed.push(id);
+            }
+        }
+    }
+
     /// Ends training before it began or between runs, stopped by `signal`; `what` says what
     /// was left undone or unsaved.
     pub(super) fn stop_between(&mut self, signal: Signal, what: &str) {

@@ -64,10 +64,10 @@ impl Pass<'_> {
         for &i in group.runs.iter().filter(|i| self.wanted.contains(i)) {
             let run = &self.runs[i];
             let run_dir = self.job.dir.run(&run.id);
-            let status = run_dir.status();
-            if status.as_ref().is_some_and(|s| s.state.is_final()) {
+            if run_dir.final_status().is_some() {
                 continue;
             }
+            let status = run_dir.status();
             match limits[i] {
                 Verdict::StoppedAt(rung) => decided |= self.record_stopped(run, rung)?,
                 // Already at its rung, its records vouched for by its checkpoint: it waits for
@@ -93,12 +93,12 @@ impl Pass<'_> {
                      saved: it continues from its last checkpoint written, or from epoch 1)",
                     end.failed.join(", ")
                 );
-                trained.failed.extend(end.failed);
+                trained.add_failed(end.failed);
                 trained.stop_between(signal, &what);
                 return true;
             }
         }
-        trained.failed.extend(end.failed);
+        trained.add_failed(end.failed);
         if end.stopped.is_empty() {
             return false;
         }
@@ -120,7 +120,7 @@ impl Pass<'_> {
             // Its turn to train records the failure.
             Err(_) => return Ok(false),
         };
-        if run_dir.status().is_some_and(|s| s.state.is_final()) {
+        if run_dir.final_status().is_some() {
             return Ok(false);
         }
         let loss = rungs::loss_at(dir, run, rung)

@@ -43,7 +43,7 @@ fn record(dir: &SweepDir, run: &RunSpec) -> TrialRecord {
         .map(|row| (row.epoch, row.train_loss))
         .collect();
     let ended = run_dir
-        .status()
+        .final_status()
         .filter(|s| s.state == State::Diverged)
         .map(|s| s.epochs);
     TrialRecord {

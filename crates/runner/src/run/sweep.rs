@@ -248,7 +248,7 @@ fn same_data(
     let mut other = Vec::new();
     for run in selected.iter().map(|&i| &runs[i]) {
         let run_dir = dir.run(&run.id);
-        if !run_dir.status().is_some_and(|s| s.state.is_final()) {
+        if run_dir.final_status().is_none() {
             continue;
         }
         let recorded = run_dir
@@ -279,7 +279,7 @@ fn unfinished<'a>(dir: &SweepDir, runs: &'a [RunSpec], selected: &[usize]) -> Ve
         .map(|&i| &runs[i])
         .filter(|r| {
             let run_dir = dir.run(&r.id);
-            let Some(s) = run_dir.status().filter(|s| s.state.is_final()) else {
+            let Some(s) = run_dir.final_status() else {
                 return true;
             };
             let (n, total) = (r.index + 1, runs.len());

@@ -80,7 +80,7 @@ fn lock<'a>(
                 continue;
             }
         }
-        if let Some(s) = run_dir.status().filter(|s| s.state.is_final()) {
+        if let Some(s) = run_dir.final_status() {
             eprintln!("{place}: already {}, skipped", s.state);
             locks.pop();
             continue;

@@ -61,14 +61,40 @@ pub struct Position {
     pub epoch_seconds: f64,
 }
 
-/// The training losses that the checkpoint in `run_dir` vouches for, read from its header;
-/// `None` without a checkpoint, with one that cannot be read (its loading says why) or with
-/// one written before checkpoints vouched for losses.
-pub(super) fn vouched_losses(run_dir: &Path) -> Option<Vec<f64>> {
+/// What the checkpoint of a run folder vouches for.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Vouched {
+    /// There is no checkpoint.
+    Nothing,
+    /// There is one, but it cannot say: it cannot be read, it is another run's, or it was
+    /// written before checkpoints vouched for losses. Its loading will say what is wrong.
+    Unknown,
+    /// The training losses of the epochs before it, as the run's curve held them.
+    Losses(Vec<f64>),
+}
+
+impl Vouched {
+    pub(super) fn is_nothing(&self) -> bool {
+        *self == Vouched::Nothing
+    }
+}
+
+/// What the checkpoint in the folder of run `id` vouches for, read from its header alone.
+pub(super) fn vouched(run_dir: &Path, id: &str) -> Vouched {
     let path = path(run_dir);
-    path.symlink_metadata().ok()?;
-    let metadata = tensor_file::read_metadata(&path).ok()?;
-    serde_json::from_str(metadata.get(LOSSES)?).ok()
+    if path.symlink_metadata().is_err() {
+        return Vouched::Nothing;
+    }
+    let Ok(metadata) = tensor_file::read_metadata(&path) else {
+        return Vouched::Unknown;
+    };
+    if metadata.get("run").map(String::as_str) != Some(id) {
+        return Vouched::Unknown;
+    }
+    match metadata.get(LOSSES).map(|l| serde_json::from_str(l)) {
+        Some(Ok(losses)) => Vouched::Losses(losses),
+        _ => Vouched::Unknown,
+    }
 }
 
 /// Why `curve` is not the curve that `losses` (a checkpoint's) vouch for: an epoch whose
@@ -403,7 +429,8 @@ mod tests {
         let c = checkpoint();
         let a = spec("run-a", 5, "d1");
         assert!(save(&dir, &a, &c, &[2.5, 1.25]).unwrap() > 0);
-        assert_eq!(vouched_losses(&dir), Some(vec![2.5, 1.25]));
+        assert_eq!(vouched(&dir, "run-a"), Vouched::Losses(vec![2.5, 1.25]));
+        assert_eq!(vouched(&dir, "run-b"), Vouched::Unknown, "another run's");
         let back = load(&dir, &a, None).unwrap().unwrap();
         // Bit for bit, denormals and negative zero included.
         let bits = |c: &Checkpoint| {

@@ -108,23 +108,20 @@ pub(crate) const MAX_LAYER_RECORD: u64 = 4 << 30;
 /// a folder or a socket, which would block or never end, or when it has more than `max`
 /// bytes. Every file the tool reads back goes through here or `highway_data::regular`.
 pub(crate) fn read_bytes(path: &Path, max: u64) -> Result<Vec<u8>> {
-    refuse_link(path)?;
+    refuse_link(path).with_context(|| path.display().to_string())?;
     // The error names the file.
     Ok(highway_data::regular::read_regular(path, max)?)
 }
 
-/// Refuses a symbolic link at `path`, naming it: the harness writes the files of its folders
-/// itself, and a link planted among them (to `/etc/passwd`, to another run's checkpoint) would
-/// be read as if it were the run's own.
+/// Refuses a symbolic link at `path` (the caller names the file): the harness writes the
+/// files of its folders itself, and a link planted among them (to `/etc/passwd`, to another
+/// run's checkpoint) would be read as if it were the run's own.
 pub(crate) fn refuse_link(path: &Path) -> Result<()> {
     match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            anyhow::bail!(
-                "{}: is a symbolic link; the harness reads only the files it wrote itself \
-                 (remove the link)",
-                path.display()
-            )
-        }
+        Ok(m) if m.file_type().is_symlink() => anyhow::bail!(
+            "is a symbolic link; the harness reads only the files it wrote itself (remove the \
+             link)"
+        ),
         _ => Ok(()),
     }
 }

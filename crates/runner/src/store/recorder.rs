@@ -88,7 +88,10 @@ impl RunRecorder {
                 curve.iter().map(|r| r.epoch).collect::<Vec<_>>()
             );
         }
-        let vouched = position.and(checkpoint::vouched_losses(dir.path()));
+        let vouched = match checkpoint::vouched(dir.path(), spec.id()) {
+            checkpoint::Vouched::Losses(losses) if position.is_some() => Some(losses),
+            _ => None,
+        };
         if let Some(why) = vouched.and_then(|losses| checkpoint::unvouched(&curve, &losses)) {
             anyhow::bail!(
                 "{}: {why}; refusing to resume (restore the file, or delete the run's folder to \

@@ -21,6 +21,7 @@ use anyhow::{Context, Result};
 use burn::tensor::Device;
 use highway_model::{Mlp, ModelConfig};
 
+use super::checkpoint::Vouched;
 use super::layers::{self, LayerRow};
 use super::run_lock::{Acquired, RunLock};
 use super::{curve, files, model_file, run_events, Spec, Status};
@@ -82,22 +83,48 @@ impl RunDir {
             .unwrap_or_default()
     }
 
-    /// The run's learning curve if its checkpoint, when it has one, vouches for it; empty
-    /// otherwise, said with the file's path: a curve edited after its checkpoint was written
-    /// decides nothing (successive halving's rungs read this).
+    /// The run's status if it is final and the run holds no checkpoint: the harness removes
+    /// a run's checkpoint before it records a final state, so a final state beside a
+    /// checkpoint was written by hand and is not trusted (the run trains on from its
+    /// checkpoint).
+    pub(crate) fn final_status(&self) -> Option<Status> {
+        let status = self.status().filter(|s| s.state.is_final())?;
+        let no_checkpoint = super::checkpoint::vouched(&self.path, self.id()).is_nothing();
+        no_checkpoint.then_some(status)
+    }
+
+    /// The rows of the run's learning curve that the harness can trust, for decisions
+    /// (successive halving's rungs): a finished run's whole curve; of an unfinished one, the
+    /// rows its checkpoint vouches for (those it continues from; a curve edited after its
+    /// checkpoint was written is said, with its path, and trusted in nothing), none without a
+    /// checkpoint (it trains again from epoch 1), and the curve as it is when the checkpoint
+    /// cannot say (unreadable, another run's or of an older format: its loading decides).
     pub(crate) fn trusted_curve(&self) -> Vec<curve::CurveRow> {
-        let curve = self.curve();
-        let Some(losses) = super::checkpoint::vouched_losses(&self.path) else {
-            return curve;
-        };
-        match super::checkpoint::unvouched(&curve, &losses) {
-            None => curve,
-            Some(why) => {
-                let refused = anyhow::anyhow!("{}: {why}", self.file(CURVE).display());
-                super::warn(&refused, "its records decide nothing until it trains again");
-                Vec::new()
-            }
+        let mut curve = self.curve();
+        match super::checkpoint::vouched(&self.path, self.id()) {
+            Vouched::Nothing if self.final_status().is_some() => curve,
+            Vouched::Nothing => Vec::new(),
+            Vouched::Unknown => curve,
+            Vouched::Losses(losses) => match super::checkpoint::unvouched(&curve, &losses) {
+                None => {
+                    curve.retain(|r| r.epoch <= losses.len());
+                    curve
+                }
+                Some(why) => {
+                    let refused = anyhow::anyhow!("{}: {why}", self.file(CURVE).display());
+                    super::warn(&refused, "its records decide nothing until it trains again");
+                    Vec::new()
+                }
+            },
         }
+    }
+
+    /// The run's id: its folder's name.
+    fn id(&self) -> &str {
+        self.path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
     }
 
     /// Where the run's `spec.json` is.
