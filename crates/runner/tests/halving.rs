@@ -289,8 +289,15 @@ fn damaged_checkpoints_at_a_rung_fail_their_trials_and_end_the_search() {
     assert!(failed <= 2, "{states:?}");
     assert_eq!(o.status.success(), failed == 0, "{log}");
     if failed > 0 {
-        // Each failed trial counted once, however many passes it failed in.
+        // Each failed trial counted once, and tried once in this command.
         assert!(log.contains(&format!("{failed} of 9 runs failed")), "{log}");
+        for d in &trials[..2] {
+            let name = d.file_name().unwrap().to_string_lossy();
+            assert!(
+                log.matches(&format!("{name}: failed:")).count() <= 1,
+                "{log}"
+            );
+        }
     }
     for d in &trials {
         let status = fs::read_to_string(d.join("status.json")).unwrap();

@@ -36,7 +36,7 @@ impl Pass<'_> {
                 trained.stop_between(signal, "between runs");
                 return Ok(progressed);
             }
-            let (members, decided) = self.members(&group, &limits)?;
+            let (members, decided) = self.members(&group, &limits, &trained.failed)?;
             progressed |= decided;
             // A cohort trains to one rung: its cell's (every member of a group shares it).
             let Some(&(_, until)) = members.first() else {
@@ -57,8 +57,14 @@ impl Pass<'_> {
     }
 
     /// The wanted, unfinished members of `group` that may train, each with the epoch it may
-    /// train through; whether recording those ranked out at a rung decided anything.
-    fn members(&self, group: &Group, limits: &[Verdict]) -> Result<(Vec<(&RunSpec, usize)>, bool)> {
+    /// train through (not those that failed in an earlier pass of this command, `failed`);
+    /// whether recording those ranked out at a rung decided anything.
+    fn members(
+        &self,
+        group: &Group,
+        limits: &[Verdict],
+        failed: &[String],
+    ) -> Result<(Vec<(&RunSpec, usize)>, bool)> {
         let mut members = Vec::new();
         let mut decided = false;
         for &i in group.runs.iter().filter(|i| self.wanted.contains(i)) {
@@ -76,6 +82,8 @@ impl Pass<'_> {
                 Verdict::Through(limit)
                     if status.is_some_and(|s| s.state == State::Waiting)
                         && run_dir.trusted_curve().len() >= limit => {}
+                // Failed in an earlier pass of this command: the next command retries it.
+                Verdict::Through(_) if failed.contains(&run.id) => {}
                 Verdict::Through(limit) => members.push((run, limit)),
             }
         }
