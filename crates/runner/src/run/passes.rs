@@ -36,7 +36,7 @@ impl Pass<'_> {
                 trained.stop_between(signal, "between runs");
                 return Ok(progressed);
             }
-            let (members, decided) = self.members(&group, &limits, &trained.failed)?;
+            let (members, decided) = self.members(&group, &limits, trained)?;
             progressed |= decided;
             // A cohort trains to one rung: its cell's (every member of a group shares it).
             let Some(&(_, until)) = members.first() else {
@@ -57,13 +57,13 @@ impl Pass<'_> {
     }
 
     /// The wanted, unfinished members of `group` that may train, each with the epoch it may
-    /// train through (not those that failed in an earlier pass of this command, `failed`);
-    /// whether recording those ranked out at a rung decided anything.
+    /// train through (not those that failed in an earlier pass of this command); whether
+    /// recording those ranked out at a rung decided anything.
     fn members(
         &self,
         group: &Group,
         limits: &[Verdict],
-        failed: &[String],
+        trained: &mut Trained,
     ) -> Result<(Vec<(&RunSpec, usize)>, bool)> {
         let mut members = Vec::new();
         let mut decided = false;
@@ -75,7 +75,7 @@ impl Pass<'_> {
             }
             let status = run_dir.status();
             match limits[i] {
-                Verdict::StoppedAt(rung) => decided |= self.record_stopped(run, rung)?,
+                Verdict::StoppedAt(rung) => decided |= self.record_stopped(run, rung, trained)?,
                 // Already at its rung, its records vouched for by its checkpoint: it waits for
                 // the rest of its cell. (Records that its checkpoint does not vouch for are
                 // refused, naming the file, when it trains.)
@@ -83,7 +83,7 @@ impl Pass<'_> {
                     if status.is_some_and(|s| s.state == State::Waiting)
                         && run_dir.trusted_curve().len() >= limit => {}
                 // Failed in an earlier pass of this command: the next command retries it.
-                Verdict::Through(_) if failed.contains(&run.id) => {}
+                Verdict::Through(_) if trained.failed.contains(&run.id) => {}
                 Verdict::Through(limit) => members.push((run, limit)),
             }
         }
@@ -118,8 +118,9 @@ impl Pass<'_> {
     }
 
     /// Records `run` as stopped at the rung at epoch `rung` (under its lock; a run that another
-    /// process holds is left to it). Whether it was recorded.
-    fn record_stopped(&self, run: &RunSpec, rung: usize) -> Result<bool> {
+    /// process holds is left to it). Whether it was recorded; a run that cannot be recorded
+    /// fails, alone, and counts in `trained`.
+    fn record_stopped(&self, run: &RunSpec, rung: usize, trained: &mut Trained) -> Result<bool> {
         let dir = &self.job.dir;
         let run_dir = dir.run(&run.id);
         let _lock = match run_dir.lock() {
@@ -141,13 +142,18 @@ impl Pass<'_> {
         // From its records through the rung: its checkpoint, older or damaged, is not read.
         let through = Through::Epoch(rung, run);
         match run_dir.set_state(self.job.backend, State::Stopped, Some(message), through) {
-            Ok(status) => eprintln!("{}: {}", run.id, status.summary()),
+            Ok(status) => {
+                eprintln!("{}: {}", run.id, status.summary());
+                Ok(true)
+            }
             Err(e) => {
-                // This trial only: its cell's decisions stand, and the next pass goes on.
+                // This trial only: its cell's decisions stand. Not progress: a pass would try
+                // it again and again.
                 eprintln!("{}: failed: {e:#}", run.id);
                 run_dir.record_failure(self.job.backend, format!("{e:#}"))?;
+                trained.add_failed(vec![run.id.clone()]);
+                Ok(false)
             }
         }
-        Ok(true)
     }
 }

@@ -546,14 +546,15 @@ impl<'a> Cohort<'a> {
         self.progress.clear();
     }
 
-    /// Ends every trial still in the cohort in `state` (done, or waiting at a rung).
+    /// Ends every trial still in the cohort in `state` (done, or waiting at a rung). A trial
+    /// done gets its net, for the model file it may keep.
     fn end_all(mut self, state: State, message: Option<String>) -> Result<TrialResults> {
-        let nets = match self.trials.is_empty() {
-            true => Vec::new(),
-            false => self.model.nets()?,
+        let nets = match state == State::Done && !self.trials.is_empty() {
+            true => self.model.nets()?,
+            false => Vec::new(),
         };
-        for (trial, net) in std::mem::take(&mut self.trials).into_iter().zip(&nets) {
-            let ended = trial.end(state, message.clone(), Some(net));
+        for (i, trial) in std::mem::take(&mut self.trials).into_iter().enumerate() {
+            let ended = trial.end(state, message.clone(), nets.get(i));
             self.say_ended(&ended);
             self.ended.push(ended);
         }

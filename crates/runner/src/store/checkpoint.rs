@@ -73,19 +73,17 @@ pub(super) enum Vouched {
     Losses(Vec<f64>),
 }
 
-impl Vouched {
-    pub(super) fn is_nothing(&self) -> bool {
-        *self == Vouched::Nothing
-    }
+/// Whether the run folder `run_dir` holds a checkpoint (a link counts: its loading refuses it).
+pub(super) fn exists(run_dir: &Path) -> bool {
+    path(run_dir).symlink_metadata().is_ok()
 }
 
 /// What the checkpoint in the folder of run `id` vouches for, read from its header alone.
 pub(super) fn vouched(run_dir: &Path, id: &str) -> Vouched {
-    let path = path(run_dir);
-    if path.symlink_metadata().is_err() {
+    if !exists(run_dir) {
         return Vouched::Nothing;
     }
-    let Ok(metadata) = tensor_file::read_metadata(&path) else {
+    let Ok(metadata) = tensor_file::read_metadata(&path(run_dir)) else {
         return Vouched::Unknown;
     };
     if metadata.get("run").map(String::as_str) != Some(id) {

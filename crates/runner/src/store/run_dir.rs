@@ -89,8 +89,7 @@ impl RunDir {
     /// checkpoint).
     pub(crate) fn final_status(&self) -> Option<Status> {
         let status = self.status().filter(|s| s.state.is_final())?;
-        let no_checkpoint = super::checkpoint::vouched(&self.path, self.id()).is_nothing();
-        no_checkpoint.then_some(status)
+        (!super::checkpoint::exists(&self.path)).then_some(status)
     }
 
     /// The rows of the run's learning curve that the harness can trust, for decisions
@@ -102,7 +101,8 @@ impl RunDir {
     pub(crate) fn trusted_curve(&self) -> Vec<curve::CurveRow> {
         let mut curve = self.curve();
         match super::checkpoint::vouched(&self.path, self.id()) {
-            Vouched::Nothing if self.final_status().is_some() => curve,
+            // No checkpoint: a final status is final.
+            Vouched::Nothing if self.status().is_some_and(|s| s.state.is_final()) => curve,
             Vouched::Nothing => Vec::new(),
             Vouched::Unknown => curve,
             Vouched::Losses(losses) => match super::checkpoint::unvouched(&curve, &losses) {
