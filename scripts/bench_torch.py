@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch reference for `highway bench`: the same nets, the same step, the same report.
 
-input -> plain input layer (ReLU) -> depth-1 highway (width 50, b_T = -2) or plain (width 71)
-layers -> 10 logits; batch 128, float32, SGD with momentum 0.9 (dampening 0), random data.
+input -> plain input layer (ReLU) -> depth-1 highway (width 50, b_T = -2), plain (width 71) or
+residual (width 71, x + a*relu(W x + b), a learned and started at 0) layers -> 10 logits; batch 128, float32, SGD with momentum 0.9 (dampening 0), random data.
 Prints one JSON object per net with steps_per_s (from the median step), ms_per_step and
 peak_rss_mib, the same keys as `highway bench --json`.
 
@@ -32,17 +32,35 @@ class Highway(nn.Module):
         return x + t * (h - x)
 
 
+class Residual(nn.Module):
+    def __init__(self, width, alpha):
+        super().__init__()
+        self.f = nn.Linear(width, width)
+        self.alpha = nn.Parameter(torch.tensor([alpha]))
+
+    def forward(self, x):
+        return x + self.alpha * F.relu(self.f(x))
+
+
+def hidden(kind, width):
+    if kind == "highway":
+        return [Highway(width, -2.0)]
+    if kind == "residual":
+        return [Residual(width, 0.0)]
+    return [nn.Linear(width, width), nn.ReLU()]
+
+
 def net(kind, depth, width, inp, classes):
     layers = [nn.Linear(inp, width), nn.ReLU()]
     for _ in range(depth - 1):
-        layers += [Highway(width, -2.0)] if kind == "highway" else [nn.Linear(width, width), nn.ReLU()]
+        layers += hidden(kind, width)
     layers.append(nn.Linear(width, classes))
     return nn.Sequential(*layers)
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--kind", choices=["highway", "plain"], default="highway")
+    p.add_argument("--kind", choices=["highway", "plain", "residual"], default="highway")
     p.add_argument("--depth", type=int, default=10)
     p.add_argument("--width", type=int)
     p.add_argument("--input", type=int, default=3072)

@@ -3,7 +3,7 @@
 //! show where and why a deep net stops learning.
 
 use burn::module::Module;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{module::linear, Int, Tensor};
 
 use crate::loss::cross_entropy;
 use crate::Mlp;
@@ -23,8 +23,8 @@ pub struct LayerStats {
     /// Mean and standard deviation of the layer's outputs over the batch and its units.
     pub out_mean: f64,
     pub out_std: f64,
-    /// The fraction of units whose activation (`act(W x + b)`; `H(x)` in a highway layer) is
-    /// zero for every example of the batch.
+    /// The fraction of units whose activation (`act(W x + b)`; `H(x)` in a highway layer, the
+    /// branch in a residual layer) is zero for every example of the batch.
     pub dead: f64,
     /// Highway layers: the mean transform gate `T(x)` and the mean gate bias `b_T`.
     pub gate: Option<f64>,
@@ -58,6 +58,16 @@ impl Mlp {
             values.push(output_values(&out.y, out.h, gate));
             h = out.y;
         }
+        for residual in &net.residual {
+            let a = residual.activation.apply(linear(
+                h.clone(),
+                residual.weight.val(),
+                Some(residual.bias.val()),
+            ));
+            let y = residual.forward(h);
+            values.push(output_values(&y, a, [zero(), zero()]));
+            h = y;
+        }
         // A zero added to each layer's output: its gradient is the gradient with respect to
         // that output, which autodiff does not keep for intermediate tensors.
         let mut taps = Vec::with_capacity(self.depth());
@@ -73,6 +83,9 @@ impl Mlp {
         for highway in &self.highway {
             h = tapped(highway.forward(h));
         }
+        for residual in &self.residual {
+            h = tapped(residual.forward(h));
+        }
         let grads = cross_entropy(self.output.forward(h), labels).backward();
         let sq = |g: Option<Tensor<2>>| g.map_or_else(zero, |g| g.square().sum());
         let plain_weights = std::iter::once(&self.input).chain(&self.plain);
@@ -84,6 +97,11 @@ impl Mlp {
                 .iter()
                 .map(|hw| [sq(hw.w_h.val().grad(&grads)), sq(hw.w_t.val().grad(&grads))]),
         );
+        weight_grads.extend(
+            self.residual
+                .iter()
+                .map(|r| [sq(r.weight.val().grad(&grads)), zero()]),
+        );
         let mut columns = Vec::with_capacity(self.depth() * PER_LAYER);
         for ((v, w), tap) in values.into_iter().zip(weight_grads).zip(taps) {
             columns.extend(w);
@@ -94,13 +112,13 @@ impl Mlp {
             .into_data()
             .try_to_vec()
             .expect("f32 statistics");
-        let highway_from = 1 + self.plain.len();
+        let highway = 1 + self.plain.len()..1 + self.plain.len() + self.highway.len();
         values
             .chunks(PER_LAYER)
             .enumerate()
             .map(|(i, v)| {
                 let v: Vec<f64> = v.iter().map(|&x| x as f64).collect();
-                let highway = i >= highway_from;
+                let highway = highway.contains(&i);
                 LayerStats {
                     grad_w: (v[0] + v[1]).sqrt(),
                     grad_w_h: highway.then(|| v[0].sqrt()),
@@ -148,6 +166,7 @@ mod tests {
             classes: 3,
             activation: Activation::Relu,
             gate_bias: -1.0,
+            residual_alpha: 0.5,
             init: WeightInit::Normalized,
         }
         .init(7, device)
@@ -176,7 +195,7 @@ mod tests {
     fn weight_gradients_match_an_ordinary_backward_pass() {
         let d = Device::flex().autodiff();
         let (x, y) = batch(&d);
-        for kind in [Kind::Plain, Kind::Highway] {
+        for kind in Kind::ALL {
             let net = net(kind, &d);
             let stats = net.layer_stats(x.clone(), y.clone());
             assert_eq!(stats.len(), 4);
@@ -197,8 +216,14 @@ mod tests {
                     assert!(s.grad_out > 0.0);
                 }
             } else {
-                for (s, p) in stats[1..].iter().zip(&net.plain) {
-                    assert!(close(s.grad_w, norm(p.weight.val().grad(&grads))));
+                let weights: Vec<_> = match kind {
+                    Kind::Residual => net.residual.iter().map(|r| &r.weight).collect(),
+                    _ => net.plain.iter().map(|p| &p.weight).collect(),
+                };
+                assert_eq!(weights.len(), 3);
+                for (s, w) in stats[1..].iter().zip(weights) {
+                    let g = norm(w.val().grad(&grads));
+                    assert!(g > 0.0 && close(s.grad_w, g), "{kind:?}: {s:?} vs {g}");
                     assert_eq!((s.grad_w_h, s.gate), (None, None));
                 }
             }

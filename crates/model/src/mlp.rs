@@ -1,11 +1,11 @@
-//! The networks of the paper's Figure 1: a plain input layer, `depth − 1` plain or highway
-//! layers, and a linear output layer to class logits.
+//! The networks of the paper's Figure 1: a plain input layer, `depth − 1` plain, highway or
+//! residual layers, and a linear output layer to class logits.
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::{Activation, HighwayLayer, PlainLayer, SplitMix64, WeightInit};
+use crate::{Activation, HighwayLayer, PlainLayer, ResidualLayer, SplitMix64, WeightInit};
 
 /// Which kind of hidden layer the net stacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -13,16 +13,19 @@ use crate::{Activation, HighwayLayer, PlainLayer, SplitMix64, WeightInit};
 pub enum Kind {
     Plain,
     Highway,
+    /// `y = x + α·act(W x + b)`, the layer of residual nets with ReZero's learned scale.
+    Residual,
 }
 
 impl Kind {
     /// Every kind, in the order reports list them.
-    pub const ALL: [Kind; 2] = [Kind::Plain, Kind::Highway];
+    pub const ALL: [Kind; 3] = [Kind::Plain, Kind::Highway, Kind::Residual];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::Plain => "plain",
             Kind::Highway => "highway",
+            Kind::Residual => "residual",
         }
     }
 }
@@ -30,14 +33,14 @@ impl Kind {
 impl std::str::FromStr for Kind {
     type Err = String;
 
-    /// A kind by its name (`plain`, `highway`).
+    /// A kind by its name (`plain`, `highway`, `residual`).
     fn from_str(s: &str) -> Result<Kind, String> {
         Kind::ALL
             .into_iter()
             .find(|k| k.name() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
-                format!("'{s}': expected {}", names.join(" or "))
+                format!("'{s}': expected one of {}", names.join(", "))
             })
     }
 }
@@ -55,15 +58,25 @@ pub struct ModelConfig {
     pub activation: Activation,
     /// The constant `b_T` starts at (highway nets only).
     pub gate_bias: f32,
+    /// The constant each layer's scale `α` starts at (residual nets only; absent from the
+    /// files of other nets, which keep the bytes they had before residual nets existed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub residual_alpha: f32,
     pub init: WeightInit,
 }
 
-/// A plain or highway MLP. Exactly one of `plain` and `highway` is non-empty.
+fn is_zero(v: &f32) -> bool {
+    *v == 0.0
+}
+
+/// A plain, highway or residual MLP. At most one of `plain`, `highway` and `residual` is
+/// non-empty.
 #[derive(Module, Debug)]
 pub struct Mlp {
     pub input: PlainLayer,
     pub plain: Vec<PlainLayer>,
     pub highway: Vec<HighwayLayer>,
+    pub residual: Vec<ResidualLayer>,
     pub output: PlainLayer,
     /// Layers run as fused operations (the default, faster) or composed from tensor operations.
     /// Only composed layers let gradient checkpointing recompute activations: a fused layer is
@@ -72,8 +85,8 @@ pub struct Mlp {
     pub fused: bool,
 }
 
-/// What a probing forward pass saw: the logits and, per highway layer, the transform-gate
-/// outputs `T(x)` and the layer outputs `y` (each `[batch, width]`).
+/// What a probing forward pass saw: the logits, the transform-gate outputs `T(x)` of each
+/// highway layer, and the outputs `y` of each highway or residual layer (each `[batch, width]`).
 pub struct Probe {
     pub logits: Tensor<2>,
     pub gates: Vec<Tensor<2>>,
@@ -88,6 +101,7 @@ impl ModelConfig {
         let per_hidden = match self.kind {
             Kind::Plain => dense(self.width, self.width),
             Kind::Highway => 2 * dense(self.width, self.width),
+            Kind::Residual => dense(self.width, self.width) + 1,
         };
         dense(self.input_size, self.width)
             + self.depth.saturating_sub(1) * per_hidden
@@ -109,39 +123,37 @@ impl ModelConfig {
             device,
         );
         let hidden = self.depth - 1;
-        let (plain, highway) = match self.kind {
-            Kind::Plain => (
-                (0..hidden)
-                    .map(|_| {
-                        PlainLayer::new(
-                            self.width,
-                            self.width,
-                            Some(act),
-                            act,
-                            self.init,
-                            &mut rng,
-                            device,
-                        )
-                    })
-                    .collect(),
-                Vec::new(),
-            ),
-            Kind::Highway => (
-                Vec::new(),
-                (0..hidden)
-                    .map(|_| {
-                        HighwayLayer::new(
-                            self.width,
-                            act,
-                            self.gate_bias,
-                            self.init,
-                            &mut rng,
-                            device,
-                        )
-                    })
-                    .collect(),
-            ),
-        };
+        let (mut plain, mut highway, mut residual) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..hidden {
+            let (w, init) = (self.width, self.init);
+            match self.kind {
+                Kind::Plain => plain.push(PlainLayer::new(
+                    w,
+                    w,
+                    Some(act),
+                    act,
+                    init,
+                    &mut rng,
+                    device,
+                )),
+                Kind::Highway => highway.push(HighwayLayer::new(
+                    w,
+                    act,
+                    self.gate_bias,
+                    init,
+                    &mut rng,
+                    device,
+                )),
+                Kind::Residual => residual.push(ResidualLayer::new(
+                    w,
+                    act,
+                    self.residual_alpha,
+                    init,
+                    &mut rng,
+                    device,
+                )),
+            }
+        }
         // The output layer feeds a softmax: Glorot scale whatever the hidden activation.
         let output = PlainLayer::new(
             self.width,
@@ -156,6 +168,7 @@ impl ModelConfig {
             input,
             plain,
             highway,
+            residual,
             output,
             fused: true,
         }
@@ -185,13 +198,22 @@ impl Mlp {
         }
     }
 
+    fn residual_layer(&self, layer: &ResidualLayer, x: Tensor<2>) -> Tensor<2> {
+        if self.fused {
+            layer.forward(x)
+        } else {
+            layer.forward_composed(x)
+        }
+    }
+
     /// Class logits for a `[batch, input_size]` batch.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         self.forward_lesioned(x, None)
     }
 
-    /// The forward pass with highway layer `lesion` (0-based among the highway layers) forced
-    /// shut: `T = 0`, so that layer copies its input exactly. Every other layer is untouched.
+    /// The forward pass with highway or residual layer `lesion` (0-based among them) made the
+    /// identity: a highway layer's gate forced shut (`T = 0`), a residual layer's scale `α`
+    /// set to 0, so that layer copies its input exactly. Every other layer is untouched.
     pub fn forward_lesioned(&self, x: Tensor<2>, lesion: Option<usize>) -> Tensor<2> {
         let mut h = self.stem(x);
         for (i, layer) in self.highway.iter().enumerate() {
@@ -199,10 +221,16 @@ impl Mlp {
                 h = self.highway_layer(layer, h);
             }
         }
+        for (i, layer) in self.residual.iter().enumerate() {
+            if lesion != Some(i) {
+                h = self.residual_layer(layer, h);
+            }
+        }
         self.plain_layer(&self.output, h)
     }
 
-    /// The forward pass that also returns every highway layer's gate and output.
+    /// The forward pass that also returns every highway layer's gate and output (and every
+    /// residual layer's output).
     pub fn probe(&self, x: Tensor<2>) -> Probe {
         let mut h = self.stem(x);
         let mut gates = Vec::with_capacity(self.highway.len());
@@ -212,6 +240,10 @@ impl Mlp {
             gates.push(out.gate);
             outputs.push(out.y.clone());
             h = out.y;
+        }
+        for layer in &self.residual {
+            h = self.residual_layer(layer, h);
+            outputs.push(h.clone());
         }
         Probe {
             logits: self.plain_layer(&self.output, h),
@@ -231,7 +263,7 @@ impl Mlp {
 
     /// Hidden layers, counted as in [`ModelConfig::depth`].
     pub fn depth(&self) -> usize {
-        1 + self.plain.len() + self.highway.len()
+        1 + self.plain.len() + self.highway.len() + self.residual.len()
     }
 }
 
@@ -250,6 +282,7 @@ mod tests {
             classes: 10,
             activation: Activation::Relu,
             gate_bias: -2.0,
+            residual_alpha: 0.0,
             init: WeightInit::Normalized,
         }
     }

@@ -12,6 +12,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::ops::trials::highway::trial_highway;
 use crate::ops::trials::plain::trial_plain;
+use crate::ops::trials::residual::trial_residual;
 use crate::ops::trials::TrialActivations;
 use crate::ops::LayerActivation;
 use crate::weights::Take;
@@ -33,12 +34,22 @@ pub struct HighwayStack {
     pub b_t: Param<Tensor<2>>,
 }
 
-/// K nets of one shape as one module. Exactly one of `plain` and `highway` is non-empty.
+/// The residual layers of K trials: `weight` is `[K, n, n]`, `bias` `[K, n]`, `alpha` `[K, 1]`.
+#[derive(Module, Debug)]
+pub struct ResidualStack {
+    pub weight: Param<Tensor<3>>,
+    pub bias: Param<Tensor<2>>,
+    pub alpha: Param<Tensor<2>>,
+}
+
+/// K nets of one shape as one module. At most one of `plain`, `highway` and `residual` is
+/// non-empty.
 #[derive(Module, Debug)]
 pub struct Stack {
     pub input: PlainStack,
     pub plain: Vec<PlainStack>,
     pub highway: Vec<HighwayStack>,
+    pub residual: Vec<ResidualStack>,
     pub output: PlainStack,
     /// Each trial's activation, in trial order.
     #[module(skip)]
@@ -54,7 +65,7 @@ enum AnyParam<'a> {
 impl Stack {
     /// The stack of the nets `configs[k]` with parameters `tensors[k]` (as [`Mlp::tensors`]
     /// gives them), on `device`. The configs must agree on everything but the activation and
-    /// the gate bias.
+    /// the gate bias (and where a residual scale starts, which is in the parameters).
     pub fn new(
         configs: &[ModelConfig],
         tensors: Vec<Vec<NamedTensor>>,
@@ -82,8 +93,7 @@ impl Stack {
         let mut take = Stacked::new(tensors)?;
         let (w, hidden) = (first.width, first.depth.saturating_sub(1));
         let input = take.plain("input", [k, first.input_size, w], device)?;
-        let mut plain = Vec::new();
-        let mut highway = Vec::new();
+        let (mut plain, mut highway, mut residual) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..hidden {
             match first.kind {
                 Kind::Plain => plain.push(take.plain(&format!("plain.{i}"), [k, w, w], device)?),
@@ -92,6 +102,11 @@ impl Stack {
                     b_h: take.vectors(&format!("highway.{i}.b_h"), [k, w], device)?,
                     w_t: take.matrices(&format!("highway.{i}.w_t"), [k, w, w], device)?,
                     b_t: take.vectors(&format!("highway.{i}.b_t"), [k, w], device)?,
+                }),
+                Kind::Residual => residual.push(ResidualStack {
+                    weight: take.matrices(&format!("residual.{i}.weight"), [k, w, w], device)?,
+                    bias: take.vectors(&format!("residual.{i}.bias"), [k, w], device)?,
+                    alpha: take.vectors(&format!("residual.{i}.alpha"), [k, 1], device)?,
                 }),
             }
         }
@@ -107,6 +122,7 @@ impl Stack {
             input,
             plain,
             highway,
+            residual,
             output,
             activations: configs.iter().map(|c| c.activation).collect(),
         })
@@ -138,6 +154,10 @@ impl Stack {
             let (w_h, b_h) = (l.w_h.val(), l.b_h.val());
             h = trial_highway(h, w_h, b_h, l.w_t.val(), l.b_t.val(), hidden.clone());
         }
+        for l in &self.residual {
+            let (w, b) = (l.weight.val(), l.bias.val());
+            h = trial_residual(h, w, b, l.alpha.val(), hidden.clone());
+        }
         let linear = TrialActivations::uniform(LayerActivation::Linear, k);
         layer(h, &self.output, &linear)
     }
@@ -160,6 +180,14 @@ impl Stack {
             out.push((format!("highway.{i}.b_h"), AnyParam::Vectors(&l.b_h)));
             out.push((format!("highway.{i}.w_t"), AnyParam::Matrices(&l.w_t)));
             out.push((format!("highway.{i}.b_t"), AnyParam::Vectors(&l.b_t)));
+        }
+        for (i, l) in self.residual.iter().enumerate() {
+            out.push((
+                format!("residual.{i}.weight"),
+                AnyParam::Matrices(&l.weight),
+            ));
+            out.push((format!("residual.{i}.bias"), AnyParam::Vectors(&l.bias)));
+            out.push((format!("residual.{i}.alpha"), AnyParam::Vectors(&l.alpha)));
         }
         out.extend(plain("output".into(), &self.output));
         out

@@ -9,7 +9,7 @@ use std::fmt;
 use burn::module::{Param, ParamId};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::{Activation, HighwayLayer, Kind, Mlp, ModelConfig, PlainLayer};
+use crate::{Activation, HighwayLayer, Kind, Mlp, ModelConfig, PlainLayer, ResidualLayer};
 
 /// One parameter: its name, shape and values in row-major order.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +69,11 @@ impl Mlp {
             out.push((format!("highway.{i}.b_h"), AnyParam::Vector(&l.b_h)));
             out.push((format!("highway.{i}.w_t"), AnyParam::Matrix(&l.w_t)));
             out.push((format!("highway.{i}.b_t"), AnyParam::Vector(&l.b_t)));
+        }
+        for (i, l) in self.residual.iter().enumerate() {
+            out.push((format!("residual.{i}.weight"), AnyParam::Matrix(&l.weight)));
+            out.push((format!("residual.{i}.bias"), AnyParam::Vector(&l.bias)));
+            out.push((format!("residual.{i}.alpha"), AnyParam::Vector(&l.alpha)));
         }
         out.extend(plain("output".into(), &self.output));
         out
@@ -148,8 +153,7 @@ impl ModelConfig {
         let (w, act) = (self.width, self.activation);
         let hidden = self.depth.saturating_sub(1);
         let input = take.plain("input", [self.input_size, w], Some(act), device)?;
-        let mut plain = Vec::new();
-        let mut highway = Vec::new();
+        let (mut plain, mut highway, mut residual) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..hidden {
             match self.kind {
                 Kind::Plain => {
@@ -160,6 +164,12 @@ impl ModelConfig {
                     b_h: take.get(&format!("highway.{i}.b_h"), [w], device)?,
                     w_t: take.get(&format!("highway.{i}.w_t"), [w, w], device)?,
                     b_t: take.get(&format!("highway.{i}.b_t"), [w], device)?,
+                    activation: act,
+                }),
+                Kind::Residual => residual.push(ResidualLayer {
+                    weight: take.get(&format!("residual.{i}.weight"), [w, w], device)?,
+                    bias: take.get(&format!("residual.{i}.bias"), [w], device)?,
+                    alpha: take.get(&format!("residual.{i}.alpha"), [1], device)?,
                     activation: act,
                 }),
             }
@@ -176,6 +186,7 @@ impl ModelConfig {
             input,
             plain,
             highway,
+            residual,
             output,
             fused: true,
         })
@@ -196,6 +207,7 @@ mod tests {
             classes: 3,
             activation: Activation::Tanh,
             gate_bias: -2.0,
+            residual_alpha: 0.0,
             init: WeightInit::Normalized,
         }
     }
@@ -207,13 +219,15 @@ mod tests {
             TensorData::new((0..14).map(|i| i as f32 / 5.0 - 1.0).collect(), [2, 7]),
             &d,
         );
-        for kind in [Kind::Plain, Kind::Highway] {
+        for kind in Kind::ALL {
             let net = config(kind).init(9, &d);
             let tensors = net.tensors();
-            assert_eq!(
-                tensors.len(),
-                2 + 2 + 3 * if kind == Kind::Plain { 2 } else { 4 }
-            );
+            let per_layer = match kind {
+                Kind::Plain => 2,
+                Kind::Highway => 4,
+                Kind::Residual => 3,
+            };
+            assert_eq!(tensors.len(), 2 + 2 + 3 * per_layer);
             let back = config(kind).load(tensors.clone(), &d).unwrap();
             assert_eq!(back.tensors(), tensors);
             assert_eq!(

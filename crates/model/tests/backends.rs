@@ -5,17 +5,18 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use highway_model::loss::cross_entropy;
 use highway_model::{Activation, Kind, ModelConfig, WeightInit};
 
-/// Logits and the input layer's weight gradient of a small highway net.
-fn forward_backward(device: Device) -> (Vec<f32>, Vec<f32>) {
+/// Logits and the input layer's weight gradient of a small net of `kind`.
+fn forward_backward(kind: Kind, device: Device) -> (Vec<f32>, Vec<f32>) {
     let device = device.autodiff();
     let config = ModelConfig {
-        kind: Kind::Highway,
+        kind,
         depth: 4,
         width: 8,
         input_size: 16,
         classes: 5,
         activation: Activation::Tanh,
         gate_bias: -1.0,
+        residual_alpha: 0.5,
         init: WeightInit::Normalized,
     };
     let net = config.init(11, &device);
@@ -53,12 +54,14 @@ fn assert_close(name: &str, a: &[f32], b: &[f32]) {
 #[test]
 #[allow(deprecated)]
 fn flex_ndarray_and_wgpu_agree() {
-    let (logits, grad) = forward_backward(Device::flex());
-    assert!(grad.iter().any(|g| *g != 0.0));
-    let (l2, g2) = forward_backward(Device::ndarray());
-    assert_close("ndarray logits", &logits, &l2);
-    assert_close("ndarray gradient", &grad, &g2);
-    let (l3, g3) = forward_backward(Device::wgpu(Default::default()));
-    assert_close("wgpu logits", &logits, &l3);
-    assert_close("wgpu gradient", &grad, &g3);
+    for kind in Kind::ALL {
+        let (logits, grad) = forward_backward(kind, Device::flex());
+        assert!(grad.iter().any(|g| *g != 0.0));
+        let (l2, g2) = forward_backward(kind, Device::ndarray());
+        assert_close(&format!("{kind:?} ndarray logits"), &logits, &l2);
+        assert_close(&format!("{kind:?} ndarray gradient"), &grad, &g2);
+        let (l3, g3) = forward_backward(kind, Device::wgpu(Default::default()));
+        assert_close(&format!("{kind:?} wgpu logits"), &logits, &l3);
+        assert_close(&format!("{kind:?} wgpu gradient"), &grad, &g3);
+    }
 }

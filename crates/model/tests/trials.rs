@@ -19,9 +19,10 @@ const ROWS: usize = 9;
 const INPUT: usize = 20;
 const CLASSES: usize = 4;
 
-/// Three trials of one shape: ReLU and tanh, different gate biases, different seeds.
+/// Three trials of one shape: ReLU and tanh, different gate biases and residual scales,
+/// different seeds.
 fn trials(kind: Kind) -> Vec<(ModelConfig, u64)> {
-    let config = |activation, gate_bias| ModelConfig {
+    let config = |activation, gate_bias: f32| ModelConfig {
         kind,
         depth: 4,
         width: 6,
@@ -29,6 +30,7 @@ fn trials(kind: Kind) -> Vec<(ModelConfig, u64)> {
         classes: CLASSES,
         activation,
         gate_bias,
+        residual_alpha: (gate_bias + 3.0) / 2.0,
         init: WeightInit::Normalized,
     };
     vec![

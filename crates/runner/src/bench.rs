@@ -164,6 +164,7 @@ fn config(spec: &BenchSpec) -> ModelConfig {
         classes: spec.classes,
         activation: Activation::Relu,
         gate_bias: -2.0,
+        residual_alpha: 0.0,
         init: WeightInit::Normalized,
     }
 }

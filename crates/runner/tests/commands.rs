@@ -74,7 +74,11 @@ fn bench_refuses_impossible_values_by_flag() {
             "100000",
             "--threads 100000: must be between 1 and 255",
         ),
-        ("--kind", "resnet", "'resnet': expected plain or highway"),
+        (
+            "--kind",
+            "resnet",
+            "'resnet': expected one of plain, highway, residual",
+        ),
     ] {
         let o = run(&["bench", flag, value]);
         assert!(!o.status.success(), "{flag} {value}: {}", text(&o));

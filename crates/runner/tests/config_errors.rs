@@ -40,7 +40,7 @@ fn bad_configs_name_the_field_or_file() {
             "width-fraction",
             good.replace("{\"plain\": 12, \"highway\": 10}", "8.5"),
             "model.width: invalid type: floating point `8.5`, expected usize; expected one value \
-             for both kinds",
+             for every kind",
         ),
         (
             "width-one-kind",

@@ -14,6 +14,7 @@ mod flex;
 pub mod highway;
 mod matmul;
 pub mod plain;
+pub mod residual;
 pub mod sgd;
 pub(crate) mod team;
 pub mod trials;

@@ -156,7 +156,7 @@ impl PlainOps for Flex {
             act: LayerActivation::Linear,
             w: &w,
         };
-        net.backward_input(&dz, &mut dx, &row_blocks(rows, n * k));
+        net.backward_input(&dz, &mut dx, false, &row_blocks(rows, n * k));
         flex(dx, [rows, k])
     }
 }
@@ -242,13 +242,20 @@ impl Net<'_> {
         }
     }
 
-    /// `dx = dz Wᵀ` (or `dx += dz Wᵀ`), the rows of `dx` split into `blocks`.
-    pub fn backward_input(&self, dz: &[f32], dx: &mut [f32], blocks: &[Range<usize>]) {
+    /// `dx = dz Wᵀ` (or, with `accumulate`, `dx += dz Wᵀ`), the rows of `dx` split into
+    /// `blocks`.
+    pub fn backward_input(
+        &self,
+        dz: &[f32],
+        dx: &mut [f32],
+        accumulate: bool,
+        blocks: &[Range<usize>],
+    ) {
         let (k, n) = (self.k, self.n);
         let rows = dz.len() / n;
         let (dzv, wt) = (View::new(dz, rows, n), View::new(self.w, k, n).t());
         let parts = row_parts(dx, k, blocks);
-        team::each(parts, &|(r, dx)| gemm_into(dx, dzv.rows(r), wt, false));
+        team::each(parts, &|(r, dx)| gemm_into(dx, dzv.rows(r), wt, accumulate));
     }
 }
 

@@ -5,7 +5,7 @@
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
-use highway_model::{Activation, HighwayLayer, PlainLayer};
+use highway_model::{Activation, HighwayLayer, PlainLayer, ResidualLayer};
 
 /// Batch rows and layer width: tiny, and the paper's (large enough to be split over threads).
 #[derive(Clone, Copy)]
@@ -84,6 +84,44 @@ pub fn run(device: &Device, size: Size, activation: Activation, fused: bool) -> 
     ]
 }
 
+pub fn residual_layer(activation: Activation, device: &Device, n: usize) -> ResidualLayer {
+    let scale = 0.8 * (6.0 / n as f32).sqrt();
+    ResidualLayer {
+        weight: Param::from_data(TensorData::new(values(11, n * n, scale), [n, n]), device),
+        bias: Param::from_data(TensorData::new(values(12, n, 0.5), [n]), device),
+        alpha: Param::from_data(TensorData::new(vec![0.7f32], [1]), device),
+        activation,
+    }
+}
+
+/// `[y, dx, dW, db, dα]` of `sum(y · r)` for a fixed `r`.
+pub fn run_residual(
+    device: &Device,
+    size: Size,
+    activation: Activation,
+    fused: bool,
+) -> Vec<Vec<f32>> {
+    let Size { rows, n } = size;
+    let layer = residual_layer(activation, device, n);
+    let x = matrix(5, rows, n, 1.5, device).require_grad();
+    let r = matrix(6, rows, n, 1.0, device);
+    let y = if fused {
+        layer.forward(x.clone())
+    } else {
+        layer.forward_composed(x.clone())
+    };
+    let grads = (y.clone() * r).sum().backward();
+    let v2 = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
+    let v1 = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
+    vec![
+        v2(y),
+        v2(x.grad(&grads).expect("dx")),
+        v2(layer.weight.val().grad(&grads).expect("dW")),
+        v1(layer.bias.val().grad(&grads).expect("db")),
+        v1(layer.alpha.val().grad(&grads).expect("dα")),
+    ]
+}
+
 pub fn plain_layer(activation: Option<Activation>, device: &Device, n: usize) -> PlainLayer {
     let (out, scale) = (n * 2 / 3, 0.8 * (6.0 / n as f32).sqrt());
     PlainLayer {
@@ -158,6 +196,16 @@ pub fn check(name: &str, device: Device, size: Size) {
             assert_close(&format!("{name} {activation:?} {part}"), f, c);
         }
     }
+    for activation in [Activation::Relu, Activation::Tanh] {
+        let fused = run_residual(&autodiff, size, activation, true);
+        let composed = run_residual(&autodiff, size, activation, false);
+        for (part, (f, c)) in ["y", "dx", "dW", "db", "dα"]
+            .iter()
+            .zip(fused.iter().zip(&composed))
+        {
+            assert_close(&format!("{name} residual {activation:?} {part}"), f, c);
+        }
+    }
     for activation in [None, Some(Activation::Relu), Some(Activation::Tanh)] {
         for track_input in [true, false] {
             let fused = run_plain(&autodiff, size, activation, track_input, true);
@@ -187,6 +235,14 @@ pub fn check(name: &str, device: Device, size: Size) {
             .into_data()
             .try_to_vec::<f32>()
             .unwrap(),
+    );
+    let residual = residual_layer(Activation::Tanh, &device, n);
+    let x = matrix(5, rows, n, 1.5, &device);
+    let v = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
+    assert_close(
+        &format!("{name} residual inference"),
+        &v(residual.forward(x.clone())),
+        &v(residual.forward_composed(x)),
     );
 }
 
@@ -288,7 +344,7 @@ pub fn fused_and_composed_nets_agree() {
     use highway_model::{Kind, ModelConfig, WeightInit};
 
     let device = Device::flex().autodiff();
-    for kind in [Kind::Plain, Kind::Highway] {
+    for kind in Kind::ALL {
         let config = ModelConfig {
             kind,
             depth: 6,
@@ -297,6 +353,7 @@ pub fn fused_and_composed_nets_agree() {
             classes: 4,
             activation: Activation::Relu,
             gate_bias: -1.0,
+            residual_alpha: 0.5,
             init: WeightInit::Normalized,
         };
         let x = matrix(9, 5, 12, 1.0, &device);

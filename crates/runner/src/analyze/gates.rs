@@ -262,6 +262,7 @@ mod tests {
                 activation: Some(Activation::Relu),
             },
             plain: Vec::new(),
+            residual: Vec::new(),
             highway: vec![
                 layer(
                     [[1.0, 0.0], [0.0, 1.0]],

@@ -114,6 +114,7 @@ mod tests {
             activation: Activation::Tanh,
             // Open gates, so that every layer changes the loss.
             gate_bias: 1.0,
+            residual_alpha: 0.0,
             init: WeightInit::Normalized,
         };
         let net = config.init(3, &d);

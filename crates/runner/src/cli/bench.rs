@@ -22,7 +22,7 @@ pub(super) struct BenchArgs {
     /// Hidden layers, the plain input layer included.
     #[arg(long, default_value_t = 10)]
     depth: usize,
-    /// Default: 50 for highway, 71 for plain (the paper's widths).
+    /// Default: 50 for highway, 71 for plain (the paper's widths) and residual (as plain).
     #[arg(long)]
     width: Option<usize>,
     #[arg(long, default_value_t = 3072)]
@@ -94,7 +94,7 @@ impl BenchArgs {
         }
         let width = self.width.unwrap_or(match self.kind {
             Kind::Highway => 50,
-            Kind::Plain => 71,
+            Kind::Plain | Kind::Residual => 71,
         });
         let (need, memory) = (
             self.trials as f64 * net_bytes(self.kind, self.depth, width, self.input, self.batch),

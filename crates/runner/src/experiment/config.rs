@@ -120,19 +120,24 @@ pub struct ModelSection {
     /// per depth (`{"10": -2, "900": -8}`), since deeper nets need more negative biases.
     #[serde(default = "default_gate_bias")]
     pub gate_bias: GateBias,
+    /// The constant each residual layer's scale `α` starts at (residual nets): 0 (the default,
+    /// ReZero) makes a fresh layer the identity, 1 is the plain identity shortcut.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub residual_alpha: f32,
     #[serde(default)]
     pub init: WeightInit,
 }
 
 fn default_width() -> PerKind<usize> {
-    PerKind::Each {
-        plain: 71,
-        highway: 50,
-    }
+    PerKind::Each([(Kind::Plain, 71), (Kind::Highway, 50), (Kind::Residual, 71)].into())
 }
 fn default_activation() -> PerKind<Activation> {
-    PerKind::Both(Activation::Relu)
+    PerKind::All(Activation::Relu)
 }
+fn is_zero(v: &f32) -> bool {
+    *v == 0.0
+}
+
 fn default_gate_bias() -> GateBias {
     GateBias::All(-2.0)
 }
@@ -197,10 +202,10 @@ fn default_batch() -> usize {
     128
 }
 fn default_momentum() -> PerKind<f64> {
-    PerKind::Both(0.9)
+    PerKind::All(0.9)
 }
 fn default_decay() -> PerKind<f64> {
-    PerKind::Both(1.0)
+    PerKind::All(1.0)
 }
 fn default_checkpoint_every() -> usize {
     1
@@ -256,6 +261,7 @@ impl Config {
         )?;
         self.model.validate()?;
         self.training.validate()?;
+        self.every_kind_has_its_settings()?;
         if let Some((path, why)) = self.search.iter().flat_map(|s| s.problems()).next() {
             bail!("{path}: {why}");
         }
@@ -328,6 +334,28 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Every setting given per kind has a value for each kind the config trains.
+    fn every_kind_has_its_settings(&self) -> Result<()> {
+        let (m, t) = (&self.model, &self.training);
+        let missing = |field: &str, has: &dyn Fn(Kind) -> bool| -> Result<()> {
+            match m.kinds.iter().find(|&&k| !has(k)) {
+                Some(kind) => bail!(
+                    "{field}: no value for {} (give one value for every kind, or one for each \
+                     kind in model.kinds)",
+                    kind.name()
+                ),
+                None => Ok(()),
+            }
+        };
+        missing("model.width", &|k| m.width.try_get(k).is_some())?;
+        missing("model.activation", &|k| m.activation.try_get(k).is_some())?;
+        missing("training.lr", &|k| t.lr.try_get(k).is_some())?;
+        missing("training.momentum", &|k| t.momentum.try_get(k).is_some())?;
+        missing("training.lr_decay", &|k| t.lr_decay.try_get(k).is_some())
+    }
+}
+
 impl ModelSection {
     fn validate(&self) -> Result<()> {
         check(!self.kinds.is_empty(), "model.kinds", "must not be empty")?;
@@ -345,6 +373,11 @@ impl ModelSection {
             self.width.values().iter().all(|&w| w >= 1),
             "model.width",
             "must be at least 1",
+        )?;
+        check(
+            self.residual_alpha.is_finite(),
+            "model.residual_alpha",
+            "must be a finite number",
         )?;
         for &depth in &self.depths {
             match self.gate_bias.get(depth) {

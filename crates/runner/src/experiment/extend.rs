@@ -6,6 +6,7 @@
 //! be those of a fresh search with more trials.
 
 use anyhow::{bail, Result};
+use highway_model::Kind;
 use serde_json::Value;
 
 use super::config::Config;
@@ -13,6 +14,15 @@ use super::spec::RunSpec;
 
 /// JSON paths of the lists a sweep may extend.
 const LISTS: [&str; 3] = ["model.kinds", "model.depths", "training.seeds"];
+/// JSON paths of the settings that may be given per kind: only the kinds both sweeps train are
+/// compared, so that a sweep may gain a kind with its own values.
+const PER_KIND: [&str; 5] = [
+    "model.width",
+    "model.activation",
+    "training.lr",
+    "training.momentum",
+    "training.lr_decay",
+];
 /// JSON paths that do not change what a run computes (where the data and results are, how a
 /// run is checkpointed, recorded or executed, the backend, the notes).
 const IGNORED: [&str; 9] = [
@@ -30,7 +40,11 @@ const IGNORED: [&str; 9] = [
 /// The config of the sweep that holds both `old` and `new`: `new` with every list the union of
 /// both (old entries first) and the larger number of trials; or the settings that differ.
 pub(super) fn merge(old: &Config, new: &Config) -> Result<Config, Vec<String>> {
-    let (a, b) = (comparable(old), comparable(new));
+    let both: Vec<Kind> = (old.model.kinds.iter())
+        .filter(|k| new.model.kinds.contains(k))
+        .copied()
+        .collect();
+    let (a, b) = (comparable(old, &both), comparable(new, &both));
     let mut differences = Vec::new();
     diff("", &a, &b, &mut differences);
     if let (Some(o), Some(n)) = (&old.search, &new.search) {
@@ -50,6 +64,13 @@ pub(super) fn merge(old: &Config, new: &Config) -> Result<Config, Vec<String>> {
     merged.model.kinds = union(&old.model.kinds, &new.model.kinds);
     merged.model.depths = union(&old.model.depths, &new.model.depths);
     merged.training.seeds = union(&old.training.seeds, &new.training.seeds);
+    let (m, o, kinds) = (&mut merged.model, &old.model, &old.model.kinds);
+    m.width.fill_from(&o.width, kinds);
+    m.activation.fill_from(&o.activation, kinds);
+    let (t, o) = (&mut merged.training, &old.training);
+    t.lr.fill_from(&o.lr, kinds);
+    t.momentum.fill_from(&o.momentum, kinds);
+    t.lr_decay.fill_from(&o.lr_decay, kinds);
     if let (Some(o), Some(m)) = (&old.search, &mut merged.search) {
         m.trials = m.trials.max(o.trials);
     }
@@ -90,20 +111,37 @@ fn union<T: Clone + PartialEq>(a: &[T], b: &[T]) -> Vec<T> {
     out
 }
 
-/// The config as JSON without the lists and the settings that do not matter here.
-fn comparable(config: &Config) -> Value {
+/// The config as JSON without the lists, the settings that do not matter here, and the
+/// per-kind values and settings of kinds outside `kinds`.
+fn comparable(config: &Config, kinds: &[Kind]) -> Value {
     let mut v = serde_json::to_value(config).unwrap_or(Value::Null);
-    for path in LISTS.iter().chain(&IGNORED) {
-        let (parent, key) = path.rsplit_once('.').unwrap_or(("", path));
-        let node = parent
-            .split('.')
-            .filter(|p| !p.is_empty())
-            .try_fold(&mut v, |n, p| n.get_mut(p));
-        if let Some(Value::Object(map)) = node {
+    let mut ignored: Vec<&str> = LISTS.iter().chain(&IGNORED).copied().collect();
+    if !kinds.contains(&Kind::Residual) {
+        ignored.push("model.residual_alpha");
+    }
+    for path in ignored {
+        if let Some((Value::Object(map), key)) = node(&mut v, path) {
             map.remove(key);
         }
     }
+    for path in PER_KIND {
+        if let Some((Value::Object(map), key)) = node(&mut v, path) {
+            if let Some(Value::Object(each)) = map.get_mut(key) {
+                each.retain(|k, _| kinds.iter().any(|kind| kind.name() == k));
+            }
+        }
+    }
     v
+}
+
+/// The object holding the setting at the JSON `path`, and the setting's key in it.
+fn node<'a, 'p>(v: &'a mut Value, path: &'p str) -> Option<(&'a mut Value, &'p str)> {
+    let (parent, key) = path.rsplit_once('.').unwrap_or(("", path));
+    let node = parent
+        .split('.')
+        .filter(|p| !p.is_empty())
+        .try_fold(v, |n, p| n.get_mut(p))?;
+    Some((node, key))
 }
 
 /// Appends `path: old … here new` for every leaf where `a` and `b` differ.
@@ -151,6 +189,35 @@ mod tests {
         assert_eq!(merged.model.depths, vec![2, 5, 10]);
         let why = merge(&config(json!([2]), 0.1), &config(json!([2]), 0.05)).unwrap_err();
         assert_eq!(why, vec!["training.lr is 0.1 there and 0.05 here"]);
+    }
+
+    /// A sweep gains a kind with a width of its own; the kinds it had keep theirs, and a
+    /// width that differs for a kind both train is refused.
+    #[test]
+    fn a_sweep_gains_a_kind_with_its_own_settings() {
+        let sweep = |kinds: serde_json::Value, width: serde_json::Value| {
+            Config::from_value(json!({
+                "name": "t", "dataset": {"name": "synthetic"},
+                "model": {"kinds": kinds, "depths": [2], "width": width, "residual_alpha": 1.0},
+                "training": {"epochs": 2, "lr": 0.1, "seeds": [0]}
+            }))
+            .unwrap()
+        };
+        let old = sweep(
+            json!(["plain", "highway"]),
+            json!({"plain": 7, "highway": 5}),
+        );
+        let new = sweep(json!(["residual"]), json!({"residual": 7}));
+        let merged = merge(&old, &new).unwrap();
+        assert_eq!(merged.model.kinds, Kind::ALL);
+        let widths = Kind::ALL.map(|k| merged.model.width.get(k));
+        assert_eq!(widths, [7, 5, 7]);
+        let other = sweep(
+            json!(["highway", "residual"]),
+            json!({"highway": 6, "residual": 7}),
+        );
+        let why = merge(&old, &other).unwrap_err();
+        assert_eq!(why, vec!["model.width.highway is 5 there and 6 here"]);
     }
 
     /// A random search may gain trials; a halving search may not (its rungs rank a cell's

@@ -1,9 +1,10 @@
 //! Runs of a plan that can be trained together as one stack of nets (`highway_model::Stack`):
 //! runs that see the same data stream and build nets of one shape, and differ only in what
 //! each trial of a stack may have of its own (learning rate and its decay, momentum,
-//! Nesterov, weight decay, initial gate bias, activation). In a search these are the trials of
-//! one (kind, depth) cell. Groups are cut from the plan's order, `batch_trials` runs at most
-//! each, so that the same config gives the same groups on every machine.
+//! Nesterov, weight decay, initial gate bias or residual scale, activation). In a search these
+//! are the trials of one (kind, depth) cell. Groups are cut from the plan's order,
+//! `batch_trials` runs at most each, so that the same config gives the same groups on every
+//! machine.
 
 use serde::Serialize;
 
@@ -22,7 +23,7 @@ pub struct Group {
 fn key(run: &RunSpec) -> String {
     let mut model = run.model.clone();
     model.activation = highway_model::Activation::Relu;
-    model.gate_bias = 0.0;
+    (model.gate_bias, model.residual_alpha) = (0.0, 0.0);
     let mut training = run.training.clone();
     (training.lr, training.momentum, training.lr_decay) = (0.0, 0.0, 1.0);
     (training.weight_decay, training.nesterov) = (0.0, false);

@@ -47,7 +47,7 @@ pub fn plan(config: &Config) -> Vec<RunSpec> {
                 training.momentum = drawn.momentum;
                 training.lr_decay = drawn.lr_decay;
             }
-            if kind == Kind::Plain {
+            if kind != Kind::Highway {
                 model.gate_bias = 0.0;
             }
             RunSpec {
@@ -78,6 +78,11 @@ fn model(m: &ModelSection, kind: Kind, depth: usize) -> ModelConfig {
             .gate_bias
             .get(depth)
             .expect("validated: every depth has a bias"),
+        residual_alpha: if kind == Kind::Residual {
+            m.residual_alpha
+        } else {
+            0.0
+        },
         init: m.init,
     }
 }

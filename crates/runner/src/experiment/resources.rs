@@ -83,6 +83,7 @@ pub(crate) fn net_bytes(kind: Kind, depth: usize, width: usize, input: usize, ba
     let per_layer = match kind {
         Kind::Plain => w * w + w,
         Kind::Highway => 2.0 * (w * w + w),
+        Kind::Residual => w * w + w + 1.0,
     };
     let params = input as f64 * w + (d - 1.0) * per_layer + w * 10.0;
     let activations = 10.0 * batch.max(256) as f64 * w * d;

@@ -33,7 +33,15 @@ struct ModelV1 {
     classes: usize,
     activation: Activation,
     gate_bias: f32,
+    /// Residual nets only: absent where it is 0, as it is for every other net, so the ids made
+    /// before residual nets existed keep their bytes.
+    #[serde(skip_serializing_if = "is_zero")]
+    residual_alpha: f32,
     init: WeightInit,
+}
+
+fn is_zero(v: &f32) -> bool {
+    *v == 0.0
 }
 
 #[derive(Serialize)]
@@ -81,6 +89,7 @@ pub(super) fn run_id(
             classes: m.classes,
             activation: m.activation,
             gate_bias: m.gate_bias,
+            residual_alpha: m.residual_alpha,
             init: m.init,
         },
         TrainingV1 {

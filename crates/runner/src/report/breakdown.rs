@@ -66,7 +66,7 @@ pub(super) fn breakdown_md(runs: &[RunResult]) -> String {
         ];
         match kind {
             Kind::Highway => cells.extend(by_bin(&rs)),
-            Kind::Plain => cells.extend(GATE_BINS.iter().map(|_| "–".to_string())),
+            Kind::Plain | Kind::Residual => cells.extend(GATE_BINS.iter().map(|_| "–".to_string())),
         }
         let _ = writeln!(s, "| {} | {depth} | {} |", kind.name(), cells.join(" | "));
     }

@@ -13,8 +13,9 @@ pub(super) type Groups<'a> = BTreeMap<(Kind, usize), Vec<&'a RunResult>>;
 
 fn kind_hue(kind: Kind) -> f64 {
     match kind {
-        Kind::Plain => 8.0,     // reds
-        Kind::Highway => 215.0, // blues
+        Kind::Plain => 8.0,      // reds
+        Kind::Highway => 215.0,  // blues
+        Kind::Residual => 130.0, // greens
     }
 }
 

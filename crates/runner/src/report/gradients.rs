@@ -105,7 +105,7 @@ pub(super) fn gradient_figures(
             ("layer output", |r: &LayerRow| r.stats.grad_out),
         ] {
             let mut row = Vec::new();
-            for kind in [Kind::Plain, Kind::Highway] {
+            for kind in Kind::ALL {
                 let Some(p) = profiles.get(&(depth, kind)) else {
                     continue;
                 };

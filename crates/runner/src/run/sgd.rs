@@ -114,6 +114,7 @@ mod tests {
             classes: 3,
             activation: Activation::Relu,
             gate_bias: -1.0,
+            residual_alpha: 0.5,
             init: WeightInit::Normalized,
         }
         .init(7, device)

@@ -83,6 +83,7 @@ mod tests {
             classes: 3,
             activation: Activation::Relu,
             gate_bias: -3.0,
+            residual_alpha: 0.0,
             init: WeightInit::Normalized,
         }
     }

@@ -310,7 +310,7 @@ pub(super) fn write_experiment(
     let kinds = Kind::ALL.map(Kind::name).to_vec();
     let activations = Activation::ALL.map(Activation::name).to_vec();
     let mut infos = [
-        choice("kind", "plain or highway hidden layers", kinds),
+        choice("kind", "plain, highway or residual hidden layers", kinds),
         number("depth", "hidden layers (1 plain input layer + depth - 1)"),
         number("width", "units per hidden layer"),
         choice("activation", "nonlinearity of H", activations),

@@ -10,6 +10,7 @@
 
 pub mod highway;
 pub mod plain;
+pub mod residual;
 pub mod sgd;
 
 use std::sync::Arc;

@@ -176,7 +176,7 @@ impl TrialPlainOps for Flex {
                 act: LayerActivation::Linear, // not used by `backward_input`
                 w: &w[i * ws..][..ws],
             };
-            net.backward_input(&dz[i * ys..][..ys], dx, &one_block(rows));
+            net.backward_input(&dz[i * ys..][..ys], dx, false, &one_block(rows));
         });
         if !shared {
             return flex(dx, [k, rows, fan_in]);
