@@ -45,7 +45,7 @@ fn bad_configs_name_the_field_or_file() {
         (
             "width-one-kind",
             good.replace("{\"plain\": 12, \"highway\": 10}", "{\"plain\": 8}"),
-            "model.width: missing \"highway\"",
+            "model.width: no value for highway",
         ),
         (
             "lr-unknown-kind",

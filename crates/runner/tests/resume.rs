@@ -349,11 +349,12 @@ fn sigterm_checkpoints_and_the_resumed_run_is_the_uninterrupted_one() {
 
 /// SIGKILL in the second epoch, then again in the epoch after the one it resumed in, and a
 /// checkpoint that a kill left half written: the run resumed each time finishes with the
-/// uninterrupted run's curve and gates, row for row.
+/// uninterrupted run's curve and layer statistics, row for row. A residual net (the SIGTERM
+/// test above resumes a highway net), whose scales `α` are in the checkpoint too.
 #[test]
 fn sigkill_mid_epoch_and_mid_checkpoint_loses_nothing() {
     let dir = tmp("sigkill");
-    let cfg = long_config(&dir, 64, 20, 8192, 4);
+    let cfg = long_config_of(&dir, "residual", 64, 20, 8192, 4);
     run_to_end(&cfg, &dir.join("whole"));
     let out = dir.join("killed");
     let id = run_dir(&dir.join("whole"));

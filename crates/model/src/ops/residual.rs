@@ -132,17 +132,24 @@ impl ResidualOps for Flex {
         let [rows, n] = dims2(&x);
         let (dy, x, a, w) = (values(&dy), values(&x), values(&a), values(&w));
         let net = Net::new(n, act, &w, values(&alpha)[0]);
-        let mut grads = Grads::new(rows, n);
+        let (mut dx, mut dz) = (vec![0.0f32; rows * n], vec![0.0f32; rows * n]);
+        let (mut dw, mut db) = (vec![0.0f32; n * n], vec![0.0f32; n]);
+        let grads = Grads {
+            dx: &mut dx,
+            dz: &mut dz,
+            dw: &mut dw,
+            db: &mut db,
+        };
         let blocks = Blocks {
             weight: plain::Net::weight_blocks(rows, n, n),
             rows: row_blocks(rows, n * n),
         };
-        net.backward(&dy, &x, &a, &mut grads, &blocks);
+        let d_alpha = net.backward(&dy, &x, &a, grads, &blocks);
         (
-            flex(grads.dx, [rows, n]),
-            flex(grads.dw, [n, n]),
-            vector(grads.db),
-            vector(vec![grads.d_alpha]),
+            flex(dx, [rows, n]),
+            flex(dw, [n, n]),
+            vector(db),
+            vector(vec![d_alpha]),
         )
     }
 }
@@ -156,25 +163,13 @@ pub(super) struct Net<'a> {
     alpha: f32,
 }
 
-/// The gradients of one layer: `dx` and `dz` (`[rows, n]`), `dW` (`[n, n]`), `db` and `dα`.
-pub(super) struct Grads {
-    pub dx: Vec<f32>,
-    pub dz: Vec<f32>,
-    pub dw: Vec<f32>,
-    pub db: Vec<f32>,
-    pub d_alpha: f32,
-}
-
-impl Grads {
-    pub fn new(rows: usize, n: usize) -> Grads {
-        Grads {
-            dx: vec![0.0; rows * n],
-            dz: vec![0.0; rows * n],
-            dw: vec![0.0; n * n],
-            db: vec![0.0; n],
-            d_alpha: 0.0,
-        }
-    }
+/// Where the backward pass writes one layer's gradients: `dx` and `dz` (`[rows, n]`), `dW`
+/// (`[n, n]`) and `db`.
+pub(super) struct Grads<'a> {
+    pub dx: &'a mut [f32],
+    pub dz: &'a mut [f32],
+    pub dw: &'a mut [f32],
+    pub db: &'a mut [f32],
 }
 
 /// How the backward pass splits its matmuls: the rows of `dW`, and the rows of `dx`.
@@ -208,20 +203,19 @@ impl<'a> Net<'a> {
     }
 
     /// Every gradient of the layer from the output gradient `dy`, the input `x` and the
-    /// branch `a`.
-    pub fn backward(&self, dy: &[f32], x: &[f32], a: &[f32], g: &mut Grads, blocks: &Blocks) {
-        g.d_alpha = dot(dy, a);
+    /// branch `a`, written into `g`; returns `dα`.
+    pub fn backward(&self, dy: &[f32], x: &[f32], a: &[f32], g: Grads, blocks: &Blocks) -> f32 {
         // `dx` holds `da = α·dy` until the branch's gradients are taken from it.
         let alpha = self.alpha;
         g.dx.iter_mut()
             .zip(dy)
             .for_each(|(da, dy)| *da = alpha * dy);
         self.branch
-            .backward_params(&g.dx, a, x, &mut g.dz, &mut g.dw, &blocks.weight);
-        g.db.copy_from_slice(&column_sums(&g.dz, self.branch.n));
+            .backward_params(g.dx, a, x, g.dz, g.dw, &blocks.weight);
+        g.db.copy_from_slice(&column_sums(g.dz, self.branch.n));
         g.dx.copy_from_slice(dy);
-        self.branch
-            .backward_input(&g.dz, &mut g.dx, true, &blocks.rows);
+        self.branch.backward_input(g.dz, g.dx, true, &blocks.rows);
+        dot(dy, a)
     }
 }
 

@@ -132,11 +132,23 @@ pub fn wait_all_succeed(children: Vec<std::process::Child>) {
 
 /// A synthetic run long enough to be stopped part-way: `epochs` epochs of a highway net.
 pub fn long_config(dir: &Path, width: usize, depth: usize, train: usize, epochs: usize) -> PathBuf {
+    long_config_of(dir, "highway", width, depth, train, epochs)
+}
+
+/// [`long_config`] for nets of `kind`.
+pub fn long_config_of(
+    dir: &Path,
+    kind: &str,
+    width: usize,
+    depth: usize,
+    train: usize,
+    epochs: usize,
+) -> PathBuf {
     let path = dir.join("long.json");
     let json = format!(
         r#"{{"name": "long",
  "dataset": {{"name": "synthetic", "synthetic": {{"train": {train}, "test": 256, "dim": 16, "classes": 4, "clusters": 2, "noise": 0.5, "seed": 1}}}},
- "model": {{"kinds": ["highway"], "depths": [{depth}], "width": {width}}},
+ "model": {{"kinds": ["{kind}"], "depths": [{depth}], "width": {width}}},
  "training": {{"epochs": {epochs}, "batch_size": 16, "lr": 0.02, "seeds": [0]}}}}"#
     );
     fs::write(&path, json).unwrap();

@@ -138,22 +138,29 @@ impl TrialResidualOps for Flex {
         let (dy, x, a) = (values(&dy), values(&x), values(&a));
         let (w, alpha) = (values(&w), values(&alpha));
         let (ys, ws) = (rows * n, n * n);
-        let mut grads: Vec<Grads> = (0..k).map(|_| Grads::new(rows, n)).collect();
-        each_trial(grads.iter_mut().enumerate().collect(), &|(i, g)| {
+        let (mut dx, mut dz) = (vec![0.0f32; k * ys], vec![0.0f32; k * ys]);
+        let (mut dw, mut db) = (vec![0.0f32; k * ws], vec![0.0f32; k * n]);
+        let mut d_alpha = vec![0.0f32; k];
+        let trials = (dx.chunks_exact_mut(ys).zip(dz.chunks_exact_mut(ys)))
+            .zip(dw.chunks_exact_mut(ws).zip(db.chunks_exact_mut(n)))
+            .zip(d_alpha.iter_mut());
+        each_trial(trials.enumerate().collect(), &|(
+            i,
+            (((dx, dz), (dw, db)), d_alpha),
+        )| {
             let net = Net::new(n, acts.get(i), &w[i * ws..][..ws], alpha[i]);
             let blocks = Blocks {
                 weight: one_block(n),
                 rows: one_block(rows),
             };
             let (dy, x, a) = (&dy[i * ys..][..ys], &x[i * ys..][..ys], &a[i * ys..][..ys]);
-            net.backward(dy, x, a, g, &blocks);
+            *d_alpha = net.backward(dy, x, a, Grads { dx, dz, dw, db }, &blocks);
         });
-        let gather = |part: fn(&Grads) -> &[f32]| grads.iter().flat_map(part).copied().collect();
         (
-            flex(gather(|g| &g.dx), [k, rows, n]),
-            flex(gather(|g| &g.dw), [k, n, n]),
-            flex(gather(|g| &g.db), [k, n]),
-            flex(grads.iter().map(|g| g.d_alpha).collect(), [k, 1]),
+            flex(dx, [k, rows, n]),
+            flex(dw, [k, n, n]),
+            flex(db, [k, n]),
+            flex(d_alpha, [k, 1]),
         )
     }
 }
