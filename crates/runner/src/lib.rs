@@ -36,6 +36,7 @@ mod cli;
 mod experiment;
 mod report;
 mod run;
+mod sig_digits;
 mod store;
 mod svg;
 mod sys;

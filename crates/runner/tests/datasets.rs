@@ -260,7 +260,7 @@ fn a_finished_run_on_other_data_is_not_silently_kept() {
     assert!(run(&args).status.success());
     let again = run(&args);
     assert!(
-        again.status.success() && text(&again).contains("already done, skipped"),
+        again.status.success() && text(&again).contains("already finished, skipped ("),
         "{}",
         text(&again)
     );

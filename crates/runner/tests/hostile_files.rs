@@ -132,7 +132,7 @@ fn fifos_in_run_records_are_refused_never_waited_for() {
     let o = ends(&["sweep", cfg.to_str().unwrap()]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    assert!(t.contains("already done, skipped"), "{t}");
+    assert!(t.contains("already finished, skipped ("), "{t}");
     assert!(fs::read_to_string(a.join("status.json"))
         .unwrap()
         .contains("\"done\""));

@@ -12,8 +12,8 @@ use highway_model::{Activation, Kind};
 
 use super::results::{collect, groups, RunResult};
 use super::sensitivity::{in_gate_bin, GATE_BINS};
-use super::sig_digits::g;
 use super::trainability::{Outcomes, NEAR_CHANCE, TRAINED};
+use crate::sig_digits::g;
 use crate::store::SweepDir;
 
 /// The initial learning rate that splits the trials: below it, 20 epochs are short.

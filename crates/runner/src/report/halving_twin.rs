@@ -13,8 +13,8 @@ use anyhow::Result;
 
 use super::results::{collect, groups, RunResult};
 use super::search::ranked;
-use super::sig_digits::sig;
 use super::trainability::Outcomes;
+use crate::sig_digits::sig;
 use crate::store::{CurveRow, State, SweepDir};
 
 /// The comparison: its text, and the runs whose curves differ.

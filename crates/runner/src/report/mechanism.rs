@@ -18,8 +18,8 @@ use super::breakdown::LR_SPLIT;
 use super::first_epoch::Features;
 use super::rank_correlation::spearman;
 use super::results::{collect, RunResult};
-use super::sig_digits::{g, sig};
 use super::trainability::{trained, Outcomes, NEAR_CHANCE, TRAINED};
+use crate::sig_digits::{g, sig};
 use crate::store::{State, SweepDir};
 
 /// A first/last gradient ratio below this has vanished.

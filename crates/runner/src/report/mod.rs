@@ -22,7 +22,6 @@ mod results;
 mod search;
 mod seeds;
 mod sensitivity;
-mod sig_digits;
 mod summary;
 mod sweep_time;
 mod trainability;

@@ -272,9 +272,10 @@ fn same_data(
     )
 }
 
-/// The `selected` runs that have no final result yet; the others are listed as skipped.
+/// The `selected` runs that have no final result yet; the others are counted in one line.
 fn unfinished<'a>(dir: &SweepDir, runs: &'a [RunSpec], selected: &[usize]) -> Vec<&'a RunSpec> {
-    selected
+    let mut finished: Vec<(State, usize)> = Vec::new();
+    let left = selected
         .iter()
         .map(|&i| &runs[i])
         .filter(|r| {
@@ -282,19 +283,35 @@ fn unfinished<'a>(dir: &SweepDir, runs: &'a [RunSpec], selected: &[usize]) -> Ve
             let Some(s) = run_dir.final_status() else {
                 return true;
             };
-            let (n, total) = (r.index + 1, runs.len());
-            eprintln!("[{n}/{total}] {}: already {}, skipped", r.id, s.state);
+            match finished.iter_mut().find(|(state, _)| *state == s.state) {
+                Some((_, n)) => *n += 1,
+                None => finished.push((s.state, 1)),
+            }
             // Asking for models after the fact does not retrain a finished run.
             if r.training.save_model && s.state == State::Done && !run_dir.has_model() {
                 let model = run_dir.model_path();
                 eprintln!(
-                    "  it has no {} (trained without save_model): delete {} to train it \
+                    "{}: it has no {} (trained without save_model): delete {} to train it \
                      again with the model kept",
+                    r.id,
                     model.file_name().unwrap_or_default().to_string_lossy(),
                     run_dir.path().display()
                 );
             }
             false
         })
-        .collect()
+        .collect();
+    let skipped: usize = finished.iter().map(|(_, n)| n).sum();
+    if skipped > 0 {
+        let each: Vec<String> = (finished.iter())
+            .map(|(state, n)| format!("{n} {state}"))
+            .collect();
+        eprintln!(
+            "{skipped} of {} {} already finished, skipped ({})",
+            selected.len(),
+            if selected.len() == 1 { "run" } else { "runs" },
+            each.join(", ")
+        );
+    }
+    left
 }

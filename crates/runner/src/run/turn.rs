@@ -8,6 +8,7 @@ use anyhow::Result;
 use super::job::Job;
 use super::train::{train, TrialResults};
 use crate::experiment::RunSpec;
+use crate::sig_digits::sig;
 use crate::store::{Acquired, RunDir, RunLock, State, Status};
 
 /// How a turn ended: whether it trained (some member reached an end other than a failure),
@@ -100,7 +101,7 @@ fn say_turn(job: &Job, group: usize, mine: &[&RunSpec]) {
             run.index + 1,
             job.planned,
             run.id,
-            t.lr,
+            sig(t.lr, 4),
             t.batch_size,
             t.epochs
         ),

@@ -1,11 +1,12 @@
 //! Numbers to a few significant digits, as C's and Python's `%g` writes them: fixed notation
 //! for exponents from −4 up to the digits asked, scientific notation beyond, trailing zeros
 //! dropped. The analysis tables were first written by Python scripts with `:.3g`; this keeps
-//! their cells, and `results/README.md`'s copies of them, digit for digit.
+//! their cells, and `results/README.md`'s copies of them, digit for digit. Messages print their
+//! numbers with it too (a learning rate to four digits, not seventeen).
 
 /// `x` to `digits` significant digits (at least 1), as `%.{digits}g` writes it: `2.12`,
 /// `0.0702`, `3.79e+04`, `1.12e-05`, `12`, `inf`.
-pub(super) fn sig(x: f64, digits: usize) -> String {
+pub(crate) fn sig(x: f64, digits: usize) -> String {
     if x.is_nan() {
         return "nan".into();
     }
@@ -30,7 +31,7 @@ pub(super) fn sig(x: f64, digits: usize) -> String {
 }
 
 /// `%g` with its default six digits: how the scripts wrote thresholds (`0.01`, `-10`, `inf`).
-pub(super) fn g(x: f64) -> String {
+pub(crate) fn g(x: f64) -> String {
     sig(x, 6)
 }
 
