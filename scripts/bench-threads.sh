@@ -52,7 +52,7 @@ for line in open(sys.argv[1]):
     what, depth, busy, threads, value = line.split()
     rows.setdefault((what, depth, busy), {}).setdefault(threads, []).append(float(value))
 for (what, depth, busy), by in rows.items():
-    d, one = statistics.median(by["default"]), statistics.median(by["1"])
+    d, one = statistics.median(by["threads=default"]), statistics.median(by["threads=1"])
     print(f"{what} {depth} {busy}: default {d:.2f}, one thread {one:.2f}, default/one {d / one:.2f}")
 PY
 rm -f "$log"

@@ -296,7 +296,8 @@ fn work(shared: &'static Shared, index: usize) {
 /// How a worker decides whether spinning pays: it reads how long it waited for a CPU while it
 /// could run (Linux's schedstat) every millisecond or so; while that is more than a tenth of
 /// the time, the machine has more runnable threads than CPUs, and the team's threads sleep as
-/// soon as they wait, for a while, then try spinning again.
+/// soon as they wait, for a while, then try spinning again. Where the system does not say (no
+/// `/proc/thread-self/schedstat`), the team always spins.
 struct Pace {
     /// When the wait was last read, and what it was (nanoseconds).
     read: Option<(Instant, u64)>,
