@@ -3,9 +3,12 @@
 //! The same nets as `scripts/bench_torch.py` (input → plain input layer → depth − 1 plain or
 //! highway layers → 10 logits, SGD with momentum 0.9), so the two can be run side by side.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use highway_model::ops::sgd::SgdStep;
 use highway_model::{Activation, Kind, ModelConfig, WeightInit};
@@ -33,6 +36,8 @@ pub(crate) struct BenchSpec {
     pub composed: bool,
     /// Nets trained together as one stack (1: one net, the plain training step).
     pub trials: usize,
+    /// Busy threads (plain spinning loops) run beside the measurement.
+    pub busy: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,6 +54,8 @@ pub(crate) struct BenchResult {
     pub fused: bool,
     /// CPU threads available to the backend.
     pub threads: usize,
+    /// Busy threads of the benchmark's own that spun while it measured (`--busy`).
+    pub busy: usize,
     /// From the median step time.
     pub steps_per_s: f64,
     pub ms_per_step: f64,
@@ -79,6 +86,7 @@ const EPOCH_EXAMPLES: usize = 60_000;
 /// or a stack of `spec.trials`); each step ends with the losses read back, so that its time
 /// includes all of its work on every backend.
 pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
+    let _busy = Busy::start(spec.busy)?;
     let started = Instant::now();
     let inner = spec.backend.device()?;
     let config = config(spec);
@@ -139,6 +147,7 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
         gradient_checkpointing: spec.gradient_checkpointing,
         fused: layers.fused,
         threads: rayon::current_num_threads(),
+        busy: spec.busy,
         steps_per_s: 1e3 / median_ms,
         ms_per_step: median_ms,
         mean_ms_per_step: timed.mean_ms,
@@ -152,6 +161,46 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
         peak_rss_mib_per_trial: peak_rss_mib / trials as f64,
         first_step_s: timed.first_step_s,
     })
+}
+
+/// Threads that keep a core busy each, as another process's work would, until dropped.
+struct Busy {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Busy {
+    /// Starts `n` threads that count in a loop.
+    fn start(n: usize) -> Result<Busy> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut busy = Busy {
+            stop: stop.clone(),
+            threads: Vec::new(),
+        };
+        for i in 0..n {
+            let stop = stop.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("highway-busy-{i}"))
+                .spawn(move || {
+                    let mut count = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        count = std::hint::black_box(count.wrapping_add(1));
+                    }
+                })
+                .context("--busy: could not start a thread")?;
+            busy.threads.push(thread);
+        }
+        Ok(busy)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// The net of `spec` (ReLU, gate bias −2).

@@ -21,6 +21,8 @@ pub mod trials;
 
 use burn::backend::TensorMetadata;
 
+pub use team::set_threads;
+
 use crate::Activation;
 
 /// Runs `f` with the Flex operations it starts on this thread in one block each, on this thread:

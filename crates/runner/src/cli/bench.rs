@@ -1,7 +1,7 @@
 //! `highway bench`: its flags, checked, and the line or JSON object it prints.
 
 use super::out::outln;
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use highway_model::Kind;
 
 use crate::backend::BackendName;
@@ -13,6 +13,9 @@ const MAX_STEPS: usize = 10_000_000;
 
 /// The most threads `--threads` accepts (the thread team's limit).
 const MAX_THREADS: usize = 255;
+
+/// The most busy threads `--busy` starts.
+const MAX_BUSY: usize = 1024;
 
 #[derive(clap::Args)]
 pub(super) struct BenchArgs {
@@ -47,9 +50,13 @@ pub(super) struct BenchArgs {
     /// each with its own learning rate, one forward and backward pass for all.
     #[arg(long, default_value_t = 1)]
     trials: usize,
-    /// CPU threads (default: one per core, or $RAYON_NUM_THREADS).
+    /// CPU threads (default: $RAYON_NUM_THREADS, else one per CPU this process may use).
     #[arg(long)]
     threads: Option<usize>,
+    /// Busy threads of its own (plain spinning loops) running while it measures: how the
+    /// numbers hold up beside a neighbour that keeps N cores busy.
+    #[arg(long, default_value_t = 0)]
+    busy: usize,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -59,6 +66,17 @@ impl BenchArgs {
     /// The backend benchmarked.
     pub(super) fn backend(&self) -> BackendName {
         self.backend
+    }
+
+    /// The process's thread count `--threads` asks for, if it is a possible one.
+    pub(super) fn threads(&self) -> Result<Option<usize>> {
+        if let Some(n) = self.threads {
+            ensure!(
+                (1..=MAX_THREADS).contains(&n),
+                "--threads {n}: must be between 1 and {MAX_THREADS}"
+            );
+        }
+        Ok(self.threads)
     }
 }
 
@@ -75,6 +93,11 @@ impl BenchArgs {
         ] {
             ensure!(value >= 1, "{flag} {value}: must be at least 1");
         }
+        ensure!(
+            self.busy <= MAX_BUSY,
+            "--busy {}: must be at most {MAX_BUSY}",
+            self.busy
+        );
         ensure!(
             self.trials <= Execution::MAX_BATCH_TRIALS,
             "--trials {}: must be at most {}",
@@ -123,6 +146,7 @@ impl BenchArgs {
             gradient_checkpointing: self.checkpointing,
             composed: self.composed,
             trials: self.trials,
+            busy: self.busy,
         })
     }
 }
@@ -130,24 +154,18 @@ impl BenchArgs {
 /// Runs the benchmark and prints its result.
 pub(super) fn run(args: BenchArgs) -> Result<()> {
     let spec = args.spec()?;
-    if let Some(n) = args.threads {
-        ensure!(
-            (1..=MAX_THREADS).contains(&n),
-            "--threads {n}: must be between 1 and {MAX_THREADS}"
-        );
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .context("--threads: the thread pool is already running")?;
-    }
     let r = bench::run(&spec)?;
     if args.json {
         outln!("{}", serde_json::to_string(&r)?);
         return Ok(());
     }
+    let beside = match r.busy {
+        0 => String::new(),
+        n => format!(" beside {n} busy threads"),
+    };
     if r.trials > 1 {
         outln!(
-            "{} trials of {} depth {} width {} input {} batch {} as one stack on {}, {} threads: {:.2} trial-steps/s ({:.2} ms per stack step median, {:.2} mean), peak RSS {:.0} MiB ({:.1} MiB per trial)",
+            "{} trials of {} depth {} width {} input {} batch {} as one stack on {}, {} threads{beside}: {:.2} trial-steps/s ({:.2} ms per stack step median, {:.2} mean), peak RSS {:.0} MiB ({:.1} MiB per trial)",
             r.trials, r.kind, r.depth, r.width, r.input, r.batch, r.backend, r.threads,
             r.trial_steps_per_s, r.ms_per_step, r.mean_ms_per_step, r.peak_rss_mib,
             r.peak_rss_mib_per_trial
@@ -160,7 +178,7 @@ pub(super) fn run(args: BenchArgs) -> Result<()> {
         (false, true) => "",
     };
     outln!(
-        "{} depth {} width {} input {} batch {} on {}, {} threads{layers}: {:.2} steps/s ({:.2} ms/step median, {:.2} mean), peak RSS {:.0} MiB; per-layer statistics {:.1} ms ({:.2}% of a 60,000-example epoch, peak RSS then {:.0} MiB)",
+        "{} depth {} width {} input {} batch {} on {}, {} threads{layers}{beside}: {:.2} steps/s ({:.2} ms/step median, {:.2} mean), peak RSS {:.0} MiB; per-layer statistics {:.1} ms ({:.2}% of a 60,000-example epoch, peak RSS then {:.0} MiB)",
         r.kind, r.depth, r.width, r.input, r.batch, r.backend, r.threads,
         r.steps_per_s, r.ms_per_step, r.mean_ms_per_step, r.peak_rss_mib,
         r.layer_stats_ms, r.layer_stats_epoch_percent, r.layer_stats_peak_rss_mib

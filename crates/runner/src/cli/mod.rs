@@ -11,7 +11,7 @@ mod rerun;
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::backend::BackendName;
@@ -123,6 +123,22 @@ pub fn empty_flag_variables_are_unset() {
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
+    // The process's CPU threads, before anything starts rayon's pool: `bench --threads`, else
+    // `$RAYON_NUM_THREADS`, else the CPUs this process may use (a SLURM job's, say). Without
+    // `--threads`, a pool that is already running (a second command in one process) is kept.
+    let threads = match &cli.command {
+        Command::Bench(args) => args.threads()?,
+        _ => None,
+    };
+    match threads {
+        Some(n) => {
+            highway_model::ops::set_threads(Some(n))
+                .context("--threads: the thread pool is already running")?;
+        }
+        None => {
+            let _ = highway_model::ops::set_threads(None);
+        }
+    }
     match cli.command {
         Command::Sweep(args) => report_after(runs::sweep(&args.sweep_options()?)),
         Command::Run { args, index, group } => {
