@@ -56,7 +56,16 @@ fn bench_reports_json_on_a_tiny_net() {
         assert!(v["ms_per_step"].as_f64().unwrap() > 0.0);
         assert!(v["peak_rss_mib"].as_f64().unwrap() > 0.0);
         assert_eq!(v["kind"], kind);
+        assert_eq!(v["busy"], 0);
     }
+    // Beside a busy thread of its own, recorded.
+    let o = run(&[
+        "bench", "--depth", "3", "--input", "16", "--batch", "8", "--steps", "3", "--busy", "1",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["busy"], 1);
 }
 
 /// Every bench flag that sizes the net or the run is checked before anything is built.
@@ -74,6 +83,7 @@ fn bench_refuses_impossible_values_by_flag() {
             "100000",
             "--threads 100000: must be between 1 and 255",
         ),
+        ("--busy", "100000", "--busy 100000: must be at most 1024"),
         (
             "--kind",
             "resnet",
