@@ -44,30 +44,7 @@ impl Mlp {
     pub fn layer_stats(&self, x: Tensor<2>, labels: Tensor<1, Int>) -> Vec<LayerStats> {
         let device = x.device();
         let zero = || Tensor::<1>::zeros([1], &device).inner();
-        let net = self.valid();
-        let mut values = Vec::with_capacity(self.depth());
-        let mut h = x.clone().inner();
-        for plain in std::iter::once(&net.input).chain(&net.plain) {
-            let y = plain.forward(h);
-            values.push(output_values(&y, y.clone(), [zero(), zero()]));
-            h = y;
-        }
-        for highway in &net.highway {
-            let out = highway.forward_gated(h);
-            let gate = [out.gate.mean(), highway.b_t.val().mean()];
-            values.push(output_values(&out.y, out.h, gate));
-            h = out.y;
-        }
-        for residual in &net.residual {
-            let a = residual.activation.apply(linear(
-                h.clone(),
-                residual.weight.val(),
-                Some(residual.bias.val()),
-            ));
-            let y = residual.forward(h);
-            values.push(output_values(&y, a, [zero(), zero()]));
-            h = y;
-        }
+        let values = summaries(&self.valid(), x.clone().inner());
         // A zero added to each layer's output: its gradient is the gradient with respect to
         // that output, which autodiff does not keep for intermediate tensors.
         let mut taps = Vec::with_capacity(self.depth());
@@ -133,6 +110,34 @@ impl Mlp {
             })
             .collect()
     }
+}
+
+/// The summary values of every hidden layer of `net` (a net without autodiff) for the batch
+/// `x`, in forward order (see [`output_values`]).
+fn summaries(net: &Mlp, x: Tensor<2>) -> Vec<[Tensor<1>; 5]> {
+    let device = x.device();
+    let zero = || Tensor::<1>::zeros([1], &device);
+    let mut values = Vec::with_capacity(net.depth());
+    let mut h = x;
+    for plain in std::iter::once(&net.input).chain(&net.plain) {
+        let y = plain.forward(h);
+        values.push(output_values(&y, y.clone(), [zero(), zero()]));
+        h = y;
+    }
+    for highway in &net.highway {
+        let out = highway.forward_gated(h);
+        let gate = [out.gate.mean(), highway.b_t.val().mean()];
+        values.push(output_values(&out.y, out.h, gate));
+        h = out.y;
+    }
+    for residual in &net.residual {
+        let (w, b) = (residual.weight.val(), residual.bias.val());
+        let a = residual.activation.apply(linear(h.clone(), w, Some(b)));
+        let y = residual.forward(h);
+        values.push(output_values(&y, a, [zero(), zero()]));
+        h = y;
+    }
+    values
 }
 
 /// A layer's output `y`: its mean and mean square; the fraction of units of `act` that are

@@ -134,7 +134,8 @@ fn default_width() -> PerKind<usize> {
 fn default_activation() -> PerKind<Activation> {
     PerKind::All(Activation::Relu)
 }
-fn is_zero(v: &f32) -> bool {
+/// Whether a setting that is left out of the files where it is 0 is 0.
+pub(super) fn is_zero(v: &f32) -> bool {
     *v == 0.0
 }
 

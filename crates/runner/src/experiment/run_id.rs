@@ -35,13 +35,9 @@ struct ModelV1 {
     gate_bias: f32,
     /// Residual nets only: absent where it is 0, as it is for every other net, so the ids made
     /// before residual nets existed keep their bytes.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "super::config::is_zero")]
     residual_alpha: f32,
     init: WeightInit,
-}
-
-fn is_zero(v: &f32) -> bool {
-    *v == 0.0
 }
 
 #[derive(Serialize)]
