@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use super::array::{Array, MAX_CLASSES};
-use super::{csv, npy, npz, safetensors, Format};
-use crate::{fetch, DataError, Result};
+use super::format::Format;
+use super::{csv, npy, npz, safetensors};
+use crate::checksum::file_md5;
+use crate::{DataError, Result};
 
 /// One file, inspected.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +66,7 @@ pub fn inspect(path: &Path, labels: &str) -> Result<Inspection> {
     Ok(Inspection {
         path: path.to_path_buf(),
         format,
-        md5: fetch::file_md5(path)?,
+        md5: file_md5(path)?,
         arrays,
     })
 }

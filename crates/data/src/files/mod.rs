@@ -8,6 +8,7 @@
 
 mod array;
 mod csv;
+mod format;
 mod inspect;
 mod npy;
 mod npz;
@@ -19,9 +20,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use array::{MAX_ARRAY_BYTES, MAX_CLASSES};
+pub use format::Format;
 pub use inspect::{inspect, Inspection, Summary};
 
-use crate::{fetch, DataError, Result, Split};
+use crate::checksum::file_md5;
+use crate::{DataError, Result, Split};
 use array::Array;
 
 /// Where a dataset's files are and what their arrays are called.
@@ -241,7 +244,7 @@ fn source<'a>(
 ) -> Result<SourceFile> {
     Ok(SourceFile {
         path: path.to_path_buf(),
-        md5: fetch::file_md5(path)?,
+        md5: file_md5(path)?,
         arrays: arrays
             .into_iter()
             .map(|(name, shape, dtype)| ArrayRecord {
@@ -251,43 +254,4 @@ fn source<'a>(
             })
             .collect(),
     })
-}
-
-/// A file format, told by the file's extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Npy,
-    Npz,
-    Csv,
-    Safetensors,
-}
-
-impl Format {
-    /// The format of `path`, by its extension (any case).
-    pub fn of(path: &Path) -> Result<Format> {
-        let ext = path
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        match ext.as_deref() {
-            Some("npy") => Ok(Format::Npy),
-            Some("npz") => Ok(Format::Npz),
-            Some("csv") => Ok(Format::Csv),
-            Some("safetensors") => Ok(Format::Safetensors),
-            _ => Err(DataError::Invalid {
-                path: path.to_path_buf(),
-                detail: "unknown data file format: the name must end in .npy, .npz, .csv or \
-                         .safetensors"
-                    .into(),
-            }),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Npy => "npy",
-            Format::Npz => "npz",
-            Format::Csv => "csv",
-            Format::Safetensors => "safetensors",
-        }
-    }
 }
