@@ -572,6 +572,18 @@ mod tests {
         assert_eq!(load(&dir, &a, None).unwrap().unwrap(), c);
         let e = format!("{:#}", load(&dir, &a, Some(&earlier("d0"))).unwrap_err());
         assert!(e.contains("trained on other data"), "{e}");
+        // The files dataset's files that changed since the earlier spec are named.
+        let file = |md5: &str| highway_data::SourceFile {
+            path: "/d/x.npy".into(),
+            md5: md5.into(),
+            arrays: Vec::new(),
+        };
+        let mut now = a.clone();
+        now.data.files = vec![file("b")];
+        let mut then = earlier("d0");
+        then.files = vec![file("a")];
+        let e = format!("{:#}", load(&dir, &now, Some(&then)).unwrap_err());
+        assert!(e.contains("changed since: /d/x.npy (MD5 a, now b))"), "{e}");
     }
 
     /// A file far larger than the net's parameters and velocities is refused before its body
