@@ -83,7 +83,7 @@ fn write_npy_pairs(dir: &Path) {
 /// A `.npy` file written by hand: header `dict` (padded as NumPy pads it), then `data`.
 fn raw_npy(dict: &str, data: &[u8]) -> Vec<u8> {
     let mut text = dict.to_string();
-    while (10 + text.len() + 1) % 64 != 0 {
+    while !(10 + text.len() + 1).is_multiple_of(64) {
         text.push(' ');
     }
     text.push('\n');
@@ -228,7 +228,7 @@ fn big_endian_and_fortran_order_arrays_are_read_correctly() {
     let reference = load_files(d, npy_pair_spec()).unwrap();
     let px = pixels(6, 0);
     // Element (i, j, k) of shape (6, 2, 2) sits at i + 6j + 12k in Fortran order.
-    let mut fortran = vec![0f32; 24];
+    let mut fortran = [0f32; 24];
     for i in 0..6 {
         for j in 0..2 {
             for k in 0..2 {
