@@ -7,6 +7,7 @@ use std::str::FromStr;
 use highway_rng::SplitMix64;
 
 use crate::cifar::{self, Labels};
+use crate::files::{self, FilesSpec, SourceFile};
 use crate::preprocess::{self, Normalization, Preprocess};
 use crate::synthetic::{self, SyntheticSpec};
 use crate::{idx, DataError, Result, Split};
@@ -18,15 +19,18 @@ pub enum DatasetName {
     Cifar10,
     Cifar100,
     Synthetic,
+    /// The user's own files ([`FilesSpec`]).
+    Files,
 }
 
 impl DatasetName {
-    pub const ALL: [DatasetName; 5] = [
+    pub const ALL: [DatasetName; 6] = [
         DatasetName::Mnist,
         DatasetName::FashionMnist,
         DatasetName::Cifar10,
         DatasetName::Cifar100,
         DatasetName::Synthetic,
+        DatasetName::Files,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,17 +40,19 @@ impl DatasetName {
             DatasetName::Cifar10 => "cifar10",
             DatasetName::Cifar100 => "cifar100",
             DatasetName::Synthetic => "synthetic",
+            DatasetName::Files => "files",
         }
     }
 
-    /// The folder under the data directory, in the official unpacked layout.
+    /// The folder under the data directory, in the official unpacked layout (none for data
+    /// that is generated, or in the user's own files).
     pub fn folder(self) -> &'static str {
         match self {
             DatasetName::Mnist => "mnist",
             DatasetName::FashionMnist => "fashion-mnist",
             DatasetName::Cifar10 => "cifar-10-batches-bin",
             DatasetName::Cifar100 => "cifar-100-binary",
-            DatasetName::Synthetic => "",
+            DatasetName::Synthetic | DatasetName::Files => "",
         }
     }
 
@@ -74,7 +80,7 @@ impl DatasetName {
                 "fine_label_names.txt",
                 "coarse_label_names.txt",
             ],
-            DatasetName::Synthetic => &[],
+            DatasetName::Synthetic | DatasetName::Files => &[],
         }
     }
 }
@@ -134,6 +140,9 @@ pub struct LoadOptions {
     pub cifar100_coarse: bool,
     /// The generator of the synthetic dataset.
     pub synthetic: SyntheticSpec,
+    /// The user's files (the `files` dataset); relative paths are taken from the data
+    /// directory.
+    pub files: Option<FilesSpec>,
 }
 
 impl Default for LoadOptions {
@@ -145,6 +154,7 @@ impl Default for LoadOptions {
             limit: None,
             cifar100_coarse: false,
             synthetic: SyntheticSpec::default(),
+            files: None,
         }
     }
 }
@@ -185,6 +195,9 @@ pub struct Dataset {
     pub classes: usize,
     pub class_names: Vec<String>,
     pub normalization: Normalization,
+    /// The files read, with their MD5s and shapes (the `files` dataset; empty for the others,
+    /// whose files are fixed by their official checksums).
+    pub sources: Vec<SourceFile>,
 }
 
 /// A dataset's files as read, before splitting and preprocessing.
@@ -195,13 +208,19 @@ struct Raw {
     class_names: Vec<String>,
     /// Colour channels per pixel (for per-channel standardisation).
     channels: usize,
+    /// The files the training and the test examples come from, named by errors about them.
+    train_file: PathBuf,
+    test_file: PathBuf,
+    sources: Vec<SourceFile>,
 }
 
-/// Loads `name` from its folder under `dir` (ignored for synthetic data).
+/// Loads `name` from its folder under `dir` (ignored for synthetic data; the folder of the
+/// relative paths of the user's files).
 pub fn load(name: DatasetName, dir: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let folder = dir.join(name.folder());
     for path in [dir, folder.as_path()] {
-        if name != DatasetName::Synthetic && path.exists() && !path.is_dir() {
+        let has_folder = !matches!(name, DatasetName::Synthetic | DatasetName::Files);
+        if has_folder && path.exists() && !path.is_dir() {
             return Err(DataError::Invalid {
                 path: path.to_path_buf(),
                 detail: "is a file, not a folder: the data directory holds one folder per dataset"
@@ -215,11 +234,15 @@ pub fn load(name: DatasetName, dir: &Path, opts: &LoadOptions) -> Result<Dataset
         classes,
         class_names,
         channels,
+        train_file,
+        test_file,
+        sources,
     } = match name {
         DatasetName::Mnist | DatasetName::FashionMnist => read_idx(name, &folder)?,
         DatasetName::Cifar10 => read_cifar10(&folder)?,
         DatasetName::Cifar100 => read_cifar100(&folder, opts.cifar100_coarse)?,
         DatasetName::Synthetic => generate(&opts.synthetic),
+        DatasetName::Files => read_files(opts.files.as_ref(), dir)?,
     };
     let eval_kind = match opts.validation {
         Some(fraction) => {
@@ -234,7 +257,12 @@ pub fn load(name: DatasetName, dir: &Path, opts: &LoadOptions) -> Result<Dataset
         train.truncate(n);
         test.truncate(n);
     }
-    check_splits(name, &folder, &train, &test, eval_kind)?;
+    // A validation split is carved from the training examples, and named by their file.
+    let eval_file = match eval_kind {
+        EvalSplit::Validation => &train_file,
+        EvalSplit::Test => &test_file,
+    };
+    check_splits(&train_file, eval_file, &train, &test, eval_kind)?;
     // Synthetic data is already centred and scaled; only an explicit standardize changes it.
     let method = match (name, opts.preprocess) {
         (DatasetName::Synthetic, Preprocess::Scale) => Preprocess::None,
@@ -256,40 +284,33 @@ pub fn load(name: DatasetName, dir: &Path, opts: &LoadOptions) -> Result<Dataset
         classes,
         class_names,
         normalization,
+        sources,
     })
 }
 
 /// Refuses splits that would train or evaluate wrongly: an empty split (a 0-record file, a
 /// validation fraction or limit that leaves nothing), examples of zero size, or an evaluation
 /// split whose examples differ in size from the training split's (a net reading part of its
-/// weights, or failing mid-run). The error names the files.
+/// weights, or failing mid-run). The error names the file of the training examples
+/// (`train_file`) or of the evaluation examples (`eval_file`).
 fn check_splits(
-    name: DatasetName,
-    folder: &Path,
+    train_file: &Path,
+    eval_file: &Path,
     train: &Split,
     eval: &Split,
     eval_kind: EvalSplit,
 ) -> Result<()> {
-    let files = name.files();
-    let file = |i: usize| match name {
-        DatasetName::Synthetic => PathBuf::from("dataset.synthetic"),
-        _ => folder.join(files.get(i).copied().unwrap_or_default()),
-    };
-    // The training examples come from the first file; the test examples from the test file.
-    let eval_file = match (name, eval_kind) {
-        (_, EvalSplit::Validation) => file(0),
-        (DatasetName::Mnist | DatasetName::FashionMnist, _) => file(2),
-        (DatasetName::Cifar10, _) => file(5),
-        (DatasetName::Cifar100, _) => file(1),
-        (DatasetName::Synthetic, _) => file(0),
-    };
+    let eval_file = eval_file.to_path_buf();
     let invalid = |path: PathBuf, detail: String| DataError::Invalid { path, detail };
     if train.dim == 0 {
-        return Err(invalid(file(0), "the examples have zero features".into()));
+        return Err(invalid(
+            train_file.to_path_buf(),
+            "the examples have zero features".into(),
+        ));
     }
     if train.is_empty() {
         return Err(invalid(
-            file(0),
+            train_file.to_path_buf(),
             "the training split has no examples (an empty file, or a validation fraction or \
              limit that leaves none)"
                 .into(),
@@ -308,7 +329,7 @@ fn check_splits(
                 "its examples have {} features, but the training examples in {} have {}: every \
                  split must have the same shape",
                 eval.dim,
-                file(0).display(),
+                train_file.display(),
                 train.dim
             ),
         ));
@@ -344,6 +365,10 @@ fn read_idx(name: DatasetName, folder: &Path) -> Result<Raw> {
         classes: 10,
         class_names,
         channels: 1,
+        // Named without `.gz`, whichever form is on disk.
+        train_file: folder.join(files[0]),
+        test_file: folder.join(files[2]),
+        sources: Vec::new(),
     })
 }
 
@@ -357,6 +382,9 @@ fn read_cifar10(folder: &Path) -> Result<Raw> {
         classes: 10,
         class_names: cifar::read_names(&folder.join(files[6]))?,
         channels: 3,
+        train_file: batches[0].clone(),
+        test_file: folder.join(files[5]),
+        sources: Vec::new(),
     })
 }
 
@@ -373,6 +401,9 @@ fn read_cifar100(folder: &Path, coarse: bool) -> Result<Raw> {
         classes: labels.classes(),
         class_names: cifar::read_names(&folder.join(names_file))?,
         channels: 3,
+        train_file: folder.join("train.bin"),
+        test_file: folder.join("test.bin"),
+        sources: Vec::new(),
     })
 }
 
@@ -385,7 +416,30 @@ fn generate(spec: &SyntheticSpec) -> Raw {
         classes: spec.classes,
         class_names: (0..spec.classes).map(|c| format!("class {c}")).collect(),
         channels: 1,
+        train_file: PathBuf::from("dataset.synthetic"),
+        test_file: PathBuf::from("dataset.synthetic"),
+        sources: Vec::new(),
     }
+}
+
+/// The user's files, as `spec` names them (relative to `dir`).
+fn read_files(spec: Option<&FilesSpec>, dir: &Path) -> Result<Raw> {
+    let spec = spec.ok_or_else(|| DataError::Invalid {
+        path: PathBuf::from("dataset.files"),
+        detail: "the files dataset needs its files named (train and test)".into(),
+    })?;
+    let read = files::read(spec, dir)?;
+    Ok(Raw {
+        train: read.train,
+        test: read.test,
+        classes: read.classes,
+        // Classes are their indices, as MNIST's digits are.
+        class_names: (0..read.classes).map(|c| c.to_string()).collect(),
+        channels: 1,
+        train_file: spec.train.features_file(dir),
+        test_file: spec.test.features_file(dir),
+        sources: read.sources,
+    })
 }
 
 /// Splits off a seeded random `fraction` of `split` as validation data.

@@ -1,6 +1,6 @@
 //! Bytes on disk to training data: MNIST and Fashion-MNIST (IDX, raw or gzipped), CIFAR-10 and
-//! CIFAR-100 (binary version), and deterministic synthetic data; downloading and verifying the
-//! official archives. Every failure is a [`DataError`] that names the file and what was wrong.
+//! CIFAR-100 (binary version), the user's own files (NumPy, CSV, safetensors), and
+//! deterministic synthetic data; downloading and verifying the official archives. Every failure is a [`DataError`] that names the file and what was wrong.
 //!
 //! Nothing here knows about tensors or the command line: a [`Split`] is flat `f32` features and
 //! integer labels, ready to be handed to any backend.
@@ -12,6 +12,7 @@ pub mod cifar;
 mod dataset;
 mod error;
 pub mod fetch;
+pub mod files;
 pub mod idx;
 pub mod preprocess;
 pub mod regular;
@@ -24,6 +25,7 @@ use std::path::Path;
 
 pub use dataset::{data_dir, load, Dataset, DatasetName, EvalSplit, LoadOptions};
 pub use error::{DataError, Result};
+pub use files::{FilesSpec, SourceFile, SplitFiles};
 pub use preprocess::{Normalization, Preprocess};
 pub use split::Split;
 pub use synthetic::SyntheticSpec;

@@ -110,7 +110,7 @@ pub fn official(name: DatasetName) -> (&'static str, Vec<Source>) {
                 true,
             )],
         ),
-        DatasetName::Synthetic => ("", vec![]),
+        DatasetName::Synthetic | DatasetName::Files => ("", vec![]),
     }
 }
 

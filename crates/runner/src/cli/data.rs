@@ -1,4 +1,4 @@
-//! `highway data fetch|verify`.
+//! `highway data fetch|verify|inspect`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::out::outln;
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use highway_data::{fetch, sources, DatasetName};
+use highway_data::{fetch, files, sources, DatasetName};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Subcommand)]
@@ -27,14 +27,27 @@ pub(super) enum DataCommand {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// What data files (.npy, .npz, .csv, .safetensors) hold: each array's shape and type, the
+    /// range of its values, its class counts where it reads as labels, and the file's MD5 (the
+    /// fingerprint a run records).
+    Inspect {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// A CSV file's label column (without it, every column is a feature).
+        #[arg(long, default_value = "y")]
+        labels: String,
+    },
 }
 
 fn dataset(name: &str) -> Result<DatasetName> {
     let d: DatasetName = name.parse()?;
-    if d == DatasetName::Synthetic {
-        bail!("synthetic data is generated, not fetched");
+    match d {
+        DatasetName::Synthetic => bail!("synthetic data is generated, not fetched"),
+        DatasetName::Files => bail!(
+            "the files dataset is your own files: `highway data inspect FILE` shows what they hold"
+        ),
+        _ => Ok(d),
     }
-    Ok(d)
 }
 
 pub(super) fn run(command: DataCommand) -> Result<()> {
@@ -90,6 +103,48 @@ pub(super) fn run(command: DataCommand) -> Result<()> {
             }
             outln!("{name}: ok");
             Ok(())
+        }
+        DataCommand::Inspect { paths, labels } => {
+            for path in paths {
+                print_inspection(&files::inspect(&path, &labels)?);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// One file's arrays, a line each, under its path, format and MD5.
+fn print_inspection(i: &files::Inspection) {
+    outln!("{}", i.path.display());
+    outln!("  format {}, MD5 {}", i.format.as_str(), i.md5);
+    for a in &i.arrays {
+        let examples = a.shape.first().copied().unwrap_or(1);
+        let per_example: usize = a.shape.iter().skip(1).product();
+        let range = match a.range {
+            Some((lo, hi)) => format!("range [{lo}, {hi}]"),
+            None => "no finite values".to_string(),
+        };
+        let non_finite = match a.non_finite {
+            0 => String::new(),
+            k => format!(", {k} NaN or infinite"),
+        };
+        outln!(
+            "  {}: shape {:?}, dtype {} ({examples} examples × {per_example} values), {range}{non_finite}",
+            a.name,
+            a.shape,
+            a.dtype
+        );
+        if let Some(counts) = &a.class_counts {
+            let counts: Vec<String> = counts
+                .iter()
+                .enumerate()
+                .map(|(c, n)| format!("{c}: {n}"))
+                .collect();
+            outln!(
+                "    as labels, {} classes: {}",
+                counts.len(),
+                counts.join(", ")
+            );
         }
     }
 }

@@ -69,7 +69,7 @@ fn default_output() -> PathBuf {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetConfig {
-    /// mnist, fashion-mnist, cifar10, cifar100 or synthetic.
+    /// mnist, fashion-mnist, cifar10, cifar100, synthetic or files.
     pub name: DatasetName,
     /// The data directory; else `--data-dir`, `$HIGHWAY_DATA`, `./data`.
     #[serde(default)]
@@ -87,6 +87,9 @@ pub struct DatasetConfig {
     pub labels: LabelSet,
     #[serde(default)]
     pub synthetic: highway_data::SyntheticSpec,
+    /// The user's files (`name` "files"): the train and test splits and their arrays' names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<highway_data::FilesSpec>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -449,6 +452,32 @@ impl DatasetConfig {
         if let Some(l) = self.limit {
             check(l >= 1, "dataset.limit", "must be at least 1")?;
         }
+        match (self.name, &self.files) {
+            (DatasetName::Files, None) => bail!(
+                "dataset.files: the files dataset needs its files, e.g. {{\"train\": \"train.npz\", \
+                 \"test\": \"test.npz\"}} (see the README, \"Your own data\")"
+            ),
+            (DatasetName::Files, Some(files)) => {
+                if let Some(c) = files.classes {
+                    check(
+                        (2..=highway_data::files::MAX_CLASSES).contains(&c),
+                        "dataset.files.classes",
+                        "must be between 2 and 1000000",
+                    )?;
+                }
+                for (field, name) in [("features", &files.features), ("labels", &files.labels)] {
+                    check(
+                        !name.is_empty(),
+                        &format!("dataset.files.{field}"),
+                        "must not be empty",
+                    )?;
+                }
+            }
+            (name, Some(_)) => bail!(
+                "dataset.files: only the files dataset reads files (dataset.name is \"{name}\")"
+            ),
+            (_, None) => {}
+        }
         let s = &self.synthetic;
         check(
             s.train >= 1 && s.test >= 1 && s.dim >= 1 && s.classes >= 2 && s.clusters >= 1,
@@ -595,7 +624,7 @@ mod tests {
         assert_error(
             "dataset.name",
             json!("imagenet"),
-            "dataset.name: unknown dataset 'imagenet' (known: mnist, fashion-mnist, cifar10, cifar100, synthetic)",
+            "dataset.name: unknown dataset 'imagenet' (known: mnist, fashion-mnist, cifar10, cifar100, synthetic, files)",
         );
         let mut v = base();
         apply_set(&mut v, "dataset.name=fashion-mnist").unwrap();
@@ -605,6 +634,48 @@ mod tests {
             serde_json::to_value(&c).unwrap()["dataset"]["name"],
             json!("fashion-mnist")
         );
+    }
+
+    /// The files dataset needs its files, and only it reads them; a split is one path or a
+    /// pair of `.npy` paths; unknown fields are refused by path.
+    #[test]
+    fn the_files_section_is_checked() {
+        assert_error(
+            "dataset.name",
+            json!("files"),
+            "dataset.files: the files dataset needs its files",
+        );
+        assert_error(
+            "dataset.files",
+            json!({"train": "a.npz", "test": "b.npz"}),
+            "dataset.files: only the files dataset reads files (dataset.name is \"synthetic\")",
+        );
+        let mut v = base();
+        apply_set(&mut v, "dataset.name=files").unwrap();
+        let files = json!({"train": {"features": "x.npy", "labels": "y.npy"}, "test": "t.csv",
+                           "labels": "label", "classes": 10});
+        apply_set(&mut v, &format!("dataset.files={files}")).unwrap();
+        let c = Config::from_value(v.clone()).unwrap();
+        let f = c.dataset.files.as_ref().unwrap();
+        assert_eq!(
+            (f.features.as_str(), f.labels.as_str(), f.classes),
+            ("x", "label", Some(10))
+        );
+        assert_eq!(
+            serde_json::to_value(&c).unwrap()["dataset"]["files"],
+            files_back(&files)
+        );
+        apply_set(&mut v, "dataset.files.classes=1").unwrap();
+        assert!(err(v.clone()).contains("dataset.files.classes: must be between 2 and 1000000"));
+        apply_set(&mut v, "dataset.files.clases=3").unwrap();
+        assert!(err(v).contains("dataset.files"));
+    }
+
+    /// `files` as the config prints it back: with the default features name filled in.
+    fn files_back(files: &Value) -> Value {
+        let mut back = files.clone();
+        back["features"] = json!("x");
+        back
     }
 
     #[test]

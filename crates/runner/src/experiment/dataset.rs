@@ -25,6 +25,7 @@ pub fn load_dataset(config: &Config, data_dir: Option<&Path>) -> Result<Dataset>
         limit: d.limit,
         cifar100_coarse: d.labels == LabelSet::Coarse,
         synthetic: d.synthetic.clone(),
+        files: d.files.clone(),
     };
     highway_data::load(name, &dir, &opts).map_err(|e| match e {
         DataError::Missing { .. } => anyhow::anyhow!(

@@ -71,6 +71,9 @@ fn data_bytes(config: &Config) -> (usize, f64) {
             let centres = s.classes as f64 * s.clusters as f64;
             (s.train as f64 + s.test as f64 + centres, s.dim)
         }
+        // The user's files are not read to plan: their size is theirs (the readers hold no
+        // more than the files do), and the nets are estimated without their input layer.
+        DatasetName::Files => return (0, 0.0),
     };
     let n = d.limit.map_or(n, |l| n.min(2.0 * l as f64));
     (dim, n * dim as f64 * F32)

@@ -65,6 +65,18 @@ struct DatasetV1<'a> {
     limit: Option<usize>,
     labels: LabelSet,
     synthetic: &'a SyntheticSpec,
+    /// The files dataset's arrays and classes; absent (so no other dataset's id changes)
+    /// otherwise. Its paths are left out as `dir` is: the files' fingerprint, recorded in
+    /// each run, tells whether a run was made on them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<FilesV1<'a>>,
+}
+
+#[derive(Serialize)]
+struct FilesV1<'a> {
+    features: &'a str,
+    labels: &'a str,
+    classes: Option<usize>,
 }
 
 /// The id of the run of net `m` trained with `t` from `seed` (search trial `trial`), on the
@@ -109,6 +121,11 @@ pub(super) fn run_id(
             limit: dataset.limit,
             labels: dataset.labels,
             synthetic: &dataset.synthetic,
+            files: dataset.files.as_ref().map(|f| FilesV1 {
+                features: &f.features,
+                labels: &f.labels,
+                classes: f.classes,
+            }),
         },
     );
     let bytes = serde_json::to_vec(&identity).expect("plain data serializes");

@@ -219,7 +219,7 @@ fn load_data(
         Err(e) => return Err(e),
     };
     let fingerprint = fingerprint(&data);
-    same_data(dir, runs, selected, &fingerprint)?;
+    same_data(dir, runs, selected, &fingerprint, &data.sources)?;
     if todo.is_empty() {
         return Ok(None);
     }
@@ -238,35 +238,50 @@ fn load_data(
 
 /// Refuses to go on when a finished run among `selected` recorded another data fingerprint
 /// than `fingerprint` (the data now loaded): its result would be kept as if made on this data.
-/// Runs made before fingerprints were recorded are taken as they are.
+/// Runs made before fingerprints were recorded are taken as they are. Where the runs recorded
+/// their files (`sources`, the files dataset), the files that changed are named.
 fn same_data(
     dir: &SweepDir,
     runs: &[RunSpec],
     selected: &[usize],
     fingerprint: &str,
+    sources: &[highway_data::SourceFile],
 ) -> Result<()> {
     let mut other = Vec::new();
+    let mut changed: Vec<String> = Vec::new();
     for run in selected.iter().map(|&i| &runs[i]) {
         let run_dir = dir.run(&run.id);
         if run_dir.final_status().is_none() {
             continue;
         }
-        let recorded = run_dir
-            .spec()
-            .ok()
-            .flatten()
-            .and_then(|s| s.data.fingerprint);
-        if let Some(recorded) = recorded.filter(|r| r != fingerprint) {
-            other.push(format!("{} ({recorded})", run_dir.spec_path().display()));
+        let Some(recorded) = run_dir.spec().ok().flatten() else {
+            continue;
+        };
+        if let Some(then) = recorded
+            .data
+            .fingerprint
+            .as_ref()
+            .filter(|r| *r != fingerprint)
+        {
+            other.push(format!("{} ({then})", run_dir.spec_path().display()));
+            for file in recorded.data.changed_files(sources) {
+                if !changed.contains(&file) {
+                    changed.push(file);
+                }
+            }
         }
     }
     if other.is_empty() {
         return Ok(());
     }
+    let changed = match changed.is_empty() {
+        true => String::new(),
+        false => format!(" Changed since: {}.", changed.join(", ")),
+    };
     bail!(
         "{} finished run(s) were trained on other data than is loaded now (fingerprint {fingerprint}): \
-         {}. The data files changed, or --data-dir points at other files: use --out DIR for a \
-         sweep on this data, or delete those runs to train them again",
+         {}.{changed} The data files changed, or --data-dir points at other files: use --out DIR \
+         for a sweep on this data, or delete those runs to train them again",
         other.len(),
         other.join(", ")
     )

@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 use highway_model::{ModelConfig, NamedTensor};
 use serde::{Deserialize, Serialize};
 
+use super::spec::DataRecord;
 use super::{tensor_file, write_atomic, CurveRow, Spec};
 
 /// The checkpoint folder in a run folder, and the file in it.
@@ -115,12 +116,12 @@ pub(super) fn unvouched(curve: &[CurveRow], losses: &[f64]) -> Option<String> {
 }
 
 /// Refuses (by `refuse`) a checkpoint whose metadata `meta` (of format `format`) names another
-/// run, another net or other data than the run `spec`; `earlier_data` as for [`load`].
+/// run, another net or other data than the run `spec`; `earlier` as for [`load`].
 fn belongs(
     meta: &HashMap<String, String>,
     format: &str,
     spec: &Spec,
-    earlier_data: Option<&str>,
+    earlier: Option<&DataRecord>,
     refuse: &dyn Fn(String) -> anyhow::Error,
 ) -> Result<()> {
     let get = |key: &str| {
@@ -145,13 +146,19 @@ fn belongs(
     }
     let trained_on = match format {
         FORMAT => meta.get("data").map(String::as_str),
-        _ => earlier_data,
+        _ => earlier.and_then(|d| d.fingerprint.as_deref()),
     };
     if let (Some(then), Some(now)) = (trained_on, spec.data.fingerprint.as_deref()) {
         if then != now {
+            // The files dataset's files, as the run's earlier spec recorded them.
+            let changed = earlier.map_or_else(Vec::new, |d| d.changed_files(&spec.data.files));
+            let changed = match changed.is_empty() {
+                true => String::new(),
+                false => format!("; changed since: {}", changed.join(", ")),
+            };
             return Err(refuse(format!(
                 "it was trained on other data (fingerprint {then}; the data loaded now, {:?} \
-                 from the data folder given, has fingerprint {now})",
+                 from the data folder given, has fingerprint {now}{changed})",
                 spec.data.dataset
             )));
         }
@@ -257,13 +264,14 @@ fn checksum(metadata: &HashMap<String, String>, tensors: &[NamedTensor]) -> Stri
 
 /// The checkpoint of the run `spec` in `run_dir`, if there is one; an error that names the
 /// file if there is one that does not belong to this run (another id, net, format or data) or
-/// is damaged. `earlier_data` is the data fingerprint of the run's `spec.json` before this
-/// attempt: the data a checkpoint of the format before today's was trained on. Temporary files
+/// is damaged. `earlier` is the data record of the run's `spec.json` before this attempt: its
+/// fingerprint is the data a checkpoint of the format before today's was trained on, and its
+/// files are named when they changed. Temporary files
 /// left by a writer that was killed are removed.
 pub(super) fn load(
     run_dir: &Path,
     spec: &Spec,
-    earlier_data: Option<&str>,
+    earlier: Option<&DataRecord>,
 ) -> Result<Option<Checkpoint>> {
     // The run lock is held: any temporary file here is a killed writer's.
     super::files::remove_stale_temporaries(&run_dir.join(DIR), std::time::Duration::ZERO);
@@ -296,7 +304,7 @@ pub(super) fn load(
             "its contents do not match their checksum (damaged or edited)".into(),
         ));
     }
-    belongs(&meta, format, spec, earlier_data, &refuse)?;
+    belongs(&meta, format, spec, earlier, &refuse)?;
     let position: Position = serde_json::from_str(get("position")?)
         .map_err(|e| refuse(format!("its position does not parse: {e}")))?;
     position.check(spec).map_err(refuse)?;
@@ -559,10 +567,23 @@ mod tests {
         ]);
         std::fs::create_dir_all(dir.join(DIR)).unwrap();
         std::fs::write(path(&dir), tensor_file::encode(&tensors, meta).unwrap()).unwrap();
-        assert_eq!(load(&dir, &a, Some("d1")).unwrap().unwrap(), c);
+        let earlier = |fingerprint: &str| spec("run-a", 5, fingerprint).data;
+        assert_eq!(load(&dir, &a, Some(&earlier("d1"))).unwrap().unwrap(), c);
         assert_eq!(load(&dir, &a, None).unwrap().unwrap(), c);
-        let e = format!("{:#}", load(&dir, &a, Some("d0")).unwrap_err());
+        let e = format!("{:#}", load(&dir, &a, Some(&earlier("d0"))).unwrap_err());
         assert!(e.contains("trained on other data"), "{e}");
+        // The files dataset's files that changed since the earlier spec are named.
+        let file = |md5: &str| highway_data::SourceFile {
+            path: "/d/x.npy".into(),
+            md5: md5.into(),
+            arrays: Vec::new(),
+        };
+        let mut now = a.clone();
+        now.data.files = vec![file("b")];
+        let mut then = earlier("d0");
+        then.files = vec![file("a")];
+        let e = format!("{:#}", load(&dir, &now, Some(&then)).unwrap_err());
+        assert!(e.contains("changed since: /d/x.npy (MD5 a, now b))"), "{e}");
     }
 
     /// A file far larger than the net's parameters and velocities is refused before its body

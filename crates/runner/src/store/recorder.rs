@@ -65,8 +65,7 @@ impl RunRecorder {
         // The data the run saw before this attempt, as its earlier spec says (read before the
         // spec is written again): a checkpoint of the format before today's does not say.
         let earlier = dir.spec().ok().flatten();
-        let earlier_data = earlier.and_then(|s| s.data.fingerprint);
-        let checkpoint = checkpoint::load(dir.path(), &spec, earlier_data.as_deref())?;
+        let checkpoint = checkpoint::load(dir.path(), &spec, earlier.as_ref().map(|s| &s.data))?;
         files::write_json(&dir.file(SPEC), &serde_json::to_value(&spec)?)?;
         let position = checkpoint.as_ref().map(|c| &c.position);
         // What came before the checkpoint: its epochs' rows, the statistics at

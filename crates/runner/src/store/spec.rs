@@ -5,7 +5,7 @@
 //! One type writes and reads the file. Runs recorded before fingerprints existed have none
 //! (`fingerprint` is then `None`), and they still read.
 
-use highway_data::{Dataset, DatasetName, EvalSplit, Preprocess};
+use highway_data::{Dataset, DatasetName, EvalSplit, Preprocess, SourceFile};
 use highway_model::ModelConfig;
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,29 @@ pub struct DataRecord {
     /// Per channel: what was subtracted, and what the result was divided by.
     pub mean: Vec<f32>,
     pub std: Vec<f32>,
+    /// The files dataset's files as read: each path, MD5, and its arrays' shapes and types.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<SourceFile>,
+}
+
+impl DataRecord {
+    /// The files recorded here whose content differs from the files read `now`, each as
+    /// "PATH (MD5 then, now MD5)"; a file no longer read is "PATH (not read now)".
+    pub fn changed_files(&self, now: &[SourceFile]) -> Vec<String> {
+        self.files
+            .iter()
+            .filter_map(|then| match now.iter().find(|f| f.path == then.path) {
+                Some(f) if f.md5 == then.md5 => None,
+                Some(f) => Some(format!(
+                    "{} (MD5 {}, now {})",
+                    then.path.display(),
+                    then.md5,
+                    f.md5
+                )),
+                None => Some(format!("{} (not read now)", then.path.display())),
+            })
+            .collect()
+    }
 }
 
 impl Spec {
@@ -56,6 +79,7 @@ impl Spec {
                 preprocess: data.normalization.method,
                 mean: data.normalization.mean.clone(),
                 std: data.normalization.std.clone(),
+                files: data.sources.clone(),
             },
         }
     }
