@@ -18,6 +18,10 @@ pub(super) struct RunArgs {
     /// Override a config field, e.g. --set training.lr=0.05 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Vary a config field over values, e.g. --grid training.lr=0.01,0.1 (repeatable; each
+    /// point of the grid is planned as a config of its own).
+    #[arg(long = "grid", value_name = "FIELD=V1,V2,…")]
+    grids: Vec<String>,
     /// Parent folder of the sweep folder (default: the config's `output`, else ./results).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -35,7 +39,7 @@ impl RunArgs {
     /// config cannot be read: the command then fails before any backend starts).
     pub(super) fn backend(&self) -> Option<BackendName> {
         self.backend.or_else(|| {
-            Config::load(&self.config, &self.sets)
+            Config::load(&self.config, &self.sets, &self.grids)
                 .ok()
                 .map(|c| c.backend)
         })
@@ -43,7 +47,7 @@ impl RunArgs {
 
     /// The config loaded with its overrides, and where and how the sweep runs.
     pub(super) fn sweep_options(self) -> Result<SweepOptions> {
-        let config = Config::load(&self.config, &self.sets)?;
+        let config = Config::load(&self.config, &self.sets, &self.grids)?;
         let backend = self.backend.unwrap_or(config.backend);
         // Checked before anything is planned or written, not discovered by every run.
         if !backend.compiled() {
@@ -59,6 +63,7 @@ impl RunArgs {
             config_path: self.config,
             data_dir: self.data_dir,
             sets: self.sets,
+            grids: self.grids,
             out: self.out,
             requeue: !self.no_requeue,
         })

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub(super) use super::gate_bias::GateBias;
+use super::grid::{apply_grid_arg, Grid, GridPoint};
 pub(super) use super::per_kind::PerKind;
 use super::search::SearchConfig;
 use crate::backend::BackendName;
@@ -27,6 +28,10 @@ pub struct Config {
     /// The paper's random hyperparameter search; without it, one run per (kind, depth, seed).
     #[serde(default)]
     pub search: Option<SearchConfig>,
+    /// Fields to vary: each point of the grid (one value per field) is planned as a config of
+    /// its own, and the sweep holds every point's runs (`grid.rs`).
+    #[serde(default, skip_serializing_if = "Grid::is_empty")]
+    pub grid: Grid,
     #[serde(default)]
     pub backend: BackendName,
     /// How the runs are executed (never what they compute).
@@ -219,8 +224,8 @@ fn default_divergence() -> f64 {
 }
 
 impl Config {
-    /// Reads, overrides and validates a config file.
-    pub fn load(path: &Path, sets: &[String]) -> Result<Config> {
+    /// Reads, overrides (`--set`, then `--grid`) and validates a config file.
+    pub fn load(path: &Path, sets: &[String], grids: &[String]) -> Result<Config> {
         // A config of more than a few megabytes is a mistake, and a FIFO would block.
         let bytes = highway_data::regular::read_regular(path, 16 << 20)
             .context("cannot read the config")?;
@@ -230,6 +235,9 @@ impl Config {
             .with_context(|| format!("{}: not valid JSON", path.display()))?;
         for set in sets {
             apply_set(&mut value, set).with_context(|| format!("--set {set}"))?;
+        }
+        for grid in grids {
+            apply_grid_arg(&mut value, grid).with_context(|| format!("--grid {grid}"))?;
         }
         Self::from_value(value).with_context(|| format!("{}: invalid config", path.display()))
     }
@@ -303,7 +311,49 @@ impl Config {
                 &format!("must be between 1 and {}", Execution::MAX_BATCH_TRIALS),
             )?;
         }
-        self.check_plan_size()
+        self.check_plan_size()?;
+        self.check_grid()
+    }
+
+    /// The config at each point of its grid, in order; the config itself, at no point, when it
+    /// has no grid.
+    pub fn grid_points(&self) -> Result<Vec<(Option<GridPoint>, Config)>> {
+        if self.grid.is_empty() {
+            return Ok(vec![(None, self.clone())]);
+        }
+        let mut base = serde_json::to_value(self)?;
+        if let Value::Object(map) = &mut base {
+            map.remove("grid");
+        }
+        self.grid
+            .points()
+            .into_iter()
+            .map(|point| {
+                let config = Config::from_value(point.apply(&base))
+                    .with_context(|| format!("grid point {}", point.label()))?;
+                Ok((Some(point), config))
+            })
+            .collect()
+    }
+
+    /// A grid's fields are settings of a run, each point a valid config, the plan not too
+    /// large, and each field changes the runs.
+    fn check_grid(&self) -> Result<()> {
+        if self.grid.is_empty() {
+            return Ok(());
+        }
+        self.grid.problems()?;
+        let points = self.grid_points()?;
+        let total = points
+            .iter()
+            .try_fold(0usize, |n, (_, c)| n.checked_add(super::plan(c).len()));
+        if total.is_none_or(|n| n > Self::MAX_RUNS) {
+            bail!(
+                "grid: the plan would have more than {} runs; split it into several sweeps",
+                Self::MAX_RUNS
+            );
+        }
+        super::plan::every_field_changes_the_runs(self, &points)
     }
 
     /// The most runs one plan may have (a plan is held in memory, and written to
@@ -514,14 +564,19 @@ fn check(ok: bool, path: &str, why: &str) -> Result<()> {
     }
 }
 
-/// Applies `a.b.c=value`: the value is parsed as JSON when it can be (`0.05`, `[10,20]`, `true`),
-/// else taken as a string (`flex`).
+/// Applies `a.b.c=value`: the value is read by [`parse_value`].
 pub(crate) fn apply_set(root: &mut Value, set: &str) -> Result<()> {
     let (key, raw) = set
         .split_once('=')
         .context("expected key=value, e.g. training.lr=0.05")?;
-    let value = match serde_json::from_str(raw) {
-        Ok(v) => v,
+    set_at(root, key, parse_value(raw)?)
+}
+
+/// A value given on the command line: JSON when it is JSON (`0.05`, `[10,20]`, `true`), else
+/// text (`flex`).
+pub(crate) fn parse_value(raw: &str) -> Result<Value> {
+    match serde_json::from_str(raw) {
+        Ok(v) => Ok(v),
         // A number too large for a float (`1e400`) is a mistake, not a string.
         Err(_)
             if raw.bytes().any(|b| b.is_ascii_digit())
@@ -529,8 +584,12 @@ pub(crate) fn apply_set(root: &mut Value, set: &str) -> Result<()> {
         {
             bail!("{raw} is out of range for a number")
         }
-        Err(_) => Value::String(raw.to_string()),
-    };
+        Err(_) => Ok(Value::String(raw.to_string())),
+    }
+}
+
+/// Sets the field at the dotted path `key` to `value`, making the objects on the way.
+pub(crate) fn set_at(root: &mut Value, key: &str, value: Value) -> Result<()> {
     let mut node = root;
     let parts: Vec<&str> = key.split('.').collect();
     for (i, part) in parts.iter().enumerate() {

@@ -1,7 +1,8 @@
 //! A sweep folder belongs to one plan. A config run again into the folder of an earlier sweep
 //! may extend it (more kinds, depths, seeds or trials, or fewer: the folder then keeps every
 //! run of both) but not change it: any other setting that differs would mix runs of two
-//! experiments in one summary, so it is refused, naming what differs. A halving search may
+//! experiments in one summary, so it is refused, naming what differs. A grid may gain values
+//! on its fields (not fields: every id would change). A halving search may
 //! not gain trials: its rungs rank a cell's trials, and decisions already recorded would not
 //! be those of a fresh search with more trials.
 
@@ -45,7 +46,8 @@ pub(super) fn merge(old: &Config, new: &Config) -> Result<Config, Vec<String>> {
         .copied()
         .collect();
     let (a, b) = (comparable(old, &both), comparable(new, &both));
-    let mut differences = Vec::new();
+    let grid = old.grid.union(&new.grid);
+    let mut differences = grid.clone().err().unwrap_or_default();
     diff("", &a, &b, &mut differences);
     if let (Some(o), Some(n)) = (&old.search, &new.search) {
         if o.halving.is_some() && n.trials > o.trials {
@@ -61,6 +63,7 @@ pub(super) fn merge(old: &Config, new: &Config) -> Result<Config, Vec<String>> {
         return Err(differences);
     }
     let mut merged = new.clone();
+    merged.grid = grid.expect("no differences");
     merged.model.kinds = union(&old.model.kinds, &new.model.kinds);
     merged.model.depths = union(&old.model.depths, &new.model.depths);
     merged.training.seeds = union(&old.training.seeds, &new.training.seeds);
@@ -116,6 +119,9 @@ fn union<T: Clone + PartialEq>(a: &[T], b: &[T]) -> Vec<T> {
 fn comparable(config: &Config, kinds: &[Kind]) -> Value {
     let mut v = serde_json::to_value(config).unwrap_or(Value::Null);
     let mut ignored: Vec<&str> = LISTS.iter().chain(&IGNORED).copied().collect();
+    // A grid's values are compared as a grid; the fields it sets, not at all.
+    ignored.push("grid");
+    ignored.extend(config.grid.axes().map(|(field, _)| field));
     if !kinds.contains(&Kind::Residual) {
         ignored.push("model.residual_alpha");
     }

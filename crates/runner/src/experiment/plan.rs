@@ -1,17 +1,94 @@
-//! A config expanded into its ordered list of runs: kinds × depths × (search trials) × seeds.
+//! A config expanded into its ordered list of runs: for each point of its grid (or the config
+//! alone), kinds × depths × (search trials) × seeds.
 //!
 //! Each run gets a stable id (`run_id.rs`): a readable prefix and a short hash of the settings
 //! that change its result, so the same run keeps the same folder across restarts and machines,
 //! and a changed setting gets a new one.
 
+use std::collections::{BTreeSet, HashMap};
+
+use anyhow::{bail, Result};
 use highway_model::{Kind, ModelConfig};
 
 use super::config::{Config, ModelSection, TrainingConfig};
-use super::run_id::run_id;
+use super::grid::GridPoint;
+use super::run_id::{run_id, settings_hash};
 use super::spec::{RunSpec, RunTraining};
 
-/// The ordered runs of a config: kinds × depths × (search trials) × seeds.
+/// The ordered runs of a config. With a grid, a run that two points give alike (a plain net at
+/// two values of highway's gate bias) is planned once, at the first of them.
 pub fn plan(config: &Config) -> Vec<RunSpec> {
+    by_point(config).0
+}
+
+/// A grid point (`None` without a grid) and the plan indices of its runs.
+pub(crate) type PointRuns = (Option<GridPoint>, Vec<usize>);
+
+/// The plan, and each grid point's runs in it.
+pub(crate) fn by_point(config: &Config) -> (Vec<RunSpec>, Vec<PointRuns>) {
+    let points = config
+        .grid_points()
+        .expect("validated: every grid point is a valid config");
+    plan_points(&points)
+}
+
+fn plan_points(points: &[(Option<GridPoint>, Config)]) -> (Vec<RunSpec>, Vec<PointRuns>) {
+    let mut plan: Vec<RunSpec> = Vec::new();
+    let mut seen: HashMap<(Option<usize>, String), usize> = HashMap::new();
+    let mut members = Vec::new();
+    for (point, config) in points {
+        let mut these = Vec::new();
+        for run in plan_one(config, point.as_ref()) {
+            let key = (run.trial, settings_hash(&run.id).to_string());
+            let index = *seen.entry(key).or_insert_with(|| {
+                plan.push(RunSpec {
+                    index: plan.len(),
+                    ..run
+                });
+                plan.len() - 1
+            });
+            these.push(index);
+        }
+        members.push((point.clone(), these));
+    }
+    (plan, members)
+}
+
+/// Refuses a grid field whose second value gives the same runs as its first (at the first
+/// point): a setting no run of the plan has, or one the search draws anyway.
+pub(super) fn every_field_changes_the_runs(
+    config: &Config,
+    points: &[(Option<GridPoint>, Config)],
+) -> Result<()> {
+    let (_, members) = plan_points(points);
+    let runs_at = |p: &GridPoint| -> BTreeSet<usize> {
+        (members.iter())
+            .find(|(q, _)| q.as_ref() == Some(p))
+            .map(|(_, m)| m.iter().copied().collect())
+            .unwrap_or_default()
+    };
+    let Some(first) = members.first().and_then(|(p, _)| p.clone()) else {
+        return Ok(());
+    };
+    for (field, values) in config.grid.axes() {
+        let Some(second) = values.get(1) else {
+            continue;
+        };
+        let other = first.with(field, second.clone());
+        if runs_at(&first) == runs_at(&other) {
+            bail!(
+                "grid.{field}: {} and {} give the same runs: no run of this plan computes                  anything else with it (a setting its kinds do not have, one the search                  draws, or one that only says how a run is recorded)",
+                values[0],
+                second
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The runs of `config` (one grid point's, or a config without a grid): kinds × depths ×
+/// (search trials) × seeds.
+fn plan_one(config: &Config, point: Option<&GridPoint>) -> Vec<RunSpec> {
     let trials = |kind, depth| -> Vec<Option<usize>> {
         match &config.search {
             Some(search) => search
@@ -34,6 +111,7 @@ pub fn plan(config: &Config) -> Vec<RunSpec> {
             })
         })
     });
+    let tag = point.map(GridPoint::tag);
     cells
         .enumerate()
         .map(|(index, (kind, depth, trial, seed))| {
@@ -50,13 +128,22 @@ pub fn plan(config: &Config) -> Vec<RunSpec> {
             if kind != Kind::Highway {
                 model.gate_bias = 0.0;
             }
+            let id = run_id(
+                &model,
+                &training,
+                seed,
+                trial,
+                tag.as_deref(),
+                &config.dataset,
+            );
             RunSpec {
                 index,
-                id: run_id(&model, &training, seed, trial, &config.dataset),
+                id,
                 kind,
                 depth,
                 seed,
                 trial,
+                point: point.cloned(),
                 model,
                 training,
             }
@@ -219,6 +306,94 @@ mod tests {
         v["search"]["rerun"] = serde_json::json!([{"kind": "plain", "depth": 2, "trials": [5]}]);
         let e = Config::from_value(v).unwrap_err().to_string();
         assert!(e.starts_with("search.rerun[0].trials: each trial"), "{e}");
+    }
+
+    /// Each grid point is planned as its config; ids name the point; a run two points give
+    /// alike (a plain net at two gate biases) is planned once and belongs to both; adding a
+    /// value keeps every id; a field that changes no run is refused.
+    #[test]
+    fn a_grid_plans_each_point_and_shares_runs_points_give_alike() {
+        let grid = |g: &str| config(&[&format!("grid={g}")]);
+        let c = grid(r#"{"training.epochs": [2, 3], "model.gate_bias": [-1, -3]}"#);
+        let (runs, points) = by_point(&c);
+        // 4 points × 8 runs; plain runs do not depend on the gate bias: 2 × 4 of them shared.
+        assert_eq!(points.len(), 4);
+        assert!(points.iter().all(|(_, m)| m.len() == 8));
+        assert_eq!(runs.len(), 4 * 8 - 2 * 4);
+        assert!(runs.iter().enumerate().all(|(i, r)| r.index == i));
+        let first = &runs[0];
+        assert_eq!(
+            first.id[..first.id.len() - 8],
+            *"plain-d2-gate_bias=-1-epochs=2-s0-"
+        );
+        assert_eq!(first.training.epochs, 2);
+        let (p1, m1) = &points[1];
+        assert_eq!(
+            p1.as_ref().unwrap().label(),
+            "model.gate_bias=-1, training.epochs=3"
+        );
+        let (p2, m2) = &points[2];
+        assert_eq!(
+            p2.as_ref().unwrap().label(),
+            "model.gate_bias=-3, training.epochs=2"
+        );
+        // The plain runs of point 2 are point 0's; its highway runs its own, with b_T -3.
+        assert_eq!(m2[..4], points[0].1[..4]);
+        assert!(m2[4..].iter().all(|&i| runs[i].model.gate_bias == -3.0));
+        assert!(m1.iter().all(|&i| runs[i].training.epochs == 3));
+        // Adding a value keeps every run and its id.
+        let more = plan(&grid(
+            r#"{"training.epochs": [2, 3, 4], "model.gate_bias": [-1, -3]}"#,
+        ));
+        let ids: std::collections::HashSet<_> = more.iter().map(|r| &r.id).collect();
+        assert!(runs.iter().all(|r| ids.contains(&r.id)));
+        assert_eq!(more.len(), 6 * 8 - 3 * 4);
+        // A config without a grid plans as before.
+        assert!(plan(&config(&[])).iter().all(|r| r.point.is_none()));
+        // Fields that change no run.
+        let e = |g: &str| {
+            let mut v = serde_json::to_value(config(&[])).unwrap();
+            v["grid"] = serde_json::from_str(g).unwrap();
+            format!("{:#}", Config::from_value(v).unwrap_err())
+        };
+        let why = e(r#"{"training.checkpoint_every": [1, 2]}"#);
+        assert!(
+            why.starts_with("grid.training.checkpoint_every: 1 and 2 give the same runs"),
+            "{why}"
+        );
+        let why =
+            e(r#"{"training.lr": [0.1, 0.2]}"#.replace("}", r#", "model.kinds": 1}"#).as_str());
+        assert!(why.contains("grid.model.kinds"), "{why}");
+        // Each point is validated as a config, its error naming the point.
+        let why = e(r#"{"training.lr": [0.1, -1]}"#);
+        assert!(why.contains("grid point training.lr=-1"), "{why}");
+        assert!(
+            why.contains("training.lr: must be a positive number"),
+            "{why}"
+        );
+    }
+
+    /// A search at each grid point draws the same trials; a drawn field in the grid is refused.
+    #[test]
+    fn a_grid_times_a_search() {
+        let c = config(&[
+            r#"search={"trials": 3, "seed": 1}"#,
+            r#"grid={"model.width": [{"plain": 8, "highway": 8}, {"plain": 9, "highway": 9}]}"#,
+        ]);
+        let (runs, points) = by_point(&c);
+        assert_eq!(runs.len(), 2 * 2 * 2 * 3 * 2);
+        let (a, b) = (&points[0].1, &points[1].1);
+        for (&i, &j) in a.iter().zip(b) {
+            assert_eq!(runs[i].training.lr, runs[j].training.lr);
+            assert_eq!((runs[i].model.width, runs[j].model.width), (8, 9));
+        }
+        let mut v = serde_json::to_value(&c).unwrap();
+        v["grid"] = serde_json::json!({"training.lr": [0.1, 0.2]});
+        let e = format!("{:#}", Config::from_value(v).unwrap_err());
+        assert!(
+            e.starts_with("grid.training.lr: 0.1 and 0.2 give the same runs"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -79,13 +79,14 @@ struct FilesV1<'a> {
     classes: Option<usize>,
 }
 
-/// The id of the run of net `m` trained with `t` from `seed` (search trial `trial`), on the
-/// data `dataset` describes.
+/// The id of the run of net `m` trained with `t` from `seed` (search trial `trial`, grid point
+/// `point` as [`super::grid::GridPoint::tag`] writes it), on the data `dataset` describes.
 pub(super) fn run_id(
     m: &ModelConfig,
     t: &RunTraining,
     seed: u64,
     trial: Option<usize>,
+    point: Option<&str>,
     dataset: &DatasetConfig,
 ) -> String {
     let identity = IdentityV1(
@@ -130,12 +131,18 @@ pub(super) fn run_id(
     );
     let bytes = serde_json::to_vec(&identity).expect("plain data serializes");
     let trial = trial.map(|t| format!("-t{t:03}")).unwrap_or_default();
+    let point = point.map(|p| format!("-{p}")).unwrap_or_default();
     format!(
-        "{}-d{}{trial}-s{seed}-{:08x}",
+        "{}-d{}{trial}{point}-s{seed}-{:08x}",
         m.kind.name(),
         m.depth,
         highway_rng::fnv1a(&bytes) as u32
     )
+}
+
+/// The hash of the settings at the end of a run id: runs with the same hash compute the same.
+pub(super) fn settings_hash(id: &str) -> &str {
+    id.rsplit('-').next().unwrap_or(id)
 }
 
 #[cfg(test)]

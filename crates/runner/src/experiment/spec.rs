@@ -4,6 +4,7 @@ use highway_model::{Kind, ModelConfig};
 use serde::{Deserialize, Serialize};
 
 use super::config::DecayEvery;
+use super::grid::GridPoint;
 
 /// Everything needed to train one run, and nothing else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,6 +17,10 @@ pub struct RunSpec {
     /// The random-search trial this run belongs to, when the config has a `search` section.
     #[serde(default)]
     pub trial: Option<usize>,
+    /// The grid point this run was planned at, when the config has a `grid`: the first point
+    /// that gives it (a run two points give alike is planned once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point: Option<GridPoint>,
     /// The network, except `input_size` and `classes`, which the dataset fixes at run time.
     pub model: ModelConfig,
     pub training: RunTraining,

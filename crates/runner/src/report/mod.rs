@@ -13,6 +13,7 @@ mod convergence;
 mod figures;
 mod first_epoch;
 mod gradients;
+mod grid;
 mod halving;
 mod halving_twin;
 mod mechanism;
@@ -31,10 +32,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::store::{self, SweepDir};
+use crate::store::{self, SweepDir, SweepFile};
 use crate::svg::plot::{side_by_side, Chart};
 use figures::{figures, Figure};
-use results::collect;
+use results::{collect, RunResult};
 use search::{search_charts, search_md};
 use summary::{summary_csv, summary_md};
 
@@ -51,6 +52,61 @@ pub fn write(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(write_unless(root, &|| false)?.unwrap_or_default())
 }
 
+/// Writes the figures of `runs` (a sweep's, or one grid point's) into `out`; returns the
+/// sections of `summary.md` after its first table (a search's, the layers').
+fn write_cells(
+    dir: &SweepDir,
+    out: &Path,
+    sweep: &SweepFile,
+    runs: &[RunResult],
+    put: &mut dyn FnMut(PathBuf, String) -> Result<()>,
+) -> Result<String> {
+    let mut put = |name: &str, text: String| put(out.join(name), text);
+    let mut md = String::new();
+    if runs.iter().any(|r| r.spec.trial.is_some()) {
+        let c = &sweep.config;
+        let halving = c.search.as_ref().and_then(|s| s.halving.as_ref());
+        md += &search_md(runs);
+        md += &trainability::trainability_md(runs, halving.is_some());
+        md += &convergence::convergence_md(runs);
+        md += &sensitivity::gate_bias_md(runs);
+        md += &seeds::seeds_md(runs);
+        if let Some(h) = halving {
+            md += &halving::halving_md(h, c.training.epochs, runs);
+        }
+        let (best, top) = search_charts(runs, halving.is_some());
+        put("figures/search-best.svg", best.to_svg())?;
+        put("figures/search-top10.svg", top.to_svg())?;
+        put("figures/search.svg", side_by_side(&[best, top], 2))?;
+        let trainable = trainability::trainability_chart(runs, halving.is_some());
+        put("figures/trainability.svg", trainable.to_svg())?;
+        put(
+            "figures/sensitivity-lr.svg",
+            sensitivity::by_activation(runs),
+        )?;
+        if let Some(svg) = sensitivity::by_gate_bias(runs) {
+            put("figures/sensitivity-gate-bias.svg", svg)?;
+        }
+    }
+    let profiles = gradients::profiles(dir, runs);
+    md += &gradients::gradients_md(&profiles);
+    for (name, svg) in gradients::gradient_figures(&profiles) {
+        put(&format!("figures/{name}.svg"), svg)?;
+    }
+    let charts = figures(runs);
+    let panels: Vec<Chart> = charts
+        .iter()
+        .filter(|(figure, _)| matches!(figure, Figure::LossAtDepth(_)))
+        .map(|(_, c)| c.clone())
+        .collect();
+    for (figure, chart) in charts {
+        put(&format!("figures/{}.svg", figure.stem()), chart.to_svg())?;
+    }
+    // The per-depth panels side by side, the shallowest first.
+    put("figures/loss-by-depth.svg", side_by_side(&panels, 3))?;
+    Ok(md)
+}
+
 /// Writes the summary files and figures, unless `give_up` says so (a stop request) while
 /// another process writes the sweep's report; their paths, or `None` when given up.
 pub(crate) fn write_unless(
@@ -65,55 +121,28 @@ pub(crate) fn write_unless(
     };
     let (sweep, runs) = collect(&dir)?;
     let mut written = Vec::new();
-    let mut put = |name: &str, text: String| -> Result<()> {
-        let path = root.join(name);
+    let mut put = |path: PathBuf, text: String| -> Result<()> {
         store::write_atomic(&path, text.as_bytes())?;
         written.push(path);
         Ok(())
     };
-    put("summary.csv", summary_csv(&runs))?;
-    let mut md = summary_md(&sweep, &runs);
-    if runs.iter().any(|r| r.spec.trial.is_some()) {
-        let c = &sweep.config;
-        let halving = c.search.as_ref().and_then(|s| s.halving.as_ref());
-        md += &search_md(&runs);
-        md += &trainability::trainability_md(&runs, halving.is_some());
-        md += &convergence::convergence_md(&runs);
-        md += &sensitivity::gate_bias_md(&runs);
-        md += &seeds::seeds_md(&runs);
-        if let Some(h) = halving {
-            md += &halving::halving_md(h, c.training.epochs, &runs);
-        }
-        let (best, top) = search_charts(&runs, halving.is_some());
-        put("figures/search-best.svg", best.to_svg())?;
-        put("figures/search-top10.svg", top.to_svg())?;
-        put("figures/search.svg", side_by_side(&[best, top], 2))?;
-        let trainable = trainability::trainability_chart(&runs, halving.is_some());
-        put("figures/trainability.svg", trainable.to_svg())?;
-        put(
-            "figures/sensitivity-lr.svg",
-            sensitivity::by_activation(&runs),
-        )?;
-        if let Some(svg) = sensitivity::by_gate_bias(&runs) {
-            put("figures/sensitivity-gate-bias.svg", svg)?;
+    if sweep.config.grid.is_empty() {
+        put(root.join("summary.csv"), summary_csv(&runs))?;
+        let md = write_cells(&dir, root, &sweep, &runs, &mut put)?;
+        put(root.join("summary.md"), summary_md(&sweep, &runs) + &md)?;
+    } else {
+        let points = grid::points(&sweep, &runs);
+        put(root.join("summary.csv"), summary_csv(&runs))?;
+        let md = summary::grid_summary_md(&sweep, &points, &runs);
+        put(root.join("summary.md"), md)?;
+        for (point, point_runs) in &points {
+            let out = root.join("points").join(point.tag());
+            let point_sweep = grid::sweep_at(&sweep, point);
+            put(out.join("summary.csv"), summary_csv(point_runs))?;
+            let md = write_cells(&dir, &out, &point_sweep, point_runs, &mut put)?;
+            let head = summary_md(&point_sweep, point_runs);
+            put(out.join("summary.md"), head + &md)?;
         }
     }
-    let profiles = gradients::profiles(&dir, &runs);
-    md += &gradients::gradients_md(&profiles);
-    for (name, svg) in gradients::gradient_figures(&profiles) {
-        put(&format!("figures/{name}.svg"), svg)?;
-    }
-    put("summary.md", md)?;
-    let charts = figures(&runs);
-    let panels: Vec<Chart> = charts
-        .iter()
-        .filter(|(figure, _)| matches!(figure, Figure::LossAtDepth(_)))
-        .map(|(_, c)| c.clone())
-        .collect();
-    for (figure, chart) in charts {
-        put(&format!("figures/{}.svg", figure.stem()), chart.to_svg())?;
-    }
-    // The per-depth panels side by side, the shallowest first.
-    put("figures/loss-by-depth.svg", side_by_side(&panels, 3))?;
     Ok(Some(written))
 }

@@ -9,6 +9,7 @@ use crate::experiment::RunSpec;
 use crate::store::{CurveRow, State, Status, SweepDir, SweepFile};
 
 /// One run of the plan and what it has written so far.
+#[derive(Clone)]
 pub(super) struct RunResult {
     pub spec: RunSpec,
     pub status: Option<Status>,

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::results::{groups, mean_std, RunResult};
+use crate::experiment::GridPoint;
 use crate::store::{State, SweepFile};
 
 fn opt(v: Option<f64>) -> String {
@@ -13,8 +14,13 @@ fn opt(v: Option<f64>) -> String {
 /// The columns of `summary.csv`.
 pub const SUMMARY_HEADER: &str = "index,id,kind,depth,seed,trial,width,activation,gate_bias,lr,momentum,lr_decay,batch_size,state,epochs,final_train_loss,best_train_loss,final_eval_loss,final_eval_acc,wall_seconds,backend,message";
 
+/// One row per run; a grid sweep's rows end with the grid point each run was planned at.
 pub(super) fn summary_csv(runs: &[RunResult]) -> String {
-    let mut s = format!("{SUMMARY_HEADER}\n");
+    let grid = runs.iter().any(|r| r.spec.point.is_some());
+    let mut s = match grid {
+        true => format!("{SUMMARY_HEADER},point\n"),
+        false => format!("{SUMMARY_HEADER}\n"),
+    };
     for r in runs {
         let (spec, st) = (&r.spec, r.status.as_ref());
         let message = st
@@ -48,11 +54,57 @@ pub(super) fn summary_csv(runs: &[RunResult]) -> String {
             st.map(|s| s.backends()).unwrap_or_default(),
             message
         );
+        if let Some(point) = r.spec.point.as_ref().filter(|_| grid) {
+            s.pop();
+            let _ = writeln!(
+                s,
+                ",{}",
+                point.label().replace(", ", "; ").replace([',', '"'], " ")
+            );
+        }
     }
     s
 }
 
 pub(super) fn summary_md(sweep: &SweepFile, runs: &[RunResult]) -> String {
+    let mut s = intro(sweep);
+    s += &format!("{TABLE_HEAD}\n{TABLE_RULE}\n");
+    s += &rows(runs, None);
+    s + &runs_not_done(runs)
+}
+
+/// `summary.md` of a grid sweep: one table of every point's (kind, depth) cells, each point
+/// linked to its own report in `points/<tag>/`.
+pub(super) fn grid_summary_md(
+    sweep: &SweepFile,
+    points: &[(GridPoint, Vec<RunResult>)],
+    all: &[RunResult],
+) -> String {
+    let mut s = intro(sweep);
+    let axes: Vec<String> = (sweep.config.grid.axes())
+        .map(|(field, values)| {
+            let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            format!("`{field}` ({})", values.join(", "))
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "A grid over {}: {} points, each planned as a config of its own. A run that two points \
+         give alike (a net without the setting a field varies) is trained once and counted at \
+         each. Each point's own report, with its figures, is in `points/<point>/`.\n",
+        axes.join(" and "),
+        points.len()
+    );
+    s += &format!("| grid point {TABLE_HEAD}\n|---{TABLE_RULE}\n");
+    for (point, runs) in points {
+        let link = format!("[{}](points/{}/summary.md)", point.label(), point.tag());
+        s += &rows(runs, Some(&link));
+    }
+    s + &runs_not_done(all)
+}
+
+/// The title, the dataset and training line, and the notes.
+fn intro(sweep: &SweepFile) -> String {
     let c = &sweep.config;
     let mut s = format!("# {}\n\n", c.name);
     let _ = writeln!(
@@ -64,8 +116,17 @@ pub(super) fn summary_md(sweep: &SweepFile, runs: &[RunResult]) -> String {
     if !c.notes.is_empty() {
         let _ = writeln!(s, "{}\n", c.notes);
     }
-    s += "| kind | depth | runs | done | diverged | stopped | failed | unfinished | best final train loss | mean ± std final train loss | mean eval accuracy | mean time per run (s) |\n";
-    s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    s
+}
+
+/// The columns of the per-(kind, depth) table, and its alignment row.
+const TABLE_HEAD: &str = "| kind | depth | runs | done | diverged | stopped | failed | unfinished | best final train loss | mean ± std final train loss | mean eval accuracy | mean time per run (s) |";
+const TABLE_RULE: &str = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
+
+/// One table row per (kind, depth) of `runs`, each led by `lead` (a grid point) when given.
+fn rows(runs: &[RunResult], lead: Option<&str>) -> String {
+    let mut s = String::new();
+    let lead = lead.map(|l| format!("| {l} ")).unwrap_or_default();
     for ((kind, depth), rs) in groups(runs) {
         let count = |st: State| rs.iter().filter(|r| r.state() == Some(st)).count();
         let done: Vec<&&RunResult> = rs.iter().filter(|r| r.is_done()).collect();
@@ -82,7 +143,7 @@ pub(super) fn summary_md(sweep: &SweepFile, runs: &[RunResult]) -> String {
         let best = finals.iter().cloned().reduce(f64::min);
         let _ = writeln!(
             s,
-            "| {} | {depth} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "{lead}| {} | {depth} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             kind.name(),
             rs.len(),
             done.len(),
@@ -106,7 +167,7 @@ pub(super) fn summary_md(sweep: &SweepFile, runs: &[RunResult]) -> String {
                 .unwrap_or("–".into()),
         );
     }
-    s + &runs_not_done(runs)
+    s
 }
 
 /// The "Runs not done" section: each run that is not done, and why (trials stopped by

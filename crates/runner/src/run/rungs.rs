@@ -2,7 +2,7 @@
 //! the curves and states of every trial of its cell (`experiment::verdicts` decides). Runs of
 //! a plan without halving may train their whole budget.
 
-use crate::experiment::{verdicts, Halving, RunSpec, TrialRecord, Verdict};
+use crate::experiment::{verdicts, GridPoint, Halving, RunSpec, TrialRecord, Verdict};
 use crate::store::{State, SweepDir};
 
 /// Each run's verdict, by plan index.
@@ -14,10 +14,11 @@ pub(super) fn limits(dir: &SweepDir, runs: &[RunSpec], halving: Option<Halving>)
     let Some(halving) = halving else {
         return out;
     };
-    // The cells: runs of one kind, depth and seed, each a trial of the search.
-    let mut cells: Vec<((highway_model::Kind, usize, u64), Vec<usize>)> = Vec::new();
+    // The cells: runs of one grid point, kind, depth and seed, each a trial of the search.
+    type Cell<'a> = (Option<&'a GridPoint>, highway_model::Kind, usize, u64);
+    let mut cells: Vec<(Cell, Vec<usize>)> = Vec::new();
     for r in runs.iter().filter(|r| r.trial.is_some()) {
-        let key = (r.kind, r.depth, r.seed);
+        let key = (r.point.as_ref(), r.kind, r.depth, r.seed);
         match cells.iter_mut().find(|(k, _)| *k == key) {
             Some((_, members)) => members.push(r.index),
             None => cells.push((key, vec![r.index])),

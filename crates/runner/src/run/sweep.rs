@@ -28,6 +28,8 @@ pub struct SweepOptions {
     pub data_dir: Option<PathBuf>,
     /// `--set` arguments, repeated in the resume hint.
     pub sets: Vec<String>,
+    /// `--grid` arguments, repeated in the resume hint.
+    pub grids: Vec<String>,
     /// Under SLURM, requeue the job after a warning signal (`--no-requeue` turns it off).
     pub requeue: bool,
     pub out: Option<PathBuf>,
@@ -59,6 +61,9 @@ impl SweepOptions {
         };
         for s in &self.sets {
             cmd += &format!(" --set {}", quote(s));
+        }
+        for g in &self.grids {
+            cmd += &format!(" --grid {}", quote(g));
         }
         if let Some(out) = &self.out {
             cmd += &format!(" --out {}", quote(&out.display().to_string()));

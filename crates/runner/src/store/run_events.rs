@@ -231,7 +231,7 @@ fn layer_values(layers: &[LayerStats]) -> Vec<Value> {
 }
 
 /// The hyperparameters of a run, as the HParams view shows them.
-pub(super) fn run_hparams(spec: &RunSpec) -> Vec<(&'static str, HValue)> {
+pub(super) fn run_hparams(spec: &RunSpec) -> Vec<(String, HValue)> {
     let t = &spec.training;
     let mut h = vec![
         ("kind", HValue::Text(spec.kind.name().into())),
@@ -253,7 +253,72 @@ pub(super) fn run_hparams(spec: &RunSpec) -> Vec<(&'static str, HValue)> {
     if let Some(trial) = spec.trial {
         h.push(("trial", HValue::Number(trial as f64)));
     }
+    let mut h: Vec<(String, HValue)> = h.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+    h.extend(grid_hparams(spec));
     h
+}
+
+/// The grid fields of a run's point that the fixed hyperparameters do not show already, by
+/// their paths (`training.weight_decay`).
+fn grid_hparams(spec: &RunSpec) -> Vec<(String, HValue)> {
+    const SHOWN: [&str; 7] = [
+        "model.width",
+        "model.activation",
+        "model.gate_bias",
+        "training.lr",
+        "training.momentum",
+        "training.lr_decay",
+        "training.batch_size",
+    ];
+    let Some(point) = &spec.point else {
+        return Vec::new();
+    };
+    point
+        .values()
+        .filter(|(field, _)| !SHOWN.contains(field))
+        .map(|(field, v)| {
+            let value = match v {
+                serde_json::Value::Number(n) => HValue::Number(n.as_f64().unwrap_or(f64::NAN)),
+                serde_json::Value::String(s) => HValue::Text(s.clone()),
+                other => HValue::Text(other.to_string()),
+            };
+            (field.to_string(), value)
+        })
+        .collect()
+}
+
+/// The grid fields among the runs' hyperparameters: a number, or one of the texts the runs have.
+fn grid_infos(plan: &[RunSpec], differs: &dyn Fn(&str) -> bool) -> Vec<HParamInfo> {
+    let mut fields: Vec<(String, Vec<HValue>)> = Vec::new();
+    for (name, value) in plan.iter().flat_map(grid_hparams) {
+        match fields.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, values)) => values.push(value),
+            None => fields.push((name, vec![value])),
+        }
+    }
+    fields
+        .into_iter()
+        .map(|(name, values)| {
+            let texts: Vec<String> = values
+                .iter()
+                .filter_map(|v| match v {
+                    HValue::Text(t) => Some(t.clone()),
+                    HValue::Number(_) => None,
+                })
+                .fold(Vec::new(), |mut all, t| {
+                    if !all.contains(&t) {
+                        all.push(t);
+                    }
+                    all
+                });
+            HParamInfo {
+                differs: differs(&name),
+                name,
+                description: "a field of the sweep's grid",
+                choices: (!texts.is_empty()).then_some(texts),
+            }
+        })
+        .collect()
 }
 
 /// The metrics of the HParams view, as each run's session end reports them.
@@ -295,21 +360,21 @@ pub(super) fn write_experiment(
         }
         seen.len() > 1
     };
-    let number = |name, description| HParamInfo {
-        name,
+    let number = |name: &str, description| HParamInfo {
+        name: name.to_string(),
         description,
         choices: None,
         differs: differs(name),
     };
-    let choice = |name, description, values: Vec<&str>| HParamInfo {
-        name,
+    let choice = |name: &str, description, values: Vec<&str>| HParamInfo {
+        name: name.to_string(),
         description,
         choices: Some(values.iter().map(|v| v.to_string()).collect()),
         differs: differs(name),
     };
     let kinds = Kind::ALL.map(Kind::name).to_vec();
     let activations = Activation::ALL.map(Activation::name).to_vec();
-    let mut infos = [
+    let mut infos = vec![
         choice("kind", "plain, highway or residual hidden layers", kinds),
         number("depth", "hidden layers (1 plain input layer + depth - 1)"),
         number("width", "units per hidden layer"),
@@ -325,6 +390,7 @@ pub(super) fn write_experiment(
         ),
         number("trial", "random-search trial"),
     ];
+    infos.extend(grid_infos(plan, &differs));
     infos.sort_by_key(|h| !h.differs);
     let experiment = hparams::experiment(name, description, &infos, &METRICS);
     let version = Event {

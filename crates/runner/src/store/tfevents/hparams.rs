@@ -19,7 +19,7 @@ pub(crate) enum HValue {
 
 /// A hyperparameter the experiment declares: a number, or one of a list of strings.
 pub(crate) struct HParamInfo {
-    pub name: &'static str,
+    pub name: String,
     pub description: &'static str,
     /// `None`: a number; `Some(values)`: a string, one of `values`.
     pub choices: Option<Vec<String>>,
@@ -68,7 +68,7 @@ pub(crate) fn experiment(
 ) -> Value {
     let mut e = Message::new().string(6, name).string(1, description);
     for h in hparams {
-        let mut info = Message::new().string(1, h.name).string(3, h.description);
+        let mut info = Message::new().string(1, &h.name).string(3, h.description);
         if h.differs {
             info = info.uint(7, 1); // differs
         }
@@ -96,7 +96,7 @@ pub(crate) fn experiment(
 }
 
 /// A run's session start: its hyperparameter values (field 3 of `HParamsPluginData`).
-pub(crate) fn session_start(hparams: &[(&str, HValue)], start_time: f64) -> Value {
+pub(crate) fn session_start(hparams: &[(String, HValue)], start_time: f64) -> Value {
     let mut s = Message::new();
     for (name, value) in hparams {
         let entry = Message::new()
