@@ -6,7 +6,7 @@
 # before: two workers); NdArray; wgpu (on lavapipe here, a launch-bound stand-in for a GPU),
 # with the seconds to the end of the first step (shader compilation and autotuning, paid once
 # per process). One line per measurement, tab-separated, then nothing else: pause other work
-# first (the README's figures were taken with the Figure 1 search stopped by SIGSTOP).
+# first (the figures in docs/performance.md were taken with the Figure 1 search stopped by SIGSTOP).
 #
 # Flex is measured in ROUNDS rounds (default 3), each configuration once per round, so that the
 # machine's drift falls on every configuration alike; take the median per configuration.

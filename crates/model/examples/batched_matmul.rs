@@ -21,7 +21,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let device = match args.first().map(String::as_str) {
         Some("flex") => Device::flex(),
-        #[allow(deprecated)] // still the baseline the README compares with
+        #[allow(deprecated)] // still the baseline docs/backends.md compares with
         Some("ndarray") => Device::ndarray(),
         Some("wgpu") => Device::wgpu(Default::default()),
         _ => usage("BACKEND must be flex, ndarray or wgpu"),

@@ -6,7 +6,7 @@
 ///
 /// Why: deep nets push activations and gradients below `f32`'s smallest normal number (a
 /// 900-layer highway net with `b_T = −2` keeps about 0.79 of its signal's variance per layer),
-/// and denormal arithmetic is many times slower on x86 (README, "Performance").
+/// and denormal arithmetic is many times slower on x86 (docs/performance.md).
 ///
 /// What it costs, plainly: this leaves IEEE 754 arithmetic. Every value below 1.2e-38 becomes
 /// zero, in our code and in every library the process runs (Burn, `gemm`, libm, the parsers of

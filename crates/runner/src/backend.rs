@@ -50,7 +50,7 @@ impl BackendName {
     }
 
     /// Trials per stack when a config does not say (`execution.batch_trials`), from the
-    /// measurements in the README ("Trials together").
+    /// measurements in docs/performance.md ("Trials together").
     pub fn batch_trials(self) -> usize {
         match self {
             BackendName::Flex | BackendName::Ndarray => 8,
@@ -116,7 +116,7 @@ impl BackendName {
                 BackendName::Cuda => {
                     "not compiled: rebuild with `--features cuda` on a machine that \
                     reaches the internet (Burn 0.22.1's CUDA backend builds cubecl-llvm, which \
-                    downloads an LLVM bundle into ~/.local/share/tracel/); see the README, \
+                    downloads an LLVM bundle into ~/.local/share/tracel/); see docs/backends.md, \
                     \"CUDA\""
                         .into()
                 }

@@ -24,8 +24,8 @@
 //! net (`open_run`, `gates`, `lesion`) through the names re-exported here.
 
 #![forbid(unsafe_code)]
-// The folders are private: the library's surface is what this file re-exports below (README,
-// "Commands"), and every other item is `pub(crate)` at most, so that `unreachable_pub` and
+// The folders are private: the library's surface is what this file re-exports below (docs/cli.md,
+// "The library"), and every other item is `pub(crate)` at most, so that `unreachable_pub` and
 // `dead_code` see the whole crate.
 #![warn(unreachable_pub)]
 

@@ -11,8 +11,8 @@ use highway_runner::{
 };
 
 /// mimalloc instead of glibc's allocator: a training step frees and allocates thousands of
-/// same-sized buffers, which glibc spends a measurable share of a deep net's step on (README,
-/// "Performance").
+/// same-sized buffers, which glibc spends a measurable share of a deep net's step on
+/// (docs/performance.md, "What made the difference").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

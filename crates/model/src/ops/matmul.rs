@@ -5,7 +5,7 @@
 //! multiply-adds, and for these thin layers that split is slower than one thread. Here the
 //! output is cut into one block of rows per thread, each block a single-threaded `gemm` call
 //! on slice views, so that a layer's element-wise work can follow its block's matmul on the
-//! same thread (README, "Performance", has the measurements).
+//! same thread (docs/performance.md has the measurements).
 
 use std::ops::Range;
 

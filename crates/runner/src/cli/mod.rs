@@ -27,7 +27,7 @@ pub struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Keep denormal floats (IEEE gradual underflow) instead of flushing them to zero. Slower
-    /// on deep nets; see the README, "Denormal flushing". Also `HIGHWAY_KEEP_DENORMALS=1`.
+    /// on deep nets; see docs/design.md, "Denormal flushing". Also `HIGHWAY_KEEP_DENORMALS=1`.
     #[arg(long, global = true, env = "HIGHWAY_KEEP_DENORMALS", value_parser = clap::builder::BoolishValueParser::new())]
     pub keep_denormals: bool,
 }

@@ -505,7 +505,7 @@ impl DatasetConfig {
         match (self.name, &self.files) {
             (DatasetName::Files, None) => bail!(
                 "dataset.files: the files dataset needs its files, e.g. {{\"train\": \"train.npz\", \
-                 \"test\": \"test.npz\"}} (see the README, \"Your own data\")"
+                 \"test\": \"test.npz\"}} (see docs/data.md, \"Your own data\")"
             ),
             (DatasetName::Files, Some(files)) => {
                 if let Some(c) = files.classes {

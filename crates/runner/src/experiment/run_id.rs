@@ -5,7 +5,7 @@
 //! it happens to be serialized: paths (`dataset.dir`, the output folder), `save_model` and the
 //! backend are left out, so `--data-dir /scratch/...` on a cluster finds the runs made on a
 //! laptop, and a new config field changes no id until it is added here on purpose (as a new
-//! version, which renames every run, and says so in the README).
+//! version, which renames every run, and says so in docs/results-format.md, "Run ids").
 //!
 //! Version 1 hashes exactly the bytes that ids were made of before this list existed (the
 //! model, the training settings, the seed and the dataset section, with `dataset.dir` set to

@@ -3,7 +3,7 @@
 //! Burn's `Sgd` computes the same step (checked in the tests below) but, per parameter, joins a
 //! path string, looks up its settings and state behind a type-erased record, and runs five
 //! tensor operations; a 900-layer highway net has 3,600 parameters, so that bookkeeping is a
-//! large share of its step (README, "Performance"). This optimiser keeps one velocity tensor
+//! large share of its step (docs/performance.md). This optimiser keeps one velocity tensor
 //! per parameter and calls [`highway_model::ops::sgd::sgd_step`]; a checkpoint saves the
 //! velocities by parameter name (`run/net.rs`).
 
