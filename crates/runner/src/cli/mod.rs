@@ -225,7 +225,14 @@ fn print_plan(args: RunArgs, json: bool, groups: bool) -> Result<()> {
         return Ok(());
     }
     outln!("{}", serde_json::to_string_pretty(&config)?);
-    outln!("\n{} runs:", runs.len());
+    match config.grid.size() {
+        Some(points) if !config.grid.is_empty() => outln!(
+            "\n{} runs over {points} grid points (a run two points give alike is listed once, \
+             at the first):",
+            runs.len()
+        ),
+        _ => outln!("\n{} runs:", runs.len()),
+    }
     for r in &runs {
         outln!(
             "{:>4}  {:<36} {:<7} depth {:>4}  width {:>3}  seed {:>3}{}  lr {:.4}  {} epochs",

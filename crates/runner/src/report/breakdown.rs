@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Result;
 use highway_model::{Activation, Kind};
 
-use super::results::{collect, groups, RunResult};
+use super::results::{collect_cells, groups, RunResult};
 use super::sensitivity::{in_gate_bin, GATE_BINS};
 use super::trainability::{Outcomes, NEAR_CHANCE, TRAINED};
 use crate::sig_digits::g;
@@ -26,7 +26,7 @@ pub(super) fn fast(r: &RunResult) -> bool {
 
 /// `highway analyze search DIR`: the two tables of the sweep in `root`.
 pub(crate) fn breakdown(root: &Path) -> Result<String> {
-    let (sweep, runs) = collect(&SweepDir::new(root.to_path_buf()))?;
+    let (sweep, runs) = collect_cells(&SweepDir::new(root.to_path_buf()))?;
     let search = sweep.config.search.as_ref();
     let mut s = String::new();
     if search.is_some_and(|s| s.halving.is_some()) {

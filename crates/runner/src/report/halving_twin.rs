@@ -11,7 +11,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::results::{collect, groups, RunResult};
+use super::results::{collect_cells, groups, RunResult};
 use super::search::ranked;
 use super::trainability::Outcomes;
 use crate::sig_digits::sig;
@@ -26,8 +26,8 @@ pub(crate) struct TwinCheck {
 /// `highway analyze halving DIR --against FULL_DIR`: the halving search in `halving` against
 /// its twin in `full`, following the full search's `top` best trials per cell.
 pub(crate) fn halving_against(halving: &Path, full: &Path, top: usize) -> Result<TwinCheck> {
-    let (_, h) = collect(&SweepDir::new(halving.to_path_buf()))?;
-    let (_, f) = collect(&SweepDir::new(full.to_path_buf()))?;
+    let (_, h) = collect_cells(&SweepDir::new(halving.to_path_buf()))?;
+    let (_, f) = collect_cells(&SweepDir::new(full.to_path_buf()))?;
     Ok(check(&h, &f, top))
 }
 

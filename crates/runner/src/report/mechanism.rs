@@ -17,7 +17,7 @@ use highway_model::Kind;
 use super::breakdown::LR_SPLIT;
 use super::first_epoch::Features;
 use super::rank_correlation::spearman;
-use super::results::{collect, RunResult};
+use super::results::{collect_cells, RunResult};
 use super::trainability::{trained, Outcomes, NEAR_CHANCE, TRAINED};
 use crate::sig_digits::{g, sig};
 use crate::store::{State, SweepDir};
@@ -78,7 +78,7 @@ fn cells<'a>(dir: &SweepDir, runs: &'a [RunResult]) -> Cells<'a> {
 /// `highway analyze mechanism DIR`: the four tables of the sweep in `root`.
 pub(crate) fn mechanism(root: &Path) -> Result<String> {
     let dir = SweepDir::new(root.to_path_buf());
-    let (_, runs) = collect(&dir)?;
+    let (_, runs) = collect_cells(&dir)?;
     Ok(mechanism_md(&dir, &runs))
 }
 

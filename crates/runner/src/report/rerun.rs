@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Result;
 use highway_model::Kind;
 
-use super::results::{collect, groups, RunResult};
+use super::results::{collect_cells, groups, RunResult};
 use super::search::ranked;
 use crate::experiment::RunSpec;
 use crate::store::{SweepDir, SweepFile};
@@ -25,7 +25,7 @@ pub(crate) type BestByCell = BTreeMap<(Kind, usize), BestTrials>;
 
 /// The sweep in `root` and, per (kind, depth), its `top` best trials.
 pub(crate) fn best_trials_of(root: &Path, top: usize) -> Result<(SweepFile, BestByCell)> {
-    let (sweep, runs) = collect(&SweepDir::new(root.to_path_buf()))?;
+    let (sweep, runs) = collect_cells(&SweepDir::new(root.to_path_buf()))?;
     let best = best_trials(&runs, top);
     Ok((sweep, best))
 }

@@ -67,6 +67,21 @@ pub(super) fn collect(dir: &SweepDir) -> Result<(SweepFile, Vec<RunResult>)> {
     Ok((sweep, runs))
 }
 
+/// Reads a sweep for an analysis that compares the runs of each (kind, depth) across the
+/// whole sweep: refused for a grid sweep, whose points each have cells of their own.
+pub(super) fn collect_cells(dir: &SweepDir) -> Result<(SweepFile, Vec<RunResult>)> {
+    let (sweep, runs) = collect(dir)?;
+    if !sweep.config.grid.is_empty() {
+        anyhow::bail!(
+            "{}: a grid sweep; this analysis compares the runs of each (kind, depth) over the \
+             whole sweep and would mix the grid's points (each point's report is in \
+             points/<point>/summary.md)",
+            dir.root.display()
+        );
+    }
+    Ok((sweep, runs))
+}
+
 /// Runs grouped by (kind, depth), in plan order of kinds and increasing depth.
 pub(super) fn groups(runs: &[RunResult]) -> BTreeMap<(Kind, usize), Vec<&RunResult>> {
     let mut g: BTreeMap<(Kind, usize), Vec<&RunResult>> = BTreeMap::new();

@@ -465,10 +465,14 @@ mod tests {
         let plan = search_plan();
         for spec in &plan {
             let names: Vec<_> = run_hparams(spec).into_iter().map(|(n, _)| n).collect();
-            assert!(names.contains(&"gate_bias"), "{}: {names:?}", spec.id);
+            assert!(
+                names.iter().any(|n| n == "gate_bias"),
+                "{}: {names:?}",
+                spec.id
+            );
         }
         let plain = run_hparams(&plan[0]);
-        assert!(plain.contains(&("gate_bias", HValue::Number(0.0))));
+        assert!(plain.contains(&("gate_bias".to_string(), HValue::Number(0.0))));
         let tmp = tempfile::tempdir().unwrap();
         write_experiment(tmp.path(), "t", "", &plan).unwrap();
         let bytes = std::fs::read(tmp.path().join(EXPERIMENT_FILE)).unwrap();
@@ -486,5 +490,30 @@ mod tests {
             order[0] < order[2] && order[1] < order[2] && order[1] < order[3],
             "{order:?}"
         );
+    }
+
+    /// A grid's fields are hyperparameters of their own where no fixed one shows them.
+    #[test]
+    fn grid_fields_are_hyperparameters() {
+        let config = Config::from_value(serde_json::json!({
+            "name": "t", "dataset": {"name": "synthetic"},
+            "model": {"kinds": ["highway"], "depths": [2]},
+            "training": {"epochs": 3, "lr": 0.1, "seeds": [0]},
+            "grid": {"training.weight_decay": [0, 0.001], "model.init": ["normalized", "lecun-normal"],
+                     "training.lr": [0.1, 0.2]}
+        }))
+        .unwrap();
+        let plan = plan(&config);
+        let h = run_hparams(&plan[plan.len() - 1]);
+        let get = |n: &str| h.iter().find(|(name, _)| name == n).map(|(_, v)| v.clone());
+        assert_eq!(get("training.weight_decay"), Some(HValue::Number(0.001)));
+        assert_eq!(get("model.init"), Some(HValue::Text("lecun-normal".into())));
+        assert_eq!(get("training.lr"), None, "shown as lr");
+        assert_eq!(get("lr"), Some(HValue::Number(0.2)));
+        let tmp = tempfile::tempdir().unwrap();
+        write_experiment(tmp.path(), "t", "", &plan).unwrap();
+        let bytes = std::fs::read(tmp.path().join(EXPERIMENT_FILE)).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("training.weight_decay") && text.contains("model.init"));
     }
 }
