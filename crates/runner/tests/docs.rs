@@ -316,7 +316,7 @@ fn every_complete_config_in_the_docs_plans() {
             .unwrap();
         let said = text(&out);
         assert!(
-            out.status.success() && said.contains(" runs:"),
+            out.status.success() && said.contains(" runs"),
             "{file}:{}: `highway plan` refused the config:\n{said}",
             block.line
         );
@@ -333,6 +333,77 @@ fn every_complete_config_in_the_docs_plans() {
     want.push("no-data".into());
     want.sort();
     assert_eq!(left, want);
+}
+
+/// The code block of `file` (under the root) whose info string is `info` and whose text
+/// contains `marker`.
+fn block_of(file: &str, info: &str, marker: &str) -> String {
+    let (_, blocks) = split(&fs::read_to_string(root().join(file)).unwrap());
+    (blocks.into_iter())
+        .find(|b| b.info == info && b.text.contains(marker))
+        .unwrap_or_else(|| panic!("{file}: no `{info}` block with {marker:?}"))
+        .text
+}
+
+/// `highway ARGS` in `dir` on one thread: it must succeed; what it said.
+fn sweep_in(dir: &Path, args: &[&str]) -> String {
+    let o = bin()
+        .args(args)
+        .current_dir(dir)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "highway {args:?}: {}", text(&o));
+    text(&o)
+}
+
+/// The worked examples run as written: the NumPy files made by the three-line script and the
+/// config beside them, the same with the CSV shown, and the grid with a value added.
+#[test]
+fn the_worked_examples_run_as_written() {
+    let dir = tmp("docs-examples");
+    // The grid: 8 runs, then 4 more for a third learning rate.
+    let grid = block_of("docs/search.md", "json config", "\"grid\"");
+    fs::write(dir.join("grid.json"), grid).unwrap();
+    sweep_in(&dir, &["sweep", "grid.json"]);
+    let more = sweep_in(
+        &dir,
+        &["sweep", "grid.json", "--grid", "training.lr=0.01,0.1,1"],
+    );
+    assert!(more.contains("8 of 12 runs already finished"), "{more}");
+    assert!(dir
+        .join("results/grid/points/gate_bias=-3-lr=1/summary.md")
+        .exists());
+    // The CSV, its rows as shown, with the dataset section shown and the rest of the config.
+    let config = block_of("docs/data.md", "json config", "train.npz");
+    let mut csv_config: serde_json::Value = serde_json::from_str(&config).unwrap();
+    let section: serde_json::Value =
+        serde_json::from_str(&block_of("docs/data.md", "json", "train.csv")).unwrap();
+    csv_config["dataset"] = section["dataset"].clone();
+    csv_config["name"] = "my-csv".into();
+    fs::create_dir(dir.join("my-data")).unwrap();
+    let rows = block_of("docs/data.md", "", "f0,f1");
+    for split in ["train.csv", "test.csv"] {
+        fs::write(dir.join("my-data").join(split), &rows).unwrap();
+    }
+    fs::write(dir.join("my-csv.json"), csv_config.to_string()).unwrap();
+    sweep_in(&dir, &["sweep", "my-csv.json"]);
+    // NumPy's files, where a Python with numpy is found.
+    let Some(python) = python_with_numpy() else {
+        return;
+    };
+    let script = block_of("docs/data.md", "python", "np.savez");
+    let o = Command::new(python)
+        .args(["-c", &script])
+        .current_dir(&*dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    fs::write(dir.join("my-data.json"), config).unwrap();
+    sweep_in(&dir, &["sweep", "my-data.json"]);
+    let rows = summary_rows(&dir.join("results/my-data"));
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r[col("state")] == "done"), "{rows:?}");
 }
 
 /// The README is a walk, not a reference: at most 250 lines, with its two set-up commands

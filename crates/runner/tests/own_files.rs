@@ -87,22 +87,6 @@ fn train(config: &Path, data: &Path, out: &Path) -> (String, serde_json::Value) 
     (without_seconds.join("\n"), spec)
 }
 
-/// The Python that has numpy: `HIGHWAY_TEST_PYTHON` (which `.ci/run` sets), else `python3`.
-fn python_with_numpy() -> Option<String> {
-    let python = std::env::var("HIGHWAY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!(
-            "skipped: the files written by NumPy: {python} cannot import numpy (set \
-             HIGHWAY_TEST_PYTHON to a Python with numpy; .ci/run's has it)"
-        );
-    }
-    ok.then_some(python)
-}
-
 #[test]
 fn own_files_in_every_format_train_as_their_mnist_twin() {
     let dir = tmp("own-files");

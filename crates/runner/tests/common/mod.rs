@@ -280,3 +280,19 @@ pub fn under_slurm(args: &[&str], path: &str) -> std::process::Child {
         .spawn()
         .unwrap()
 }
+
+/// The Python that has numpy: `HIGHWAY_TEST_PYTHON` (which `.ci/run` sets), else `python3`.
+pub fn python_with_numpy() -> Option<String> {
+    let python = std::env::var("HIGHWAY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&python)
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!(
+            "skipped: what needs NumPy: {python} cannot import numpy (set \
+             HIGHWAY_TEST_PYTHON to a Python with numpy; .ci/run's has it)"
+        );
+    }
+    ok.then_some(python)
+}
