@@ -144,8 +144,8 @@ fn wrong_grids_name_the_field_or_the_point() {
             "training.lr: must be a positive number",
         ),
         (
-            "dataset.limit=10,20",
-            "grid.dataset.limit: a grid varies model.* and training.*",
+            "search.trials=1,2",
+            "grid.search.trials: a grid varies dataset.*, model.* and training.*",
         ),
         (
             "model.depths=[2],[3]",
@@ -162,4 +162,32 @@ fn wrong_grids_name_the_field_or_the_point() {
         assert!(text(&o).contains(want), "{grid}: {}", text(&o));
     }
     assert!(!dir.join("results/grid").exists(), "nothing written");
+}
+
+/// A grid over a dataset field trains each point on its own data, recorded in each run.
+#[test]
+fn a_grid_over_dataset_fields_trains_each_point_on_its_data() {
+    let dir = tmp("grid-data");
+    let cfg = grid_config(&dir);
+    let sets = [
+        "--set",
+        r#"grid={"dataset.limit": [64, 128]}"#,
+        "--set",
+        "training.epochs=2",
+    ];
+    let mut args = vec!["sweep", cfg.to_str().unwrap()];
+    args.extend(sets);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let sweep = dir.join("results/grid");
+    let rows = summary_rows(&sweep);
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r[col("state")] == "done"), "{rows:?}");
+    for row in &rows {
+        let id = &row[col("id")];
+        let spec = fs::read_to_string(sweep.join("runs").join(id).join("spec.json")).unwrap();
+        let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+        let limit = if id.contains("-limit=64-") { 64 } else { 128 };
+        assert_eq!(spec["data"]["train_examples"], limit, "{id}");
+    }
 }

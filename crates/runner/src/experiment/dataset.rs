@@ -7,6 +7,7 @@ use highway_data::{DataError, Dataset, LoadOptions, Preprocess};
 use highway_rng::{fnv1a_continue, FNV_OFFSET};
 
 use super::config::{Config, LabelSet, PreprocessName};
+use super::spec::RunSpec;
 
 /// Loads the config's dataset from `dataset.dir`, else `data_dir` (`--data-dir`), else
 /// `$HIGHWAY_DATA`, else `./data`; a missing dataset names the command that fetches it.
@@ -55,4 +56,35 @@ pub fn fingerprint(data: &Dataset) -> String {
             .fold(h, |h, l| fnv1a_continue(h, &l.to_le_bytes()));
     }
     format!("{h:016x}")
+}
+
+/// The `selected` runs of `plan` (a plan of `config`) by the dataset they train on, each with
+/// a config that loads it: one part without a grid over `dataset` fields, else one per
+/// dataset its points give, in plan order.
+pub(crate) fn by_dataset(
+    config: &Config,
+    plan: &[RunSpec],
+    selected: &[usize],
+) -> Vec<(Config, Vec<usize>)> {
+    if !config
+        .grid
+        .axes()
+        .any(|(field, _)| field.starts_with("dataset."))
+    {
+        return vec![(config.clone(), selected.to_vec())];
+    }
+    let points = config
+        .grid_points()
+        .expect("validated: every grid point is a valid config");
+    let mut parts: Vec<(Config, Vec<usize>)> = Vec::new();
+    for &i in selected {
+        let at = (points.iter())
+            .find(|(p, _)| p.is_some() && *p == plan[i].point)
+            .map_or(config, |(_, c)| c);
+        match parts.iter_mut().find(|(c, _)| c.dataset == at.dataset) {
+            Some((_, runs)) => runs.push(i),
+            None => parts.push((at.clone(), vec![i])),
+        }
+    }
+    parts
 }

@@ -3,9 +3,9 @@
 //! (one value per field, the product of the axes) is the config with those fields set, planned
 //! as any config is (kinds × depths × trials × seeds); the sweep's plan is every point's runs.
 //!
-//! A grid varies what a run computes from the sweep's one dataset: its fields are `model.*` and
-//! `training.*` settings, except the lists that are axes of every plan already (`model.kinds`,
-//! `model.depths`, `training.seeds`).
+//! A grid varies what a run computes: its fields are `dataset.*`, `model.*` and `training.*`
+//! settings, except the lists that are axes of every plan already (`model.kinds`,
+//! `model.depths`, `training.seeds`). A sweep over dataset fields loads each dataset in turn.
 
 use std::collections::BTreeMap;
 
@@ -76,11 +76,14 @@ impl Grid {
             {
                 bail!("{at}: {field} is an axis of every plan already; list its values there");
             }
-            if !(field.starts_with("model.") || field.starts_with("training.")) {
+            if !["model.", "training.", "dataset."]
+                .iter()
+                .any(|p| field.starts_with(p))
+            {
                 bail!(
-                    "{at}: a grid varies model.* and training.* settings (what a run computes \
-                     from the sweep's one dataset); for other data or another backend, run one \
-                     sweep for each"
+                    "{at}: a grid varies dataset.*, model.* and training.* settings (what a \
+                     run computes); for another search, backend or output, run one sweep for \
+                     each"
                 );
             }
             if field.split('.').any(str::is_empty) {

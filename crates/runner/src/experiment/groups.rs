@@ -27,7 +27,12 @@ fn key(run: &RunSpec) -> String {
     let mut training = run.training.clone();
     (training.lr, training.momentum, training.lr_decay) = (0.0, 0.0, 1.0);
     (training.weight_decay, training.nesterov) = (0.0, false);
-    serde_json::to_string(&(run.kind, run.depth, run.seed, model, training))
+    // Runs of grid points with other data see other batches.
+    let data: Vec<(&str, &serde_json::Value)> = (run.point.iter())
+        .flat_map(|p| p.values())
+        .filter(|(field, _)| field.starts_with("dataset."))
+        .collect();
+    serde_json::to_string(&(run.kind, run.depth, run.seed, model, training, data))
         .expect("a run spec serialises")
 }
 

@@ -19,6 +19,7 @@ mod spec;
 
 pub use config::Config;
 pub(crate) use config::Execution;
+pub(crate) use dataset::by_dataset;
 pub use dataset::{fingerprint, load_dataset};
 pub(crate) use grid::GridPoint;
 pub use groups::groups;

@@ -15,8 +15,8 @@ use super::passes::Pass;
 use super::signals::Stop;
 use crate::backend::BackendName;
 use crate::experiment::{
-    check_memory, fingerprint, groups, load_dataset, machine_memory, plan, sweep_plan, Config,
-    RunSpec,
+    by_dataset, check_memory, fingerprint, groups, load_dataset, machine_memory, plan, sweep_plan,
+    Config, RunSpec,
 };
 use crate::store::{State, SweepDir};
 
@@ -122,7 +122,9 @@ pub fn run_one(opts: &SweepOptions, index: usize) -> Result<Trained> {
 
 /// The plan, once the config's nets and data are known to fit this machine's memory.
 fn planned(opts: &SweepOptions) -> Result<Vec<RunSpec>> {
-    check_memory(&opts.config, machine_memory(), opts.batch_trials())?;
+    for (_, config) in opts.config.grid_points()? {
+        check_memory(&config, machine_memory(), opts.batch_trials())?;
+    }
     Ok(plan(&opts.config))
 }
 
@@ -153,39 +155,52 @@ fn run_selected(
         true => unfinished(&trained.dir, runs, selected),
         false => Vec::new(),
     };
-    let data = match prepared {
-        true => load_data(opts, &trained.dir, runs, selected, &todo)?,
-        false => None,
+    // A grid over dataset fields trains on several datasets: one after the other.
+    let parts = match prepared {
+        true => by_dataset(&opts.config, runs, selected),
+        false => Vec::new(),
     };
-    if let Some(signal) = stop.requested() {
-        trained.stop_between(signal, "before training began: nothing was trained");
-        return Ok(trained);
+    for (config, part) in parts {
+        let part_todo: Vec<&RunSpec> = (todo.iter().copied())
+            .filter(|r| part.contains(&r.index))
+            .collect();
+        let data = load_data(opts, &config, &trained.dir, runs, &part, &part_todo)?;
+        if let Some(signal) = stop.requested() {
+            trained.stop_between(signal, "before training began: nothing was trained");
+            return Ok(trained);
+        }
+        let Some((data, fingerprint)) = data else {
+            continue;
+        };
+        let pass = Pass {
+            job: Job {
+                dir: trained.dir.clone(),
+                data: &data,
+                fingerprint: &fingerprint,
+                backend: opts.backend,
+                stop: &stop,
+                planned: runs.len(),
+            },
+            runs,
+            wanted: part_todo.iter().map(|r| r.index).collect(),
+            k: match task {
+                Task::Index(_) => 1,
+                Task::Sweep | Task::Group(_) => opts.batch_trials(),
+            },
+            halving: opts.config.search.as_ref().and_then(|s| s.halving),
+        };
+        // Without halving, one pass trains everything. With it, passes go on while they
+        // decide or train something.
+        while pass.run(&mut trained)? && trained.stopped.is_none() && pass.halving.is_some() {}
+        if trained.stopped.is_some() {
+            return Ok(trained);
+        }
+        if pass.halving.is_some() {
+            say_waiting(&trained.dir, runs, &pass.wanted);
+        }
     }
-    let Some((data, fingerprint)) = data else {
-        return Ok(trained);
-    };
-    let pass = Pass {
-        job: Job {
-            dir: trained.dir.clone(),
-            data: &data,
-            fingerprint: &fingerprint,
-            backend: opts.backend,
-            stop: &stop,
-            planned: runs.len(),
-        },
-        runs,
-        wanted: todo.iter().map(|r| r.index).collect(),
-        k: match task {
-            Task::Index(_) => 1,
-            Task::Sweep | Task::Group(_) => opts.batch_trials(),
-        },
-        halving: opts.config.search.as_ref().and_then(|s| s.halving),
-    };
-    // Without halving, one pass trains everything. With it, passes go on while they decide or
-    // train something.
-    while pass.run(&mut trained)? && trained.stopped.is_none() && pass.halving.is_some() {}
-    if pass.halving.is_some() && trained.stopped.is_none() {
-        say_waiting(&trained.dir, runs, &pass.wanted);
+    if let Some(signal) = stop.requested().filter(|_| !prepared) {
+        trained.stop_between(signal, "before training began: nothing was trained");
     }
     Ok(trained)
 }
@@ -213,12 +228,13 @@ fn say_waiting(dir: &SweepDir, runs: &[RunSpec], wanted: &[usize]) {
 /// train, data that cannot be loaded only skips the fingerprint check.
 fn load_data(
     opts: &SweepOptions,
+    config: &Config,
     dir: &SweepDir,
     runs: &[RunSpec],
     selected: &[usize],
     todo: &[&RunSpec],
 ) -> Result<Option<(Dataset, String)>> {
-    let data = match load_dataset(&opts.config, opts.data_dir.as_deref()) {
+    let data = match load_dataset(config, opts.data_dir.as_deref()) {
         Ok(data) => data,
         Err(_) if todo.is_empty() => return Ok(None),
         Err(e) => return Err(e),
