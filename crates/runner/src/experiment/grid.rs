@@ -288,8 +288,9 @@ mod tests {
         assert!(e(json!({"model.depths": [[10]]})).starts_with("grid.model.depths: "));
         assert!(e(json!({"training.seeds": [1]})).contains("axis of every plan"));
         assert!(
-            e(json!({"dataset.limit": [10, 20]})).starts_with("grid.dataset.limit: a grid varies")
+            e(json!({"search.trials": [1, 2]})).starts_with("grid.search.trials: a grid varies")
         );
+        assert!(grid(json!({"dataset.limit": [10, 20]})).problems().is_ok());
         assert!(e(json!({"backend": ["flex"]})).starts_with("grid.backend: "));
         assert!(e(json!({"training.lr": []})).contains("at least one value"));
         assert_eq!(

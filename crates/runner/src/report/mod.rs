@@ -78,14 +78,8 @@ fn write_cells(
         put("figures/search-best.svg", best.to_svg())?;
         put("figures/search-top10.svg", top.to_svg())?;
         put("figures/search.svg", side_by_side(&[best, top], 2))?;
-        let trainable = trainability::trainability_chart(runs, halving.is_some());
-        put("figures/trainability.svg", trainable.to_svg())?;
-        put(
-            "figures/sensitivity-lr.svg",
-            sensitivity::by_activation(runs),
-        )?;
-        if let Some(svg) = sensitivity::by_gate_bias(runs) {
-            put("figures/sensitivity-gate-bias.svg", svg)?;
+        for (name, svg) in search::setting_figures(sweep, runs, halving.is_some()) {
+            put(&format!("figures/{name}.svg"), svg)?;
         }
     }
     let profiles = gradients::profiles(dir, runs);
@@ -103,7 +97,7 @@ fn write_cells(
         put(&format!("figures/{}.svg", figure.stem()), chart.to_svg())?;
     }
     // The per-depth panels side by side, the shallowest first.
-    put("figures/loss-by-depth.svg", side_by_side(&panels, 3))?;
+    put("figures/loss-by-depth.svg", side_by_side(&panels, 2))?;
     Ok(md)
 }
 

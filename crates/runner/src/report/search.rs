@@ -5,9 +5,10 @@ use std::fmt::Write;
 
 use highway_model::Kind;
 
-use super::figures::{axes, depth_color, loss_by_epoch, loss_chart};
+use super::figures::{axes, depth_color, depth_marker, loss_by_epoch, loss_chart, n_label};
 use super::results::{groups, mean_std, Counted, RunResult};
-use crate::store::State;
+use super::{sensitivity, trainability};
+use crate::store::{State, SweepFile};
 use crate::svg::plot::{Chart, Series};
 
 /// A group's finished runs, best first: ranked by the lowest training loss each reached (the
@@ -86,16 +87,51 @@ pub(super) fn search_md(runs: &[RunResult]) -> String {
     s
 }
 
+/// The figures of how random settings fare, by file name without `.svg`: the share that
+/// trained against depth (`trainability`) and the final loss against the learning rate by
+/// activation and, for highway nets, by `b_T` (`sensitivity-lr`, `sensitivity-gate-bias`).
+/// None for a re-run of chosen trials with several seeds ([`Counted::Runs`]): its few trials
+/// were picked for their loss, so they tell neither the share of random settings that train
+/// nor a working range.
+pub(super) fn setting_figures(
+    sweep: &SweepFile,
+    runs: &[RunResult],
+    halving: bool,
+) -> Vec<(&'static str, String)> {
+    if Counted::of(runs) == Counted::Runs {
+        return Vec::new();
+    }
+    let classes = sensitivity::classes(sweep);
+    let mut out = vec![
+        (
+            "trainability",
+            trainability::trainability_chart(runs, halving).to_svg(),
+        ),
+        ("sensitivity-lr", sensitivity::by_activation(runs, classes)),
+    ];
+    if let Some(svg) = sensitivity::by_gate_bias(runs, classes) {
+        out.push(("sensitivity-gate-bias", svg));
+    }
+    out
+}
+
 /// The paper's two panels: the best trial's curve, and the mean curve of the top 10 trials,
 /// per (kind, depth). Under successive halving (`halving`) the top-10 mean is drawn only
-/// for cells with at least 10 trials trained to the end, and the title says so.
+/// for cells with at least 10 trials trained to the end, and the title says so. Where trials
+/// were trained with several seeds, the titles count the runs as trials × seeds (the best is
+/// one trial with one seed, and the top 10 can hold a trial more than once).
 pub(super) fn search_charts(runs: &[RunResult], halving: bool) -> (Chart, Chart) {
     let g = groups(runs);
     let (_, depths) = axes(&g);
     let (mut best, mut top) = (Vec::new(), Vec::new());
     for ((kind, depth), rs) in &g {
         let color = depth_color(*kind, *depth, &depths);
+        let marker = depth_marker(*depth, &depths);
         let ranked = ranked(rs);
+        // A cell with no finished run yet gets no line and no legend entry.
+        if ranked.is_empty() {
+            continue;
+        }
         let label = format!("{} {depth}", kind.name());
         let curve = |r: &RunResult| {
             r.curve
@@ -103,20 +139,31 @@ pub(super) fn search_charts(runs: &[RunResult], halving: bool) -> (Chart, Chart)
                 .map(|c| (c.epoch as f64, c.train_loss))
                 .collect::<Vec<_>>()
         };
-        best.push(Series::line(
+        let mut line = Series::line(
             label.clone(),
             color.clone(),
             ranked.first().map(|r| curve(r)).unwrap_or_default(),
-        ));
+        );
+        line.markers = true;
+        line.marker = marker;
+        best.push(line);
         if halving && ranked.len() < TOP {
             continue;
         }
         let chosen: Vec<&RunResult> = ranked.into_iter().take(TOP).collect();
-        let mean = loss_by_epoch(&chosen)
-            .into_iter()
-            .map(|p| (p.0, p.1))
-            .collect();
-        top.push(Series::line(label, color, mean));
+        let stats = loss_by_epoch(&chosen);
+        let counts: Vec<usize> = stats.iter().map(|p| p.4).collect();
+        // The count only where a point averages fewer than the title's top 10.
+        let label = if counts.iter().all(|&n| n == TOP) {
+            label
+        } else {
+            let most = counts.iter().copied().max().unwrap_or(0);
+            format!("{label} ({})", n_label(&counts, most))
+        };
+        let mut line = Series::line(label, color, stats.iter().map(|p| (p.0, p.1)).collect());
+        line.markers = true;
+        line.marker = marker;
+        top.push(line);
     }
     let budget = budget(runs);
     let top_title = if halving {
@@ -134,23 +181,116 @@ pub(super) fn search_charts(runs: &[RunResult], halving: bool) -> (Chart, Chart)
 }
 
 /// The search's size for titles: finished trials (or runs) per (kind, depth) (a range when
-/// cells differ, as in a search still running) and the epoch budget.
+/// cells differ, as in a search still running) and the epoch budget; where trials were
+/// trained with several seeds, the runs as trials × seeds.
 fn budget(runs: &[RunResult]) -> String {
     let finished = |rs: &Vec<&RunResult>| {
         rs.iter()
             .filter(|r| r.state().is_some_and(|s| s.is_final()))
             .count()
     };
-    let cells: Vec<usize> = groups(runs).values().map(finished).collect();
-    let trials = match (cells.iter().min(), cells.iter().max()) {
+    let g = groups(runs);
+    let span = |cells: Vec<usize>| match (cells.iter().min(), cells.iter().max()) {
         (Some(lo), Some(hi)) if lo != hi => format!("{lo}–{hi}"),
         (_, Some(hi)) => hi.to_string(),
         _ => "0".into(),
     };
+    let trials = span(g.values().map(finished).collect());
     let mut epochs: Vec<usize> = runs.iter().map(|r| r.spec.training.epochs).collect();
     epochs.sort();
     epochs.dedup();
     let epochs: Vec<String> = epochs.iter().map(|e| e.to_string()).collect();
-    let many = Counted::of(runs).many();
-    format!("{trials} {many}, {} epochs", epochs.join("/"))
+    let counted = Counted::of(runs);
+    let many = counted.many();
+    let split = if counted == Counted::Runs {
+        let distinct = |rs: &Vec<&RunResult>, key: &dyn Fn(&RunResult) -> Option<u64>| {
+            let mut v: Vec<u64> = rs.iter().filter_map(|r| key(r)).collect();
+            v.sort();
+            v.dedup();
+            v.len()
+        };
+        let k = span(
+            g.values()
+                .map(|rs| distinct(rs, &|r| r.spec.trial.map(|t| t as u64)))
+                .collect(),
+        );
+        let s = span(
+            g.values()
+                .map(|rs| distinct(rs, &|r| Some(r.spec.seed)))
+                .collect(),
+        );
+        format!(" ({k} trials × {s} seeds)")
+    } else {
+        String::new()
+    };
+    format!("{trials} {many}{split}, {} epochs", epochs.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use highway_model::Kind;
+    use serde_json::json;
+
+    use super::*;
+    use crate::experiment::Config;
+    use crate::report::results::tests::{run, Ending};
+
+    fn mnist() -> SweepFile {
+        let config = Config::from_value(json!({
+            "name": "t",
+            "dataset": {"name": "mnist"},
+            "model": {"kinds": ["highway"], "depths": [10]},
+            "training": {"epochs": 1, "lr": 0.1, "seeds": [0]}
+        }))
+        .unwrap();
+        SweepFile {
+            config,
+            plan: Vec::new(),
+            harness_version: String::new(),
+        }
+    }
+
+    /// A search gets its trainability and sensitivity figures, with the chance line of ten
+    /// classes; a re-run of chosen trials with several seeds gets none, and its titles say the
+    /// runs are trials × seeds.
+    #[test]
+    fn setting_figures_only_for_a_search_and_titles_split_runs_into_seeds() {
+        let search = vec![
+            run(Kind::Highway, 10, 0, 0.01, -2.0, Ending::Done(0.01)),
+            run(Kind::Highway, 10, 1, 0.05, -8.0, Ending::Diverged),
+        ];
+        let figures = setting_figures(&mnist(), &search, false);
+        let names: Vec<&str> = figures.iter().map(|f| f.0).collect();
+        assert_eq!(
+            names,
+            ["trainability", "sensitivity-lr", "sensitivity-gate-bias"]
+        );
+        assert!(figures[1].1.contains("chance (ln 10)"));
+        let (best, _) = search_charts(&search, false);
+        assert_eq!(
+            best.title,
+            "Best of 2 trials, 1 epochs (lowest loss reached)"
+        );
+
+        let mut rerun = Vec::new();
+        for trial in [0, 1] {
+            for seed in [0, 1, 2] {
+                let mut r = run(Kind::Highway, 10, trial, 0.01, -2.0, Ending::Done(0.01));
+                r.spec.seed = seed;
+                rerun.push(r);
+            }
+        }
+        assert!(setting_figures(&mnist(), &rerun, false).is_empty());
+        let (best, top) = search_charts(&rerun, false);
+        assert_eq!(
+            best.title,
+            "Best of 6 runs (2 trials × 3 seeds), 1 epochs (lowest loss reached)"
+        );
+        assert_eq!(
+            top.title,
+            "Mean of the top 10 of 6 runs (2 trials × 3 seeds), 1 epochs"
+        );
+        // Fewer than ten runs: the legend says how many the top-10 mean holds.
+        assert_eq!(top.series[0].label, "highway 10 (n=6)");
+    }
 }
