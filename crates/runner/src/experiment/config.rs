@@ -544,7 +544,7 @@ impl TrainingConfig {
             "must be a positive number",
         )?;
         check(
-            !(self.nesterov && !self.optimizer.is_sgd()),
+            !self.nesterov || self.optimizer.is_sgd(),
             "training.nesterov",
             "is SGD's; Adam and AdamW have no Nesterov variant here",
         )?;
