@@ -38,6 +38,11 @@ fn sgd_step_matches_the_formula_on_every_backend() {
 }
 
 #[test]
+fn adam_step_matches_the_formula_on_every_backend() {
+    common::adam_step_matches_the_formula_on_every_backend();
+}
+
+#[test]
 fn fused_and_composed_nets_agree() {
     common::fused_and_composed_nets_agree();
 }

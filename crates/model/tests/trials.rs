@@ -11,7 +11,9 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use common::values;
 use highway_model::loss::{correct, cross_entropy, trial_correct, trial_cross_entropy};
+use highway_model::ops::adam::{adam_step, AdamStep};
 use highway_model::ops::sgd::{sgd_step, SgdStep};
+use highway_model::ops::trials::adam::trial_adam_step;
 use highway_model::ops::trials::sgd::{trial_sgd_step, TrialSteps};
 use highway_model::{unstack, Activation, Kind, Mlp, ModelConfig, NamedTensor, Stack, WeightInit};
 
@@ -278,6 +280,69 @@ fn the_stacked_sgd_step_is_each_trials_step() {
             } else {
                 close(&format!("trial {i} p"), &part(&got_p), &want_p);
                 close(&format!("trial {i} v"), &part(&got_v), &want_v);
+            }
+        }
+    }
+}
+
+/// The stacked Adam step is each trial's own step, with its own hyperparameters (Adam and
+/// AdamW may even share a stack), bit for bit on Flex.
+#[test]
+#[allow(deprecated)]
+fn the_stacked_adam_step_is_each_trials_step() {
+    let step = |lr, beta1, beta2, eps, weight_decay, decoupled, t| AdamStep {
+        lr,
+        beta1,
+        beta2,
+        eps,
+        weight_decay,
+        decoupled,
+        t,
+    };
+    let steps = [
+        step(1e-3, 0.9, 0.999, 1e-8, 0.0, false, 4),
+        step(1e-2, 0.8, 0.99, 1e-6, 1e-2, false, 4),
+        step(3e-3, 0.95, 0.9, 1e-8, 0.1, true, 4),
+    ];
+    let len = 1000;
+    let k = steps.len();
+    for (device, exact) in [
+        (Device::flex(), true),
+        (Device::ndarray(), false),
+        (Device::wgpu(Default::default()), false),
+    ] {
+        let (p, g, m) = (
+            values(1, k * len, 1.0),
+            values(2, k * len, 1.0),
+            values(3, k * len, 0.3),
+        );
+        let v: Vec<f32> = values(4, k * len, 0.3).iter().map(|x| x * x).collect();
+        let t2 = |x: &[f32]| Tensor::<2>::from_data(TensorData::new(x.to_vec(), [k, len]), &device);
+        let t1 = |x: &[f32]| Tensor::<1>::from_data(TensorData::new(x.to_vec(), [len]), &device);
+        let got = trial_adam_step(
+            t2(&p),
+            t2(&g),
+            t2(&m),
+            t2(&v),
+            TrialSteps::new(steps.to_vec()),
+        );
+        let got = [floats(got.0), floats(got.1), floats(got.2)];
+        for (i, s) in steps.iter().enumerate() {
+            let part = |x: &[f32]| x[i * len..][..len].to_vec();
+            let want = adam_step(
+                t1(&part(&p)),
+                t1(&part(&g)),
+                t1(&part(&m)),
+                t1(&part(&v)),
+                *s,
+            );
+            let want = [floats(want.0), floats(want.1), floats(want.2)];
+            for (what, (got, want)) in ["p", "m", "v"].iter().zip(got.iter().zip(&want)) {
+                if exact {
+                    assert_eq!(part(got), *want, "trial {i} {what}");
+                } else {
+                    close(&format!("trial {i} {what}"), &part(got), want);
+                }
             }
         }
     }

@@ -10,13 +10,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use highway_model::ops::sgd::SgdStep;
 use highway_model::{Activation, Kind, ModelConfig, WeightInit};
 use highway_rng::SplitMix64;
 use serde::Serialize;
 
 use crate::backend::BackendName;
-use crate::run::{cohort, layer_stats, Layers, TrialStart, PROBE_EXAMPLES};
+use crate::experiment::{Optimizer, DEFAULT_BETAS, DEFAULT_EPS};
+use crate::run::{cohort, layer_stats, Layers, Rule, TrialStart, PROBE_EXAMPLES};
 use crate::sys;
 
 #[derive(Debug, Clone)]
@@ -38,6 +38,9 @@ pub(crate) struct BenchSpec {
     pub trials: usize,
     /// Busy threads (plain spinning loops) run beside the measurement.
     pub busy: usize,
+    /// SGD with momentum 0.9 (as `scripts/bench_torch.py`), or Adam or AdamW with their
+    /// default settings.
+    pub optimizer: Optimizer,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -71,6 +74,8 @@ pub(crate) struct BenchResult {
     pub layer_stats_epoch_percent: f64,
     /// Nets trained together as one stack; a step is one step of every one of them.
     pub trials: usize,
+    /// `sgd`, `adam` or `adamw`.
+    pub optimizer: &'static str,
     /// Training steps of single trials per second: `trials × steps_per_s`.
     pub trial_steps_per_s: f64,
     pub peak_rss_mib_per_trial: f64,
@@ -90,23 +95,25 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
     let started = Instant::now();
     let inner = spec.backend.device()?;
     let config = config(spec);
-    // Trial k: seed k, learning rate 0.01 · 0.9^k, momentum 0.9.
+    // Trial k: seed k, learning rate 0.01 · 0.9^k (Adam: 0.001 · 0.9^k), momentum 0.9.
+    let rule = Rule::new(
+        spec.optimizer,
+        0.9,
+        false,
+        0.0,
+        (DEFAULT_BETAS, DEFAULT_EPS),
+    );
     let starts: Vec<TrialStart> = (0..spec.trials.max(1))
         .map(|k| TrialStart {
             config: &config,
             seed: k as u64,
-            sgd: SgdStep {
-                lr: 0.0,
-                momentum: 0.9,
-                dampening: 0.0,
-                weight_decay: 0.0,
-                nesterov: false,
-            },
+            rule,
             checkpoint: None,
         })
         .collect();
+    let lr0 = if spec.optimizer.is_sgd() { 0.01 } else { 0.001 };
     let lrs: Vec<f64> = (0..starts.len())
-        .map(|k| 0.01 * 0.9f64.powi(k as i32))
+        .map(|k| lr0 * 0.9f64.powi(k as i32))
         .collect();
     let layers = Layers {
         fused: !(spec.gradient_checkpointing || spec.composed),
@@ -115,8 +122,10 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
     let mut model = cohort(&starts, layers, &inner)?;
     let mut rng = SplitMix64::new(1);
     let (x, y) = random_batch(spec, spec.batch, &mut rng, model.device());
+    let mut step = 0;
     let timed = timed(spec, started, || {
-        let (losses, _) = model.step((x.clone(), y.clone()), &lrs);
+        step += 1;
+        let (losses, _) = model.step((x.clone(), y.clone()), &lrs, step);
         let losses = losses.into_data().convert::<f32>();
         losses.try_to_vec::<f32>().map_or(f64::NAN, |v| v[0] as f64)
     });
@@ -157,6 +166,7 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
         layer_stats_ms: stats_ms,
         layer_stats_epoch_percent: 100.0 * stats_ms / epoch_ms,
         trials,
+        optimizer: spec.optimizer.name(),
         trial_steps_per_s: trials as f64 * 1e3 / median_ms,
         peak_rss_mib_per_trial: peak_rss_mib / trials as f64,
         first_step_s: timed.first_step_s,

@@ -35,6 +35,36 @@ fn bad_configs_name_the_field_or_file() {
             "dataset.name",
         ),
         ("not-json", "{ nope".to_string(), "not valid JSON"),
+        // Adam's settings.
+        (
+            "optimizer-unknown",
+            good.replace("\"lr\": 0.05", "\"lr\": 0.05, \"optimizer\": \"lbfgs\""),
+            "training.optimizer",
+        ),
+        (
+            "betas-one",
+            good.replace(
+                "\"lr\": 0.05",
+                "\"lr\": 0.05, \"optimizer\": \"adam\", \"betas\": [0.9, 1.0]",
+            ),
+            "training.betas: must be two numbers in [0, 1)",
+        ),
+        (
+            "eps-zero",
+            good.replace(
+                "\"lr\": 0.05",
+                "\"lr\": 0.05, \"optimizer\": \"adamw\", \"eps\": 0",
+            ),
+            "training.eps: must be a positive number",
+        ),
+        (
+            "adam-nesterov",
+            good.replace(
+                "\"lr\": 0.05",
+                "\"lr\": 0.05, \"optimizer\": \"adam\", \"nesterov\": true",
+            ),
+            "training.nesterov: is SGD's",
+        ),
         // Values given once or per kind, and b_T maps: what was wrong, and what was expected.
         (
             "width-fraction",

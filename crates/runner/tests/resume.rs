@@ -355,6 +355,30 @@ fn sigterm_checkpoints_and_the_resumed_run_is_the_uninterrupted_one() {
 fn sigkill_mid_epoch_and_mid_checkpoint_loses_nothing() {
     let dir = tmp("sigkill");
     let cfg = long_config_of(&dir, "residual", 64, 20, 8192, 4);
+    sigkill_loses_nothing(&dir, &cfg, "velocity.");
+}
+
+/// The same with AdamW (β and weight decay not the defaults): its moments are in the
+/// checkpoint, and its bias correction counts on from the step the run was killed after.
+#[test]
+fn sigkill_of_an_adamw_run_loses_nothing() {
+    let dir = tmp("sigkill-adam");
+    let cfg = long_config(&dir, 64, 20, 8192, 4);
+    let mut v: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&cfg).unwrap()).unwrap();
+    let t = &mut v["training"];
+    t["optimizer"] = "adamw".into();
+    t["lr"] = 1e-3.into();
+    t["betas"] = serde_json::json!([0.8, 0.99]);
+    t["weight_decay"] = 1e-2.into();
+    fs::write(&cfg, v.to_string()).unwrap();
+    sigkill_loses_nothing(&dir, &cfg, "adam_v.");
+}
+
+/// Kills the run of `cfg` and resumes it, as [`sigkill_mid_epoch_and_mid_checkpoint_loses_nothing`]
+/// says; its checkpoint holds tensors named `state.…` (the optimiser's).
+fn sigkill_loses_nothing(dir: &Path, cfg: &Path, state: &str) {
+    let cfg = cfg.to_path_buf();
     run_to_end(&cfg, &dir.join("whole"));
     let out = dir.join("killed");
     let id = run_dir(&dir.join("whole"));
@@ -366,6 +390,11 @@ fn sigkill_mid_epoch_and_mid_checkpoint_loses_nothing() {
     wait_for(&ckpt.join("state.safetensors"));
     child.kill().unwrap();
     child.wait().unwrap();
+    let saved = fs::read(ckpt.join("state.safetensors")).unwrap();
+    assert!(
+        saved.windows(state.len()).any(|w| w == state.as_bytes()),
+        "the checkpoint holds {state}…"
+    );
     let first = rows();
     assert!(first < 4, "killed before the end: {first} epochs");
     // 2. Resumed, and killed again once it has written a later epoch's row.

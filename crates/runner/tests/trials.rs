@@ -175,6 +175,58 @@ fn a_stopped_or_killed_stack_resumes_alone_or_together_to_the_same_records() {
     assert!(runs(&out).iter().all(|r| !r.join("checkpoint").exists()));
 }
 
+/// Adam and AdamW trials (the search draws which, and a learning rate each) in stacks record
+/// what each records alone, bit for bit, through a SIGKILL of the stacks and their resumption:
+/// their moments go into each trial's checkpoint and back into the stack.
+#[test]
+fn adam_stacks_record_each_trials_numbers_bit_for_bit_through_a_kill() {
+    let dir = tmp("stack-adam");
+    let cfg = search(&dir, 4, 2048, 3);
+    let mut v: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&cfg).unwrap()).unwrap();
+    v["training"]["weight_decay"] = 1e-2.into();
+    v["training"]["betas"] = serde_json::json!([0.85, 0.995]);
+    v["search"]["lr"] = serde_json::json!([1e-4, 0.3]);
+    v["search"]["optimizer"] = serde_json::json!(["adam", "adamw"]);
+    fs::write(&cfg, v.to_string()).unwrap();
+    let cfg = cfg.to_str().unwrap();
+    finish(&["sweep", cfg], &dir.join("alone"), "1");
+    let alone = runs(&dir.join("alone"));
+    let optimizers: Vec<String> = alone
+        .iter()
+        .map(|r| {
+            let spec: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(r.join("spec.json")).unwrap()).unwrap();
+            spec["run"]["training"]["optimizer"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        optimizers.iter().any(|o| o == "adam") && optimizers.iter().any(|o| o == "adamw"),
+        "{optimizers:?}"
+    );
+    // Killed once the first run that trains to the end has its first epoch's checkpoint.
+    let done = alone
+        .iter()
+        .find(|r| records(r).2.starts_with("\"done\""))
+        .expect("a trial that trains to the end");
+    let out = dir.join("stacked");
+    let args = ["sweep", cfg, "--set", "execution.batch_trials=6"];
+    let mut child = start(&args, &out, "2");
+    wait_for(
+        &out.join("s/runs")
+            .join(done.file_name().unwrap())
+            .join("checkpoint/state.safetensors"),
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = finish(&args, &out, "2");
+    assert!(log.contains("as one stack"), "{log}");
+    assert_same_records(&out, &dir.join("alone"));
+}
+
 #[test]
 #[allow(non_snake_case)]
 fn a_stack_on_ndarray_matches_each_trial_within_1e_5() {

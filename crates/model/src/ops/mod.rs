@@ -10,6 +10,7 @@
 
 #![allow(deprecated)] // NdArray is deprecated in favour of Flex, but users still ask for it.
 
+pub mod adam;
 mod flex;
 pub mod highway;
 mod matmul;

@@ -337,6 +337,77 @@ pub fn sgd_step_matches_the_formula_on_every_backend() {
     }
 }
 
+/// The Adam step (and AdamW's) gives the textbook formula, in `f64`, within float tolerance on
+/// every backend: fresh moments at step 1 and running ones later, with and without weight decay.
+#[allow(deprecated)]
+pub fn adam_step_matches_the_formula_on_every_backend() {
+    use highway_model::ops::adam::{adam_step, AdamStep};
+    let devices = [
+        ("flex", Device::flex()),
+        ("ndarray", Device::ndarray()),
+        ("wgpu", Device::wgpu(Default::default())),
+    ];
+    for (name, device) in devices {
+        let lens: &[usize] = if name == "flex" {
+            &[10, 100_003]
+        } else {
+            &[10]
+        };
+        for &len in lens {
+            let (p, g) = (values(11, len, 1.0), values(12, len, 1.0));
+            let m0 = values(13, len, 0.1);
+            // A second moment is never negative.
+            let v0: Vec<f32> = values(14, len, 0.1).iter().map(|x| x * x).collect();
+            for (t, beta1, beta2, eps, weight_decay, decoupled, fresh) in [
+                (1, 0.9, 0.999, 1e-8, 0.0, false, true),
+                (7, 0.9, 0.999, 1e-8, 1e-2, false, false),
+                (3, 0.8, 0.99, 1e-6, 1e-2, true, false),
+                (1, 0.5, 0.9, 1e-3, 0.1, true, true),
+            ] {
+                let s = AdamStep {
+                    lr: 0.01,
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                    decoupled,
+                    t,
+                };
+                let (m, v) = match fresh {
+                    true => (vec![0.0; len], vec![0.0; len]),
+                    false => (m0.clone(), v0.clone()),
+                };
+                let f = |x: f32| x as f64;
+                let (b1, b2) = (f(beta1), f(beta2));
+                let (mut want_p, mut want_m, mut want_v) = (p.clone(), m.clone(), v.clone());
+                for i in 0..len {
+                    let l2 = if decoupled { 0.0 } else { f(weight_decay) };
+                    let g = f(g[i]) + l2 * f(p[i]);
+                    let mi = b1 * f(m[i]) + (1.0 - b1) * g;
+                    let vi = b2 * f(v[i]) + (1.0 - b2) * g * g;
+                    let mut pi = f(p[i]);
+                    if decoupled {
+                        pi *= 1.0 - 0.01 * f(weight_decay);
+                    }
+                    let m_hat = mi / (1.0 - b1.powi(t as i32));
+                    let v_hat = vi / (1.0 - b2.powi(t as i32));
+                    pi -= 0.01 * m_hat / (v_hat.sqrt() + f(eps));
+                    (want_p[i], want_m[i], want_v[i]) = (pi as f32, mi as f32, vi as f32);
+                }
+                let t1 = |x: &Vec<f32>| {
+                    Tensor::<1>::from_data(TensorData::new(x.clone(), [len]), &device)
+                };
+                let (got_p, got_m, got_v) = adam_step(t1(&p), t1(&g), t1(&m), t1(&v), s);
+                let what = format!("{name} adam {s:?} len {len}");
+                let vec = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
+                assert_close(&format!("{what} p"), &vec(got_p), &want_p);
+                assert_close(&format!("{what} m"), &vec(got_m), &want_m);
+                assert_close(&format!("{what} v"), &vec(got_v), &want_v);
+            }
+        }
+    }
+}
+
 /// A whole net gives the same logits and first-layer gradient with fused or composed layers.
 pub fn fused_and_composed_nets_agree() {
     use burn::tensor::Int;

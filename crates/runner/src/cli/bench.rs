@@ -6,7 +6,7 @@ use highway_model::Kind;
 
 use crate::backend::BackendName;
 use crate::bench::{self, BenchSpec};
-use crate::experiment::{machine_memory, net_bytes, size, Execution};
+use crate::experiment::{machine_memory, net_bytes, size, Execution, Optimizer};
 
 /// The most timed or untimed steps a benchmark takes.
 const MAX_STEPS: usize = 10_000_000;
@@ -57,9 +57,17 @@ pub(super) struct BenchArgs {
     /// numbers hold up beside a neighbour that keeps N cores busy.
     #[arg(long, default_value_t = 0)]
     busy: usize,
+    /// The optimiser: sgd (momentum 0.9), adam or adamw (β = 0.9, 0.999, ε = 1e-8).
+    #[arg(long, default_value = "sgd", value_parser = parse_optimizer)]
+    optimizer: Optimizer,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_optimizer(s: &str) -> Result<Optimizer, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("'{s}': expected sgd, adam or adamw"))
 }
 
 impl BenchArgs {
@@ -147,6 +155,7 @@ impl BenchArgs {
             composed: self.composed,
             trials: self.trials,
             busy: self.busy,
+            optimizer: self.optimizer,
         })
     }
 }
@@ -162,6 +171,10 @@ pub(super) fn run(args: BenchArgs) -> Result<()> {
     let beside = match r.busy {
         0 => String::new(),
         n => format!(" beside {n} busy threads"),
+    };
+    let beside = match r.optimizer {
+        "sgd" => beside,
+        name => format!(" with {name}{beside}"),
     };
     if r.trials > 1 {
         outln!(

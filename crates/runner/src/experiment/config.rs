@@ -159,6 +159,35 @@ pub enum DecayEvery {
     Step,
 }
 
+/// The optimiser of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    /// SGD with classical momentum (optionally Nesterov's) and L2 weight decay.
+    #[default]
+    Sgd,
+    /// Adam (Kingma & Ba), weight decay as an L2 term of the gradient.
+    Adam,
+    /// AdamW (Loshchilov & Hutter): Adam with decoupled weight decay.
+    #[serde(rename = "adamw")]
+    AdamW,
+}
+
+impl Optimizer {
+    pub fn is_sgd(&self) -> bool {
+        *self == Optimizer::Sgd
+    }
+
+    /// Its name in a config.
+    pub fn name(self) -> &'static str {
+        match self {
+            Optimizer::Sgd => "sgd",
+            Optimizer::Adam => "adam",
+            Optimizer::AdamW => "adamw",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingConfig {
@@ -172,8 +201,20 @@ pub struct TrainingConfig {
     pub momentum: PerKind<f64>,
     #[serde(default)]
     pub nesterov: bool,
+    /// SGD's and Adam's an L2 term added to the gradient; AdamW's decoupled (the parameter
+    /// shrinks by `lr · weight_decay` each step).
     #[serde(default)]
     pub weight_decay: f64,
+    /// The optimiser: `sgd` (the default), `adam` or `adamw`. Adam ignores `momentum` (β₁
+    /// plays its part) and refuses `nesterov`.
+    #[serde(default, skip_serializing_if = "Optimizer::is_sgd")]
+    pub optimizer: Optimizer,
+    /// Adam's and AdamW's decay rates of the first and second moments, β₁ and β₂.
+    #[serde(default = "default_betas", skip_serializing_if = "is_default_betas")]
+    pub betas: [f64; 2],
+    /// Adam's and AdamW's ε, added to the root of the second moment.
+    #[serde(default = "default_eps", skip_serializing_if = "is_default_eps")]
+    pub eps: f64,
     /// Exponential decay: `lr = lr0 · lr_decay^t`, t counted in epochs or steps.
     #[serde(default = "default_decay")]
     pub lr_decay: PerKind<f64>,
@@ -212,6 +253,20 @@ fn default_batch() -> usize {
 }
 fn default_momentum() -> PerKind<f64> {
     PerKind::All(0.9)
+}
+pub(crate) const DEFAULT_BETAS: [f64; 2] = [0.9, 0.999];
+pub(crate) const DEFAULT_EPS: f64 = 1e-8;
+fn default_betas() -> [f64; 2] {
+    DEFAULT_BETAS
+}
+fn is_default_betas(b: &[f64; 2]) -> bool {
+    *b == DEFAULT_BETAS
+}
+fn default_eps() -> f64 {
+    DEFAULT_EPS
+}
+fn is_default_eps(e: &f64) -> bool {
+    *e == DEFAULT_EPS
 }
 fn default_decay() -> PerKind<f64> {
     PerKind::All(1.0)
@@ -286,6 +341,13 @@ impl Config {
                 );
             }
         }
+        let draws_adam = self.search.iter().flat_map(|s| &s.optimizer);
+        check(
+            !(self.training.nesterov && draws_adam.clone().any(|o| !o.is_sgd())),
+            "training.nesterov",
+            "is SGD's, and search.optimizer draws Adam or AdamW, which have no Nesterov variant \
+             here",
+        )?;
         self.dataset.validate()?;
         if let Some(h) = self.search.as_ref().and_then(|s| s.halving) {
             check(
@@ -470,6 +532,21 @@ impl TrainingConfig {
             self.weight_decay >= 0.0,
             "training.weight_decay",
             "must not be negative",
+        )?;
+        check(
+            self.betas.iter().all(|b| (0.0..1.0).contains(b)),
+            "training.betas",
+            "must be two numbers in [0, 1), [β₁, β₂]",
+        )?;
+        check(
+            self.eps > 0.0 && self.eps.is_finite(),
+            "training.eps",
+            "must be a positive number",
+        )?;
+        check(
+            !self.nesterov || self.optimizer.is_sgd(),
+            "training.nesterov",
+            "is SGD's; Adam and AdamW have no Nesterov variant here",
         )?;
         check(
             self.lr_decay.values().iter().all(|&v| v > 0.0 && v <= 1.0),

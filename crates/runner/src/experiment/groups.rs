@@ -1,7 +1,8 @@
 //! Runs of a plan that can be trained together as one stack of nets (`highway_model::Stack`):
 //! runs that see the same data stream and build nets of one shape, and differ only in what
 //! each trial of a stack may have of its own (learning rate and its decay, momentum,
-//! Nesterov, weight decay, initial gate bias or residual scale, activation). In a search these
+//! Nesterov, weight decay, Adam's betas and ε, initial gate bias or residual scale,
+//! activation), not in the optimiser. In a search these
 //! are the trials of one (kind, depth) cell. Groups are cut from the plan's order,
 //! `batch_trials` runs at most each, so that the same config gives the same groups on every
 //! machine.
@@ -27,6 +28,8 @@ fn key(run: &RunSpec) -> String {
     let mut training = run.training.clone();
     (training.lr, training.momentum, training.lr_decay) = (0.0, 0.0, 1.0);
     (training.weight_decay, training.nesterov) = (0.0, false);
+    // Adam's settings may differ per trial; the optimiser may not (its state differs).
+    (training.betas, training.eps) = (None, None);
     // Runs of grid points with other data see other batches.
     let data: Vec<(&str, &serde_json::Value)> = (run.point.iter())
         .flat_map(|p| p.values())
@@ -129,5 +132,26 @@ mod tests {
         }
         let runs = plan(&config(&["training.gradient_checkpointing=true"]));
         assert_eq!(groups(&runs, 40).len(), 20);
+    }
+
+    /// A search that draws the optimiser stacks each cell's trials by optimiser.
+    #[test]
+    fn the_optimizer_splits_groups() {
+        let runs = plan(&config(&[
+            "search.trials=12",
+            r#"search.optimizer=["sgd","adam","adamw"]"#,
+        ]));
+        let gs = groups(&runs, 40);
+        assert!(gs.len() > 4 && gs.len() <= 12, "{}", gs.len());
+        for g in &gs {
+            let first = &runs[g.runs[0]].training;
+            assert!(g
+                .runs
+                .iter()
+                .all(|&r| runs[r].training.optimizer == first.optimizer));
+        }
+        // Adam's trials may differ in their betas (as in learning rate) and stay one group.
+        let adam = plan(&config(&["training.optimizer=adam"]));
+        assert_eq!(groups(&adam, 40).len(), 4);
     }
 }

@@ -18,7 +18,7 @@ mod search;
 mod spec;
 
 pub use config::Config;
-pub(crate) use config::Execution;
+pub(crate) use config::{Execution, Optimizer, DEFAULT_BETAS, DEFAULT_EPS};
 pub(crate) use dataset::by_dataset;
 pub use dataset::{fingerprint, load_dataset};
 pub(crate) use grid::GridPoint;

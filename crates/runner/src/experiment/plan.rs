@@ -124,6 +124,10 @@ fn plan_one(config: &Config, point: Option<&GridPoint>) -> Vec<RunSpec> {
                 training.lr = drawn.lr;
                 training.momentum = drawn.momentum;
                 training.lr_decay = drawn.lr_decay;
+                // Drawn, or the config's; Adam's runs have no momentum.
+                let t = &config.training;
+                let optimizer = drawn.optimizer.unwrap_or(t.optimizer);
+                training.set_optimizer(optimizer, t.betas, t.eps);
             }
             if kind != Kind::Highway {
                 model.gate_bias = 0.0;
@@ -176,13 +180,16 @@ fn model(m: &ModelSection, kind: Kind, depth: usize) -> ModelConfig {
 
 /// The training settings of `t` resolved for `kind`.
 fn training(t: &TrainingConfig, kind: Kind) -> RunTraining {
-    RunTraining {
+    let mut training = RunTraining {
         epochs: t.epochs,
         batch_size: t.batch_size,
         lr: t.lr.get(kind),
         momentum: t.momentum.get(kind),
         nesterov: t.nesterov,
         weight_decay: t.weight_decay,
+        optimizer: Default::default(),
+        betas: None,
+        eps: None,
         lr_decay: t.lr_decay.get(kind),
         decay_every: t.decay_every,
         divergence_factor: t.divergence_factor,
@@ -190,7 +197,9 @@ fn training(t: &TrainingConfig, kind: Kind) -> RunTraining {
         checkpoint_every: t.checkpoint_every,
         save_model: t.save_model,
         layer_stats: t.layer_stats,
-    }
+    };
+    training.set_optimizer(t.optimizer, t.betas, t.eps);
+    training
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use highway_data::{DatasetName, SyntheticSpec};
 use highway_model::{Activation, Kind, ModelConfig, WeightInit};
 use serde::Serialize;
 
-use super::config::{DatasetConfig, DecayEvery, LabelSet, PreprocessName};
+use super::config::{DatasetConfig, DecayEvery, LabelSet, Optimizer, PreprocessName};
 use super::spec::RunTraining;
 
 /// The settings of version 1, serialized as the JSON array `[model, training, seed, dataset]`,
@@ -53,6 +53,14 @@ struct TrainingV1 {
     divergence_factor: f64,
     /// Composed instead of fused layers: the same formulas, rounded differently.
     gradient_checkpointing: bool,
+    /// Adam or AdamW and their settings; absent for SGD, so that the ids made before Adam
+    /// existed keep their bytes.
+    #[serde(skip_serializing_if = "Optimizer::is_sgd")]
+    optimizer: Optimizer,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    betas: Option<[f64; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eps: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -112,6 +120,9 @@ pub(super) fn run_id(
             decay_every: t.decay_every,
             divergence_factor: t.divergence_factor,
             gradient_checkpointing: t.gradient_checkpointing,
+            optimizer: t.optimizer,
+            betas: t.betas,
+            eps: t.eps,
         },
         seed,
         DatasetV1 {
@@ -201,5 +212,38 @@ mod tests {
         apply_set(&mut v, "training.epochs=13").unwrap();
         let changed = Config::from_value(v).unwrap();
         assert!(ids(&changed).iter().zip(ids(&base)).all(|(a, b)| *a != b));
+    }
+
+    /// Adam's runs get ids of their own, which its settings change and SGD's momentum does not
+    /// (Adam has none).
+    #[test]
+    fn the_optimizer_and_its_settings_change_ids() {
+        let base = committed("fig1-mnist").config;
+        let ids = |sets: &[&str]| {
+            let mut v = serde_json::to_value(&base).unwrap();
+            for set in sets {
+                apply_set(&mut v, set).unwrap();
+            }
+            let c = Config::from_value(v).unwrap();
+            plan(&c).into_iter().map(|r| r.id).collect::<Vec<_>>()
+        };
+        let sgd = ids(&[]);
+        assert_eq!(ids(&["training.optimizer=sgd"]), sgd);
+        let adam = ids(&["training.optimizer=adam"]);
+        let distinct = |a: &[String], b: &[String]| a.iter().zip(b).all(|(a, b)| a != b);
+        assert!(distinct(&adam, &sgd));
+        assert!(distinct(&ids(&["training.optimizer=adamw"]), &adam));
+        assert!(distinct(
+            &ids(&["training.optimizer=adam", "training.betas=[0.8,0.999]"]),
+            &adam
+        ));
+        assert!(distinct(
+            &ids(&["training.optimizer=adam", "training.eps=1e-6"]),
+            &adam
+        ));
+        assert_eq!(
+            ids(&["training.optimizer=adam", "training.momentum=0.5"]),
+            adam
+        );
     }
 }

@@ -9,6 +9,7 @@ use highway_model::{Activation, Kind};
 use highway_rng::{fnv1a, SplitMix64};
 use serde::{Deserialize, Serialize};
 
+use super::config::Optimizer;
 use super::halving::Halving;
 
 /// `[min, max]`.
@@ -53,6 +54,10 @@ pub struct SearchConfig {
     /// Initial transform-gate bias of highway nets, uniform; the paper: [−10, −1].
     #[serde(default = "default_gate_bias")]
     pub gate_bias: Range,
+    /// Optimisers to choose from, uniformly (drawn after every other setting, so a search
+    /// without this field draws what it drew before it existed). Empty: `training.optimizer`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optimizer: Vec<Optimizer>,
     /// Only these trials, per (kind, depth), with the config's seeds: chosen trials of a search
     /// run again (with other seeds, say), each with the very setting the search drew for it.
     /// Empty: every trial.
@@ -98,6 +103,8 @@ pub struct Trial {
     pub activation: Activation,
     /// Drawn for every kind (so the stream is the same), used by highway nets.
     pub gate_bias: f32,
+    /// Drawn when `search.optimizer` lists optimisers.
+    pub optimizer: Option<Optimizer>,
 }
 
 impl SearchConfig {
@@ -136,6 +143,12 @@ impl SearchConfig {
         }
         if self.activation.is_empty() {
             bad("activation", "must not be empty");
+        }
+        let mut optimizers = self.optimizer.clone();
+        optimizers.sort_by_key(|o| o.name());
+        optimizers.dedup();
+        if optimizers.len() != self.optimizer.len() {
+            bad("optimizer", "must not repeat an optimiser");
         }
         for (i, r) in self.rerun.iter().enumerate() {
             let path = format!("rerun[{i}].trials");
@@ -183,6 +196,8 @@ impl SearchConfig {
             lr_decay: self.lr_decay.uniform(&mut rng),
             activation: self.activation[rng.below(self.activation.len())],
             gate_bias: self.gate_bias.uniform(&mut rng) as f32,
+            optimizer: (!self.optimizer.is_empty())
+                .then(|| self.optimizer[rng.below(self.optimizer.len())]),
         }
     }
 }
@@ -227,6 +242,37 @@ mod tests {
             ..a.clone()
         };
         assert_ne!(a.draw(Kind::Plain, 10, 0), other.draw(Kind::Plain, 10, 0));
+    }
+
+    /// Drawing the optimiser changes no other setting of any trial, and draws each one listed.
+    #[test]
+    fn drawing_the_optimizer_keeps_every_other_draw() {
+        let plain = search(100);
+        let mut drawing = plain.clone();
+        drawing.optimizer = vec![Optimizer::Sgd, Optimizer::Adam, Optimizer::AdamW];
+        let mut seen = Vec::new();
+        for t in 0..100 {
+            let (a, b) = (
+                plain.draw(Kind::Highway, 10, t),
+                drawing.draw(Kind::Highway, 10, t),
+            );
+            assert_eq!(a.optimizer, None);
+            let drawn = b.optimizer.expect("drawn");
+            assert_eq!(
+                Trial {
+                    optimizer: None,
+                    ..b
+                },
+                a
+            );
+            if !seen.contains(&drawn) {
+                seen.push(drawn);
+            }
+        }
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        drawing.optimizer = vec![Optimizer::Adam, Optimizer::Adam];
+        let paths: Vec<String> = drawing.problems().into_iter().map(|p| p.0).collect();
+        assert_eq!(paths, vec!["search.optimizer"]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use highway_model::{Kind, ModelConfig};
 use serde::{Deserialize, Serialize};
 
-use super::config::DecayEvery;
+use super::config::{DecayEvery, Optimizer};
 use super::grid::GridPoint;
 
 /// Everything needed to train one run, and nothing else.
@@ -35,6 +35,16 @@ pub struct RunTraining {
     pub momentum: f64,
     pub nesterov: bool,
     pub weight_decay: f64,
+    /// SGD (the default, then absent), Adam or AdamW; for Adam and AdamW `momentum` is 0 and
+    /// `nesterov` false.
+    #[serde(default, skip_serializing_if = "Optimizer::is_sgd")]
+    pub optimizer: Optimizer,
+    /// Adam's and AdamW's β₁ and β₂; absent for SGD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub betas: Option<[f64; 2]>,
+    /// Adam's and AdamW's ε; absent for SGD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eps: Option<f64>,
     pub lr_decay: f64,
     pub decay_every: DecayEvery,
     pub divergence_factor: f64,
@@ -57,6 +67,18 @@ pub struct RunTraining {
 }
 
 impl RunTraining {
+    /// Sets the optimiser to `optimizer`, with the settings of `t` it uses: Adam and AdamW
+    /// have no momentum (β₁ has its part) and take `t`'s betas and ε.
+    pub fn set_optimizer(&mut self, optimizer: Optimizer, betas: [f64; 2], eps: f64) {
+        self.optimizer = optimizer;
+        if optimizer.is_sgd() {
+            (self.betas, self.eps) = (None, None);
+        } else {
+            (self.momentum, self.nesterov) = (0.0, false);
+            (self.betas, self.eps) = (Some(betas), Some(eps));
+        }
+    }
+
     /// The learning rate after `epoch` epochs and `step` steps.
     pub fn lr_at(&self, epoch: usize, step: usize) -> f64 {
         let t = match self.decay_every {

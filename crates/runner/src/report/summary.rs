@@ -14,13 +14,20 @@ fn opt(v: Option<f64>) -> String {
 /// The columns of `summary.csv`.
 pub const SUMMARY_HEADER: &str = "index,id,kind,depth,seed,trial,width,activation,gate_bias,lr,momentum,lr_decay,batch_size,state,epochs,final_train_loss,best_train_loss,final_eval_loss,final_eval_acc,wall_seconds,backend,message";
 
-/// One row per run; a grid sweep's rows end with the grid point each run was planned at.
+/// One row per run; a sweep with Adam's runs has their optimiser in a column of its own (SGD's
+/// sweeps keep the columns they had), and a grid sweep's rows end with the grid point each run
+/// was planned at.
 pub(super) fn summary_csv(runs: &[RunResult]) -> String {
     let grid = runs.iter().any(|r| r.spec.point.is_some());
-    let mut s = match grid {
-        true => format!("{SUMMARY_HEADER},point\n"),
-        false => format!("{SUMMARY_HEADER}\n"),
-    };
+    let adam = runs.iter().any(|r| !r.spec.training.optimizer.is_sgd());
+    let mut s = SUMMARY_HEADER.to_string();
+    if adam {
+        s += ",optimizer";
+    }
+    if grid {
+        s += ",point";
+    }
+    s.push('\n');
     for r in runs {
         let (spec, st) = (&r.spec, r.status.as_ref());
         let message = st
@@ -54,6 +61,10 @@ pub(super) fn summary_csv(runs: &[RunResult]) -> String {
             st.map(|s| s.backends()).unwrap_or_default(),
             message
         );
+        if adam {
+            s.pop();
+            let _ = writeln!(s, ",{}", r.spec.training.optimizer.name());
+        }
         if let Some(point) = r.spec.point.as_ref().filter(|_| grid) {
             s.pop();
             let _ = writeln!(

@@ -1,21 +1,24 @@
-//! A cohort of one: one net and its SGD ([`super::sgd::Sgd`]), on any backend, with fused or
-//! composed layers and gradient checkpointing, its operations on every thread the backend has.
-//! Its checkpoint holds the net's parameters and the velocities by parameter name.
+//! A cohort of one: one net and its optimiser ([`super::optim::Optim`]), on any backend, with
+//! fused or composed layers and gradient checkpointing, its operations on every thread the
+//! backend has. Its checkpoint holds the net's parameters and the optimiser's state by slot and
+//! parameter name.
 
-use anyhow::{Context, Result};
+use std::collections::HashMap;
+
+use anyhow::{bail, Context, Result};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use highway_model::loss::{correct, cross_entropy};
 use highway_model::{Mlp, ModelConfig, NamedTensor};
 
-use super::sgd::Sgd;
+use super::optim::{state_name, Optim};
 use super::trainable::{Batch, Layers, Scores, Trainable, TrialStart};
 use crate::store::Checkpoint;
 
 pub(crate) struct Net {
     /// Taken out for a step, put back after it.
     model: Option<Mlp>,
-    optim: Sgd,
+    optim: Optim,
     device: Device,
 }
 
@@ -26,8 +29,7 @@ impl Net {
         if layers.gradient_checkpointing {
             device = device.gradient_checkpointing();
         }
-        let s = trial.sgd;
-        let mut optim = Sgd::new(s.momentum.into(), s.nesterov, s.weight_decay.into());
+        let mut optim = Optim::new(trial.rule);
         let model = match trial.checkpoint {
             None => trial.config.init(trial.seed, &device),
             Some(c) => restore(c, trial.config, (&device, inner), &mut optim)?,
@@ -51,13 +53,13 @@ impl Trainable for Net {
         &self.device
     }
 
-    fn step(&mut self, (x, y): Batch, lrs: &[f64]) -> Scores {
+    fn step(&mut self, (x, y): Batch, lrs: &[f64], step: usize) -> Scores {
         let model = self.model.take().expect("the net is back after every step");
         let logits = model.forward(x);
         let loss = cross_entropy(logits.clone(), y.clone());
         let hits = correct(logits.detach(), y);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        self.model = Some(self.optim.step(lrs[0], model, grads));
+        self.model = Some(self.optim.step(lrs[0], step, model, grads));
         (loss.detach(), hits)
     }
 
@@ -71,19 +73,22 @@ impl Trainable for Net {
 
     fn snapshots(&self) -> Vec<(Vec<NamedTensor>, Vec<NamedTensor>)> {
         let model = self.model();
-        let velocity = model
+        let slots = self.optim.rule().slots();
+        let state = model
             .param_ids()
             .into_iter()
-            .filter_map(|(name, id)| {
-                let v = self.optim.velocity(&id)?;
-                Some(NamedTensor {
-                    name,
-                    shape: v.dims().to_vec(),
-                    values: v.clone().into_data().convert::<f32>().try_into_vec().ok()?,
+            .filter_map(|(name, id)| Some((name, self.optim.state(&id)?)))
+            .flat_map(|(name, state)| {
+                slots.iter().zip(state).filter_map(move |(slot, v)| {
+                    Some(NamedTensor {
+                        name: state_name(slot, &name),
+                        shape: v.dims().to_vec(),
+                        values: v.clone().into_data().convert::<f32>().try_into_vec().ok()?,
+                    })
                 })
             })
             .collect();
-        vec![(model.tensors(), velocity)]
+        vec![(model.tensors(), state)]
     }
 
     fn retain(&mut self, _keep: &[usize]) -> Result<()> {
@@ -92,31 +97,53 @@ impl Trainable for Net {
     }
 }
 
-/// The net of checkpoint `c` on the training device `device`, its velocities set in `optim`
-/// on `device`'s inner device `inner`, where the optimiser keeps them.
+/// The net of checkpoint `c` on the training device `device`, its optimiser's state set in
+/// `optim` on `device`'s inner device `inner`, where the optimiser keeps it.
 fn restore(
     c: &Checkpoint,
     config: &ModelConfig,
     (device, inner): (&Device, &Device),
-    optim: &mut Sgd,
+    optim: &mut Optim,
 ) -> Result<Mlp> {
     let model = config
         .load(c.params.clone(), device)
         .context("the checkpoint's parameters do not fit the net")?;
-    let ids = model.param_ids();
-    for v in &c.velocity {
-        let (_, id) = ids
+    let slots = optim.rule().slots();
+    let by_name: HashMap<&str, &NamedTensor> =
+        c.optimizer.iter().map(|v| (v.name.as_str(), v)).collect();
+    let mut used = 0;
+    for (param, id) in model.param_ids() {
+        let state: Vec<Option<&&NamedTensor>> = slots
             .iter()
-            .find(|(name, _)| *name == v.name)
-            .with_context(|| {
-                format!(
-                    "the checkpoint has a velocity for '{}', which the net does not have",
-                    v.name
-                )
-            })?;
-        let values =
-            Tensor::<1>::from_data(TensorData::new(v.values.clone(), [v.values.len()]), inner);
-        optim.set_velocity(*id, values);
+            .map(|slot| by_name.get(state_name(slot, &param).as_str()))
+            .collect();
+        if state.iter().all(Option::is_none) {
+            // No step yet.
+            continue;
+        }
+        let mut tensors = Vec::new();
+        for (slot, v) in slots.iter().zip(state) {
+            let v =
+                v.with_context(|| format!("the checkpoint has no '{}'", state_name(slot, &param)))?;
+            tensors.push(Tensor::<1>::from_data(
+                TensorData::new(v.values.clone(), [v.values.len()]),
+                inner,
+            ));
+            used += 1;
+        }
+        optim.set_state(id, tensors);
+    }
+    if used < c.optimizer.len() {
+        let names = model.param_ids();
+        let stray = c.optimizer.iter().find(|v| {
+            !names
+                .iter()
+                .any(|(param, _)| slots.iter().any(|slot| state_name(slot, param) == v.name))
+        });
+        bail!(
+            "the checkpoint has optimiser state '{}', which neither the net nor its optimiser has",
+            stray.map_or("?", |v| v.name.as_str())
+        );
     }
     Ok(model)
 }

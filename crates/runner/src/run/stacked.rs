@@ -1,29 +1,28 @@
-//! A cohort of several trials as one stack of nets (`highway_model::Stack`) and its SGD
-//! ([`super::stack_sgd::StackSgd`]): one forward and one backward pass per batch for all of
-//! them, each trial with its own learning rate, momentum and weight decay.
+//! A cohort of several trials as one stack of nets (`highway_model::Stack`) and its optimiser
+//! ([`super::stack_optim::StackOptim`]): one forward and one backward pass per batch for all of
+//! them, each trial with its own learning rate, momentum or betas and weight decay.
 //!
 //! On Flex each trial's numbers are those of the run trained alone on one thread: the stack's
 //! operations run each trial through the single net's code, and a trial's evaluation and layer
 //! statistics run on one thread ([`Trainable::measures_alone`]).
 
-use anyhow::{Context, Result};
+use anyhow::{ensure, Context, Result};
 use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use highway_model::loss::{trial_correct, trial_cross_entropy};
-use highway_model::ops::sgd::SgdStep;
-use highway_model::ops::trials::sgd::TrialSteps;
 use highway_model::{Mlp, ModelConfig, NamedTensor, Stack};
 
-use super::stack_sgd::StackSgd;
+use super::optim::Rule;
+use super::stack_optim::StackOptim;
 use super::trainable::{Batch, Scores, Trainable, TrialStart};
 
 pub(crate) struct Stacked {
     /// Taken out for a step, put back after it.
     stack: Option<Stack>,
-    optim: StackSgd,
-    /// Each trial's net and SGD settings, in stack order.
+    optim: StackOptim,
+    /// Each trial's net and optimiser settings, in stack order.
     configs: Vec<ModelConfig>,
-    sgd: Vec<SgdStep>,
+    rules: Vec<Rule>,
     device: Device,
 }
 
@@ -33,29 +32,34 @@ impl Stacked {
     pub(crate) fn new(trials: &[TrialStart], inner: &Device) -> Result<Self> {
         let device = inner.clone().autodiff();
         let mut tensors = Vec::new();
-        let mut velocities = Vec::new();
+        let mut states = Vec::new();
         for trial in trials {
             match trial.checkpoint {
                 Some(c) => {
                     tensors.push(c.params.clone());
-                    velocities.push(c.velocity.clone());
+                    states.push(c.optimizer.clone());
                 }
                 None => {
                     tensors.push(trial.config.init(trial.seed, &device).tensors());
-                    velocities.push(Vec::new());
+                    states.push(Vec::new());
                 }
             }
         }
         let configs: Vec<ModelConfig> = trials.iter().map(|t| t.config.clone()).collect();
         let stack = Stack::new(&configs, tensors, &device)
             .context("the trials' parameters do not make one stack")?;
-        let mut optim = StackSgd::new();
-        optim.restore(&velocities, inner);
+        let rules: Vec<Rule> = trials.iter().map(|t| t.rule).collect();
+        ensure!(
+            rules.iter().all(|r| r.same_kind(&rules[0])),
+            "the trials of a stack share their optimiser"
+        );
+        let mut optim = StackOptim::new(&rules[0]);
+        optim.restore(&states, inner);
         Ok(Stacked {
             stack: Some(stack),
             optim,
             configs,
-            sgd: trials.iter().map(|t| t.sgd).collect(),
+            rules,
             device,
         })
     }
@@ -68,7 +72,7 @@ impl Stacked {
 }
 
 impl Trainable for Stacked {
-    fn step(&mut self, (x, y): Batch, lrs: &[f64]) -> Scores {
+    fn step(&mut self, (x, y): Batch, lrs: &[f64], step: usize) -> Scores {
         let stack = self
             .stack
             .take()
@@ -77,16 +81,10 @@ impl Trainable for Stacked {
         let losses = trial_cross_entropy(logits.clone(), y.clone());
         let hits = trial_correct(logits.detach(), y);
         let grads = GradientsParams::from_grads(losses.clone().sum().backward(), &stack);
-        let steps = self
-            .sgd
-            .iter()
-            .zip(lrs)
-            .map(|(s, &lr)| SgdStep {
-                lr: lr as f32,
-                ..*s
-            })
+        let rules: Vec<Rule> = (self.rules.iter().zip(lrs))
+            .map(|(r, &lr)| r.at(lr, step))
             .collect();
-        self.stack = Some(self.optim.step(TrialSteps::new(steps), stack, grads));
+        self.stack = Some(self.optim.step(&rules, stack, grads));
         (losses.detach(), hits)
     }
 
@@ -109,8 +107,8 @@ impl Trainable for Stacked {
     fn snapshots(&self) -> Vec<(Vec<NamedTensor>, Vec<NamedTensor>)> {
         let stack = self.stack();
         let names: Vec<String> = stack.param_ids().into_iter().map(|(n, _)| n).collect();
-        let velocities = self.optim.trial_velocities(&names, self.configs.len());
-        stack.tensors().into_iter().zip(velocities).collect()
+        let states = self.optim.trial_state(&names, self.configs.len());
+        stack.tensors().into_iter().zip(states).collect()
     }
 
     fn retain(&mut self, keep: &[usize]) -> Result<()> {
@@ -121,7 +119,7 @@ impl Trainable for Stacked {
             .map(|&i| std::mem::take(&mut tensors[i]))
             .collect();
         self.configs = keep.iter().map(|&i| self.configs[i].clone()).collect();
-        self.sgd = keep.iter().map(|&i| self.sgd[i]).collect();
+        self.rules = keep.iter().map(|&i| self.rules[i]).collect();
         self.optim.retain(keep);
         if !keep.is_empty() {
             self.stack = Some(Stack::new(&self.configs, params, &self.device)?);

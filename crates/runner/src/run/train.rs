@@ -1,5 +1,5 @@
 //! The training loop, for a cohort of K ≥ 1 trials (a run trained alone is a cohort of one):
-//! SGD with classical momentum and exponential learning-rate decay, seeded shuffling,
+//! SGD with classical momentum, or Adam, and exponential learning-rate decay, seeded shuffling,
 //! evaluation every epoch, divergence detection, and a checkpoint every `checkpoint_every`
 //! epochs, at a rung of successive halving and on a stop signal, from which a restarted run
 //! continues exactly where it was. What differs between one net and a stack of nets is behind
@@ -20,12 +20,12 @@ use anyhow::Result;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use highway_data::Dataset;
-use highway_model::ops::sgd::SgdStep;
 use highway_model::{Mlp, ModelConfig};
 
 use super::cohort::cohort;
 use super::eval::{evaluate, to_device};
 use super::job::Job;
+use super::optim::Rule;
 use super::order::epoch_order;
 use super::progress::RunProgress;
 use super::signals::{Signal, Stop};
@@ -130,16 +130,9 @@ impl<'a> Trial<'a> {
         self.run.id.clone()
     }
 
-    /// This trial's SGD settings (the learning rate is given per step).
-    fn sgd(&self) -> SgdStep {
-        let t = &self.run.training;
-        SgdStep {
-            lr: 0.0,
-            momentum: t.momentum as f32,
-            dampening: 0.0,
-            weight_decay: t.weight_decay as f32,
-            nesterov: t.nesterov,
-        }
+    /// This trial's optimiser and its settings (the learning rate is given per step).
+    fn rule(&self) -> Rule {
+        Rule::of(&self.run.training)
     }
 
     /// Its share of the cohort's time in the current epoch (see `RunRecorder::share_time`).
@@ -209,7 +202,7 @@ impl<'a> Cohort<'a> {
             .map(|(trial, checkpoint)| TrialStart {
                 config: trial.config(),
                 seed: trial.run.seed,
-                sgd: trial.sgd(),
+                rule: trial.rule(),
                 checkpoint: checkpoint.as_ref(),
             })
             .collect();
@@ -367,7 +360,7 @@ impl<'a> Cohort<'a> {
             let idx = index_tensor(batch, &device);
             let x = self.x.clone().select(0, idx.clone());
             let y = self.y.clone().select(0, idx);
-            let (losses, hits) = self.model.step((x, y), &lrs);
+            let (losses, hits) = self.model.step((x, y), &lrs, self.step + 1);
             loss_sum = loss_sum + losses.clone().mul_scalar(batch.len() as f64);
             correct_sum = correct_sum + hits;
             self.step += 1;
@@ -489,7 +482,7 @@ impl<'a> Cohort<'a> {
 
     /// Writes every trial's checkpoint at the start of epoch `epoch`.
     fn checkpoint_all(&self, epoch: usize) -> Result<()> {
-        for (trial, (params, velocity)) in self.trials.iter().zip(self.model.snapshots()) {
+        for (trial, (params, optimizer)) in self.trials.iter().zip(self.model.snapshots()) {
             let position = Position {
                 epoch,
                 step: self.step,
@@ -500,7 +493,7 @@ impl<'a> Cohort<'a> {
             trial.recorder.checkpoint(&Checkpoint {
                 position,
                 params,
-                velocity,
+                optimizer,
             })?;
         }
         Ok(())
@@ -512,7 +505,7 @@ impl<'a> Cohort<'a> {
         let snapshots = self.model.snapshots();
         let steps = self.steps_per_epoch;
         let trials = std::mem::take(&mut self.trials);
-        for (i, (trial, (params, velocity))) in trials.into_iter().zip(snapshots).enumerate() {
+        for (i, (trial, (params, optimizer))) in trials.into_iter().zip(snapshots).enumerate() {
             let position = Position {
                 epoch,
                 batch,
@@ -531,7 +524,7 @@ impl<'a> Cohort<'a> {
                 let c = Checkpoint {
                     position,
                     params,
-                    velocity,
+                    optimizer,
                 };
                 trial
                     .recorder

@@ -7,9 +7,9 @@
 
 use anyhow::Result;
 use burn::tensor::{Device, Int, Tensor};
-use highway_model::ops::sgd::SgdStep;
 use highway_model::{LayerStats, Mlp, ModelConfig, NamedTensor};
 
+use super::optim::Rule;
 use crate::store::Checkpoint;
 
 /// A batch: features `[n, d]` and labels `[n]`.
@@ -24,9 +24,10 @@ pub(crate) trait Trainable {
     /// The device the trials train on (with autodiff), where the training data goes.
     fn device(&self) -> &Device;
 
-    /// One step of every trial on the batch `(x, y)`, trial `k` at learning rate `lrs[k]`:
-    /// each trial's loss on the batch before the step and its correct predictions.
-    fn step(&mut self, batch: Batch, lrs: &[f64]) -> Scores;
+    /// Step number `step` (1 for the first) of every trial on the batch `(x, y)`, trial `k` at
+    /// learning rate `lrs[k]`: each trial's loss on the batch before the step and its correct
+    /// predictions.
+    fn step(&mut self, batch: Batch, lrs: &[f64], step: usize) -> Scores;
 
     /// Each trial as a net of its own, on the training device.
     fn nets(&self) -> Result<Vec<Mlp>>;
@@ -35,7 +36,7 @@ pub(crate) trait Trainable {
     /// a stack's trials are measured as the run trained alone on one thread measures them.
     fn measures_alone(&self) -> bool;
 
-    /// Each trial's parameters and optimiser velocities, as its own checkpoint holds them.
+    /// Each trial's parameters and optimiser state, as its own checkpoint holds them.
     fn snapshots(&self) -> Vec<(Vec<NamedTensor>, Vec<NamedTensor>)>;
 
     /// Keeps the trials `keep` (indices into the cohort, in order); the others leave it.
@@ -47,7 +48,7 @@ pub(crate) trait Trainable {
 pub(crate) struct TrialStart<'a> {
     pub(crate) config: &'a ModelConfig,
     pub(crate) seed: u64,
-    pub(crate) sgd: SgdStep,
+    pub(crate) rule: Rule,
     pub(crate) checkpoint: Option<&'a Checkpoint>,
 }
 

@@ -1,5 +1,5 @@
-//! A run's checkpoint, `runs/<id>/checkpoint/state.safetensors`: the net, the SGD velocity of
-//! every parameter, and where training stands, so that a stopped run continues exactly where it
+//! A run's checkpoint, `runs/<id>/checkpoint/state.safetensors`: the net, the optimiser's state
+//! of every parameter (SGD's velocity, Adam's two moments), and where training stands, so that a stopped run continues exactly where it
 //! was, bit for bit.
 //!
 //! One file, written under a temporary name and renamed into place, so a kill leaves either the
@@ -29,8 +29,12 @@ const FORMAT: &str = "highway-checkpoint/2";
 /// The version before, still read (a run stopped by an older build continues): its checksum
 /// covers the tensors only, and its data is the one the run's earlier `spec.json` names.
 const FORMAT_1: &str = "highway-checkpoint/1";
-/// The prefix of the velocity tensors' names: `velocity.highway.3.w_t`.
-const VELOCITY: &str = "velocity.";
+/// The slots of SGD's state per parameter (its velocity) and of Adam's (its first and second
+/// moments): the prefixes of their tensors' names, `velocity.highway.3.w_t`,
+/// `adam_m.highway.3.w_t`. Adam's step count, which its bias correction needs, is the
+/// position's `step`.
+pub(crate) const SGD_SLOTS: &[&str] = &["velocity"];
+pub(crate) const ADAM_SLOTS: &[&str] = &["adam_m", "adam_v"];
 /// The metadata key of the checksum, the one entry it does not cover.
 const CHECKSUM: &str = "checksum";
 /// The metadata key of the training losses of the epochs before the checkpoint, as the run's
@@ -166,19 +170,16 @@ fn belongs(
     Ok(())
 }
 
-/// A checkpoint's tensors as the net's parameters and the velocities by parameter name.
-fn split_velocity(tensors: Vec<NamedTensor>) -> (Vec<NamedTensor>, Vec<NamedTensor>) {
-    let (velocity, params): (Vec<_>, Vec<_>) = tensors
-        .into_iter()
-        .partition(|t| t.name.starts_with(VELOCITY));
-    let velocity = velocity
-        .into_iter()
-        .map(|v| NamedTensor {
-            name: v.name[VELOCITY.len()..].to_string(),
-            ..v
+/// A checkpoint's tensors as the net's parameters and the optimiser's state.
+fn split_state(tensors: Vec<NamedTensor>) -> (Vec<NamedTensor>, Vec<NamedTensor>) {
+    let is_state = |name: &str| {
+        SGD_SLOTS.iter().chain(ADAM_SLOTS).any(|slot| {
+            name.strip_prefix(slot)
+                .is_some_and(|rest| rest.starts_with('.'))
         })
-        .collect();
-    (params, velocity)
+    };
+    let (state, params) = tensors.into_iter().partition(|t| is_state(&t.name));
+    (params, state)
 }
 
 impl Position {
@@ -207,8 +208,9 @@ pub struct Checkpoint {
     pub position: Position,
     /// The net's parameters, named as in a model file.
     pub params: Vec<NamedTensor>,
-    /// The SGD velocity per parameter name; a parameter without one has taken no step yet.
-    pub velocity: Vec<NamedTensor>,
+    /// The optimiser's state, each tensor named `<slot>.<parameter>` (`velocity.input.bias`;
+    /// see [`SGD_SLOTS`], [`ADAM_SLOTS`]); a parameter without one has taken no step yet.
+    pub optimizer: Vec<NamedTensor>,
 }
 
 /// The checkpoint file of the run folder `run_dir`.
@@ -225,10 +227,7 @@ pub(super) fn save(
     losses: &[f64],
 ) -> Result<u64> {
     let mut tensors = checkpoint.params.clone();
-    tensors.extend(checkpoint.velocity.iter().map(|v| NamedTensor {
-        name: format!("{VELOCITY}{}", v.name),
-        ..v.clone()
-    }));
+    tensors.extend(checkpoint.optimizer.iter().cloned());
     let mut metadata = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
         ("run".to_string(), spec.id().to_string()),
@@ -281,7 +280,11 @@ pub(super) fn load(
     }
     let refuse = |why: String| anyhow::anyhow!("{}: {why}; {REFUSED}", path.display());
     // Its errors name the file.
-    let max_values = 2 * spec.model.param_count() as u64;
+    let slots = match spec.run.training.optimizer.is_sgd() {
+        true => SGD_SLOTS.len(),
+        false => ADAM_SLOTS.len(),
+    };
+    let max_values = (1 + slots as u64) * spec.model.param_count() as u64;
     let (meta, tensors) = tensor_file::read(&path, |_| Ok(max_values))
         .map_err(|e| anyhow::anyhow!("{e:#}; {REFUSED}"))?;
     let get = |key: &str| {
@@ -308,11 +311,11 @@ pub(super) fn load(
     let position: Position = serde_json::from_str(get("position")?)
         .map_err(|e| refuse(format!("its position does not parse: {e}")))?;
     position.check(spec).map_err(refuse)?;
-    let (params, velocity) = split_velocity(tensors);
+    let (params, optimizer) = split_state(tensors);
     Ok(Some(Checkpoint {
         position,
         params,
-        velocity,
+        optimizer,
     }))
 }
 
@@ -424,7 +427,7 @@ mod tests {
                 epoch_seconds: 4.0,
             },
             params: vec![t("input.bias", vec![1.0, -0.0, f32::MIN_POSITIVE / 3.0])],
-            velocity: vec![t("input.bias", vec![0.5, 1e-30, -2.0])],
+            optimizer: vec![t("velocity.input.bias", vec![0.5, 1e-30, -2.0])],
         }
     }
 
@@ -442,7 +445,7 @@ mod tests {
         let bits = |c: &Checkpoint| {
             c.params
                 .iter()
-                .chain(&c.velocity)
+                .chain(&c.optimizer)
                 .flat_map(|t| t.values.iter().map(|v| v.to_bits()))
                 .collect::<Vec<_>>()
         };
@@ -548,10 +551,7 @@ mod tests {
         let a = spec("run-a", 5, "d1");
         let c = checkpoint();
         let mut tensors = c.params.clone();
-        tensors.extend(c.velocity.iter().map(|v| NamedTensor {
-            name: format!("{VELOCITY}{}", v.name),
-            ..v.clone()
-        }));
+        tensors.extend(c.optimizer.iter().cloned());
         let meta = HashMap::from([
             ("format".to_string(), FORMAT_1.to_string()),
             ("run".to_string(), "run-a".to_string()),

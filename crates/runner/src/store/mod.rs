@@ -37,7 +37,7 @@ mod sweep_dir;
 mod tensor_file;
 mod tfevents;
 
-pub(crate) use checkpoint::{Checkpoint, Position};
+pub(crate) use checkpoint::{Checkpoint, Position, ADAM_SLOTS, SGD_SLOTS};
 pub use curve::CurveRow;
 pub(crate) use files::{write_atomic, write_files};
 pub use layers::LayerRow;

@@ -253,6 +253,17 @@ pub(super) fn run_hparams(spec: &RunSpec) -> Vec<(String, HValue)> {
     if let Some(trial) = spec.trial {
         h.push(("trial", HValue::Number(trial as f64)));
     }
+    // Adam's and AdamW's runs only, so that the event files of SGD's keep their bytes.
+    if !t.optimizer.is_sgd() {
+        h.push(("optimizer", HValue::Text(t.optimizer.name().into())));
+        if let Some([beta1, beta2]) = t.betas {
+            h.push(("beta1", HValue::Number(beta1)));
+            h.push(("beta2", HValue::Number(beta2)));
+        }
+        if let Some(eps) = t.eps {
+            h.push(("eps", HValue::Number(eps)));
+        }
+    }
     let mut h: Vec<(String, HValue)> = h.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
     h.extend(grid_hparams(spec));
     h
@@ -390,6 +401,14 @@ pub(super) fn write_experiment(
         ),
         number("trial", "random-search trial"),
     ];
+    if plan.iter().any(|r| !r.training.optimizer.is_sgd()) {
+        infos.extend([
+            choice("optimizer", "adam or adamw", vec!["adam", "adamw"]),
+            number("beta1", "Adam's first-moment decay rate"),
+            number("beta2", "Adam's second-moment decay rate"),
+            number("eps", "Adam's epsilon"),
+        ]);
+    }
     infos.extend(grid_infos(plan, &differs));
     infos.sort_by_key(|h| !h.differs);
     let experiment = hparams::experiment(name, description, &infos, &METRICS);

@@ -8,6 +8,7 @@
 //! on one thread, the team splitting the trials, so that a trial's numbers are those of the
 //! same net trained alone on one thread, whatever the number of threads.
 
+pub mod adam;
 pub mod highway;
 pub mod plain;
 pub mod residual;
@@ -20,6 +21,36 @@ use burn::backend::{Backend, TensorMetadata};
 use burn::tensor::TensorData;
 
 use super::{team, LayerActivation};
+
+/// Each trial's optimiser step (`S`: [`crate::ops::sgd::SgdStep`] or
+/// [`crate::ops::adam::AdamStep`]), in trial order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrialSteps<S>(Arc<[S]>);
+
+impl<S: Copy> TrialSteps<S> {
+    pub fn new(steps: Vec<S>) -> Self {
+        Self(steps.into())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Trial `k`'s step.
+    pub fn get(&self, k: usize) -> &S {
+        &self.0[k]
+    }
+
+    /// One value per trial as a `[K, 1]` tensor on `device`.
+    fn column<B: Backend>(&self, device: &B::Device, f: fn(&S) -> f32) -> FloatTensor<B> {
+        let data = TensorData::new(self.0.iter().map(f).collect::<Vec<_>>(), [self.len(), 1]);
+        B::float_from_data(data, device)
+    }
+}
 
 /// Each trial's activation, in trial order: a stack may mix ReLU and tanh trials.
 #[derive(Clone, Debug, PartialEq, Eq)]

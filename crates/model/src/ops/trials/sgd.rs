@@ -1,40 +1,16 @@
 //! One SGD step on a stacked parameter (`[K, len]`), each trial with its own hyperparameters;
 //! the formula of [`crate::ops::sgd`], per trial.
 
-use std::sync::Arc;
-
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Cube, Dispatch, Flex, NdArray, TensorMetadata};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
+
+pub use super::TrialSteps;
 
 use super::each_trial;
 use crate::ops::flex::{owned, values, values_mut};
 use crate::ops::sgd::SgdStep;
-
-/// Each trial's step, in trial order.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrialSteps(Arc<[SgdStep]>);
-
-impl TrialSteps {
-    pub fn new(steps: Vec<SgdStep>) -> Self {
-        Self(steps.into())
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// One value per trial as a `[K, 1]` tensor on `device`.
-    fn column<B: Backend>(&self, device: &B::Device, f: fn(&SgdStep) -> f32) -> FloatTensor<B> {
-        let data = TensorData::new(self.0.iter().map(f).collect::<Vec<_>>(), [self.len(), 1]);
-        B::float_from_data(data, device)
-    }
-}
 
 /// SGD with momentum on a stack of trials as a backend operation.
 #[backend_extension(Flex, NdArray, Cube)]
@@ -45,7 +21,7 @@ pub trait TrialSgdOps: Backend {
         p: FloatTensor<Self>,
         g: FloatTensor<Self>,
         v: FloatTensor<Self>,
-        steps: TrialSteps,
+        steps: TrialSteps<SgdStep>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         let device = p.device();
         let column = |f: fn(&SgdStep) -> f32| steps.column::<Self>(&device, f);
@@ -72,7 +48,7 @@ pub fn trial_sgd_step(
     p: Tensor<2>,
     g: Tensor<2>,
     v: Tensor<2>,
-    steps: TrialSteps,
+    steps: TrialSteps<SgdStep>,
 ) -> (Tensor<2>, Tensor<2>) {
     let dims = p.dims();
     crate::ops::expect_dims("SGD step of a stack", "gradient", &g.dims(), &dims);
@@ -102,7 +78,7 @@ impl TrialSgdOps for Flex {
         p: FlexTensor,
         g: FlexTensor,
         v: FlexTensor,
-        steps: TrialSteps,
+        steps: TrialSteps<SgdStep>,
     ) -> (FlexTensor, FlexTensor) {
         let (mut p, mut v) = (owned(p), owned(v));
         let g = values(&g);
@@ -118,7 +94,7 @@ impl TrialSgdOps for Flex {
         let (pv, vv) = (values_mut(&mut p, n), values_mut(&mut v, n));
         let trials = pv.chunks_exact_mut(len).zip(vv.chunks_exact_mut(len));
         each_trial(trials.enumerate().collect(), &|(k, (p, v))| {
-            crate::ops::sgd::step_values(p, v, &g[k * len..][..len], &steps.0[k]);
+            crate::ops::sgd::step_values(p, v, &g[k * len..][..len], steps.get(k));
         });
         (p, v)
     }
