@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 
 use crate::backend::BackendName;
-use crate::experiment::Config;
+use crate::experiment::{check_grid, Config};
 use crate::run::SweepOptions;
 
 #[derive(clap::Args)]
@@ -35,19 +35,24 @@ pub(super) struct RunArgs {
 }
 
 impl RunArgs {
+    /// The config with its overrides, checked; with a grid, its plan's size and what each of
+    /// its fields changes too.
+    fn load(&self) -> Result<Config> {
+        let config = Config::load(&self.config, &self.sets, &self.grids)?;
+        check_grid(&config)
+            .with_context(|| format!("{}: invalid config", self.config.display()))?;
+        Ok(config)
+    }
+
     /// The backend the command trains on: `--backend`, else the config's (`None` when the
     /// config cannot be read: the command then fails before any backend starts).
     pub(super) fn backend(&self) -> Option<BackendName> {
-        self.backend.or_else(|| {
-            Config::load(&self.config, &self.sets, &self.grids)
-                .ok()
-                .map(|c| c.backend)
-        })
+        self.backend.or_else(|| self.load().ok().map(|c| c.backend))
     }
 
     /// The config loaded with its overrides, and where and how the sweep runs.
     pub(super) fn sweep_options(self) -> Result<SweepOptions> {
-        let config = Config::load(&self.config, &self.sets, &self.grids)?;
+        let config = self.load()?;
         let backend = self.backend.unwrap_or(config.backend);
         // Checked before anything is planned or written, not discovered by every run.
         if !backend.compiled() {

@@ -11,6 +11,8 @@ use serde_json::Value;
 
 pub(super) use super::gate_bias::GateBias;
 use super::grid::{apply_grid_arg, Grid, GridPoint};
+use super::json_path::{parse_value, set_at};
+pub(crate) use super::optimizer::Optimizer;
 pub(super) use super::per_kind::PerKind;
 use super::search::SearchConfig;
 use crate::backend::BackendName;
@@ -157,35 +159,6 @@ pub enum DecayEvery {
     #[default]
     Epoch,
     Step,
-}
-
-/// The optimiser of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Optimizer {
-    /// SGD with classical momentum (optionally Nesterov's) and L2 weight decay.
-    #[default]
-    Sgd,
-    /// Adam (Kingma & Ba), weight decay as an L2 term of the gradient.
-    Adam,
-    /// AdamW (Loshchilov & Hutter): Adam with decoupled weight decay.
-    #[serde(rename = "adamw")]
-    AdamW,
-}
-
-impl Optimizer {
-    pub fn is_sgd(&self) -> bool {
-        *self == Optimizer::Sgd
-    }
-
-    /// Its name in a config.
-    pub fn name(self) -> &'static str {
-        match self {
-            Optimizer::Sgd => "sgd",
-            Optimizer::Adam => "adam",
-            Optimizer::AdamW => "adamw",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -398,24 +371,14 @@ impl Config {
             .collect()
     }
 
-    /// A grid's fields are settings of a run, each point a valid config, the plan not too
-    /// large, and each field changes the runs.
+    /// A grid's fields are settings of a run and each of its points a valid config (the plan's
+    /// size and what each field changes are checked by [`super::check_grid`]).
     fn check_grid(&self) -> Result<()> {
         if self.grid.is_empty() {
             return Ok(());
         }
         self.grid.problems()?;
-        let points = self.grid_points()?;
-        let total = points
-            .iter()
-            .try_fold(0usize, |n, (_, c)| n.checked_add(super::plan(c).len()));
-        if total.is_none_or(|n| n > Self::MAX_RUNS) {
-            bail!(
-                "grid: the plan would have more than {} runs; split it into several sweeps",
-                Self::MAX_RUNS
-            );
-        }
-        super::plan::every_field_changes_the_runs(self, &points)
+        self.grid_points().map(|_| ())
     }
 
     /// The most runs one plan may have (a plan is held in memory, and written to
@@ -647,41 +610,6 @@ pub(crate) fn apply_set(root: &mut Value, set: &str) -> Result<()> {
         .split_once('=')
         .context("expected key=value, e.g. training.lr=0.05")?;
     set_at(root, key, parse_value(raw)?)
-}
-
-/// A value given on the command line: JSON when it is JSON (`0.05`, `[10,20]`, `true`), else
-/// text (`flex`).
-pub(crate) fn parse_value(raw: &str) -> Result<Value> {
-    match serde_json::from_str(raw) {
-        Ok(v) => Ok(v),
-        // A number too large for a float (`1e400`) is a mistake, not a string.
-        Err(_)
-            if raw.bytes().any(|b| b.is_ascii_digit())
-                && raw.parse::<f64>().is_ok_and(f64::is_infinite) =>
-        {
-            bail!("{raw} is out of range for a number")
-        }
-        Err(_) => Ok(Value::String(raw.to_string())),
-    }
-}
-
-/// Sets the field at the dotted path `key` to `value`, making the objects on the way.
-pub(crate) fn set_at(root: &mut Value, key: &str, value: Value) -> Result<()> {
-    let mut node = root;
-    let parts: Vec<&str> = key.split('.').collect();
-    for (i, part) in parts.iter().enumerate() {
-        let Value::Object(map) = node else {
-            bail!("{} is not an object", parts[..i].join("."));
-        };
-        if i + 1 == parts.len() {
-            map.insert(part.to_string(), value);
-            return Ok(());
-        }
-        node = map
-            .entry(part.to_string())
-            .or_insert_with(|| Value::Object(Default::default()));
-    }
-    unreachable!("split always yields one part")
 }
 
 #[cfg(test)]

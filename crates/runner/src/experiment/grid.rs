@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::config::{parse_value, set_at};
+use super::json_path::{parse_value, set_at};
 
 /// The grid's axes: a field's JSON path and its values, fields in name order.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

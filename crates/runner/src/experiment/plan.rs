@@ -54,9 +54,28 @@ fn plan_points(points: &[(Option<GridPoint>, Config)]) -> (Vec<RunSpec>, Vec<Poi
     (plan, members)
 }
 
-/// Refuses a grid field whose second value gives the same runs as its first (at the first
-/// point): a setting no run of the plan has, or one the search draws anyway.
-pub(super) fn every_field_changes_the_runs(
+/// The checks of a config's grid that need its plan: the plan is not too large, and each
+/// field's second value gives other runs than its first (at the first point), or the field is
+/// a setting no run has, one the search draws anyway, or one that only says how a run is
+/// recorded.
+pub(crate) fn check_grid(config: &Config) -> Result<()> {
+    if config.grid.is_empty() {
+        return Ok(());
+    }
+    let points = config.grid_points()?;
+    let total = points
+        .iter()
+        .try_fold(0usize, |n, (_, c)| n.checked_add(plan(c).len()));
+    if total.is_none_or(|n| n > Config::MAX_RUNS) {
+        bail!(
+            "grid: the plan would have more than {} runs; split it into several sweeps",
+            Config::MAX_RUNS
+        );
+    }
+    every_field_changes_the_runs(config, &points)
+}
+
+fn every_field_changes_the_runs(
     config: &Config,
     points: &[(Option<GridPoint>, Config)],
 ) -> Result<()> {
@@ -363,7 +382,8 @@ mod tests {
         let e = |g: &str| {
             let mut v = serde_json::to_value(config(&[])).unwrap();
             v["grid"] = serde_json::from_str(g).unwrap();
-            format!("{:#}", Config::from_value(v).unwrap_err())
+            let checked = Config::from_value(v).and_then(|c| check_grid(&c));
+            format!("{:#}", checked.unwrap_err())
         };
         let why = e(r#"{"training.checkpoint_every": [1, 2]}"#);
         assert!(
@@ -398,7 +418,8 @@ mod tests {
         }
         let mut v = serde_json::to_value(&c).unwrap();
         v["grid"] = serde_json::json!({"training.lr": [0.1, 0.2]});
-        let e = format!("{:#}", Config::from_value(v).unwrap_err());
+        let checked = Config::from_value(v).and_then(|c| check_grid(&c));
+        let e = format!("{:#}", checked.unwrap_err());
         assert!(
             e.starts_with("grid.training.lr: 0.1 and 0.2 give the same runs"),
             "{e}"

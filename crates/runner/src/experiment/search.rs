@@ -9,8 +9,8 @@ use highway_model::{Activation, Kind};
 use highway_rng::{fnv1a, SplitMix64};
 use serde::{Deserialize, Serialize};
 
-use super::config::Optimizer;
 use super::halving::Halving;
+use super::optimizer::Optimizer;
 
 /// `[min, max]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -3,8 +3,9 @@
 use highway_model::{Kind, ModelConfig};
 use serde::{Deserialize, Serialize};
 
-use super::config::{DecayEvery, Optimizer};
+use super::config::DecayEvery;
 use super::grid::GridPoint;
+use super::optimizer::Optimizer;
 
 /// Everything needed to train one run, and nothing else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use highway_model::Kind;
 
-use super::results::{groups, mean_std, RunResult};
-use super::sensitivity::median;
+use super::results::{groups, mean_std, median, RunResult};
 use crate::svg::plot::{shades, Chart, Marker, Series};
 
 /// Runs of one (kind, depth).

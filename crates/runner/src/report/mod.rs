@@ -23,6 +23,7 @@ mod results;
 mod search;
 mod seeds;
 mod sensitivity;
+mod setting_figures;
 mod summary;
 mod sweep_time;
 mod trainability;
@@ -78,7 +79,7 @@ fn write_cells(
         put("figures/search-best.svg", best.to_svg())?;
         put("figures/search-top10.svg", top.to_svg())?;
         put("figures/search.svg", side_by_side(&[best, top], 2))?;
-        for (name, svg) in search::setting_figures(sweep, runs, halving.is_some()) {
+        for (name, svg) in setting_figures::setting_figures(sweep, runs, halving.is_some()) {
             put(&format!("figures/{name}.svg"), svg)?;
         }
     }

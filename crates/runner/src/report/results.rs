@@ -138,6 +138,17 @@ impl Counted {
     }
 }
 
+/// The middle value (the mean of the two middle ones for an even count); `None` for none.
+pub(super) fn median(v: &[f64]) -> Option<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(v[n / 2]),
+        n => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
+}
+
 /// Mean and standard deviation; `None` for no values.
 pub(super) fn mean_std(v: &[f64]) -> Option<(f64, f64)> {
     if v.is_empty() {
@@ -154,6 +165,22 @@ pub(super) fn mean_std(v: &[f64]) -> Option<(f64, f64)> {
 pub(super) mod tests {
     use highway_model::Kind;
     use serde_json::json;
+
+    /// A sweep of one highway depth on MNIST (ten classes), with no plan.
+    pub(crate) fn mnist_sweep() -> crate::store::SweepFile {
+        let config = Config::from_value(json!({
+            "name": "t",
+            "dataset": {"name": "mnist"},
+            "model": {"kinds": ["highway"], "depths": [10]},
+            "training": {"epochs": 1, "lr": 0.1, "seeds": [0]}
+        }))
+        .unwrap();
+        crate::store::SweepFile {
+            config,
+            plan: Vec::new(),
+            harness_version: String::new(),
+        }
+    }
 
     use super::RunResult;
     use crate::backend::BackendName;

@@ -7,8 +7,7 @@ use highway_model::Kind;
 
 use super::figures::{axes, depth_color, depth_marker, loss_by_epoch, loss_chart, n_label};
 use super::results::{groups, mean_std, Counted, RunResult};
-use super::{sensitivity, trainability};
-use crate::store::{State, SweepFile};
+use crate::store::State;
 use crate::svg::plot::{Chart, Series};
 
 /// A group's finished runs, best first: ranked by the lowest training loss each reached (the
@@ -85,34 +84,6 @@ pub(super) fn search_md(runs: &[RunResult]) -> String {
         );
     }
     s
-}
-
-/// The figures of how random settings fare, by file name without `.svg`: the share that
-/// trained against depth (`trainability`) and the final loss against the learning rate by
-/// activation and, for highway nets, by `b_T` (`sensitivity-lr`, `sensitivity-gate-bias`).
-/// None for a re-run of chosen trials with several seeds ([`Counted::Runs`]): its few trials
-/// were picked for their loss, so they tell neither the share of random settings that train
-/// nor a working range.
-pub(super) fn setting_figures(
-    sweep: &SweepFile,
-    runs: &[RunResult],
-    halving: bool,
-) -> Vec<(&'static str, String)> {
-    if Counted::of(runs) == Counted::Runs {
-        return Vec::new();
-    }
-    let classes = sensitivity::classes(sweep);
-    let mut out = vec![
-        (
-            "trainability",
-            trainability::trainability_chart(runs, halving).to_svg(),
-        ),
-        ("sensitivity-lr", sensitivity::by_activation(runs, classes)),
-    ];
-    if let Some(svg) = sensitivity::by_gate_bias(runs, classes) {
-        out.push(("sensitivity-gate-bias", svg));
-    }
-    out
 }
 
 /// The paper's two panels: the best trial's curve, and the mean curve of the top 10 trials,
@@ -229,43 +200,18 @@ fn budget(runs: &[RunResult]) -> String {
 #[cfg(test)]
 mod tests {
     use highway_model::Kind;
-    use serde_json::json;
 
     use super::*;
-    use crate::experiment::Config;
     use crate::report::results::tests::{run, Ending};
 
-    fn mnist() -> SweepFile {
-        let config = Config::from_value(json!({
-            "name": "t",
-            "dataset": {"name": "mnist"},
-            "model": {"kinds": ["highway"], "depths": [10]},
-            "training": {"epochs": 1, "lr": 0.1, "seeds": [0]}
-        }))
-        .unwrap();
-        SweepFile {
-            config,
-            plan: Vec::new(),
-            harness_version: String::new(),
-        }
-    }
-
-    /// A search gets its trainability and sensitivity figures, with the chance line of ten
-    /// classes; a re-run of chosen trials with several seeds gets none, and its titles say the
-    /// runs are trials × seeds.
+    /// A re-run of chosen trials with several seeds: its titles say the runs are trials ×
+    /// seeds.
     #[test]
-    fn setting_figures_only_for_a_search_and_titles_split_runs_into_seeds() {
+    fn titles_split_runs_into_seeds() {
         let search = vec![
             run(Kind::Highway, 10, 0, 0.01, -2.0, Ending::Done(0.01)),
             run(Kind::Highway, 10, 1, 0.05, -8.0, Ending::Diverged),
         ];
-        let figures = setting_figures(&mnist(), &search, false);
-        let names: Vec<&str> = figures.iter().map(|f| f.0).collect();
-        assert_eq!(
-            names,
-            ["trainability", "sensitivity-lr", "sensitivity-gate-bias"]
-        );
-        assert!(figures[1].1.contains("chance (ln 10)"));
         let (best, _) = search_charts(&search, false);
         assert_eq!(
             best.title,
@@ -280,7 +226,6 @@ mod tests {
                 rerun.push(r);
             }
         }
-        assert!(setting_figures(&mnist(), &rerun, false).is_empty());
         let (best, top) = search_charts(&rerun, false);
         assert_eq!(
             best.title,

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use highway_data::DatasetName;
 use highway_model::{Activation, Kind};
 
-use super::results::{groups, RunResult};
+use super::results::{groups, median, RunResult};
 use super::search::{ranked, TOP};
 use crate::store::{State, SweepFile};
 use crate::svg::plot::{side_by_side, Chart, Marker, Place, Series};
@@ -247,15 +247,4 @@ pub(super) fn gate_bias_md(runs: &[RunResult]) -> String {
         );
     }
     s
-}
-
-/// The middle value (the mean of the two middle ones for an even count); `None` for none.
-pub(super) fn median(v: &[f64]) -> Option<f64> {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(v[n / 2]),
-        n => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
-    }
 }
