@@ -44,7 +44,10 @@ impl Cli {
             Command::Bench(args) => args.backend().is_gpu(),
             Command::Analyze { command } => command.backend().is_some_and(|b| b.is_gpu()),
             Command::Backends => true,
-            Command::Plan { .. } | Command::Report { .. } | Command::Data { .. } => false,
+            Command::Plan { .. }
+            | Command::Report { .. }
+            | Command::Status { .. }
+            | Command::Data { .. } => false,
         }
     }
 }
@@ -91,6 +94,15 @@ enum Command {
         /// its curve, layer statistics and status.
         #[arg(long)]
         rebuild_events: bool,
+    },
+    /// Where a sweep folder stands: runs done, diverged, stopped, failed, interrupted, running
+    /// (with their epoch), waiting at a rung and pending; core-hours spent and an estimate of
+    /// what is left. Reads the folder only; safe beside the processes that train it.
+    Status {
+        dir: PathBuf,
+        /// Print it as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// The paper's analyses of a trained highway net (gates: Figures 2, 3; lesions: Figure 4),
     /// and of a finished sweep (search, mechanism, halving, time).
@@ -181,6 +193,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             out::paths(report::write(&dir)?)
         }
+        Command::Status { dir, json } => print_status(&dir, json),
         Command::Analyze { command } => analyze::run(command),
         Command::Data { command } => data::run(command),
         Command::Backends => {
@@ -206,8 +219,36 @@ fn report_after(trained: Result<runs::Trained>) -> Result<()> {
         for path in written {
             eprintln!("  {}", path.display());
         }
+        match report::progress(&trained.dir) {
+            Ok(p) => eprintln!("status: {}", p.line()),
+            Err(e) => eprintln!("warning: no status line: {e:#}"),
+        }
     }
     trained.outcome()
+}
+
+/// `highway status DIR`: the sweep's line and one line per run in training, or all as JSON.
+fn print_status(dir: &std::path::Path, json: bool) -> Result<()> {
+    let progress = report::progress(&SweepDir::new(dir.to_path_buf()))?;
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&progress)?);
+        return Ok(());
+    }
+    outln!("{}", progress.line());
+    let here = crate::sys::host();
+    for r in &progress.running {
+        let host = match r.host.as_str() {
+            h if h == here || h.is_empty() => String::new(),
+            h => format!("  on {h}"),
+        };
+        outln!(
+            "  running  {:<36} epoch {}/{}{host}",
+            r.id,
+            r.epoch,
+            r.epochs
+        );
+    }
+    Ok(())
 }
 
 /// `highway plan`: the resolved config and one line per run, or both as one JSON object;
