@@ -12,7 +12,7 @@ mod rerun;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::backend::BackendName;
 use crate::experiment::{groups, plan, RunSpec};
@@ -47,6 +47,7 @@ impl Cli {
             Command::Plan { .. }
             | Command::Report { .. }
             | Command::Status { .. }
+            | Command::Completions { .. }
             | Command::Data { .. } => false,
         }
     }
@@ -119,6 +120,12 @@ enum Command {
     Backends,
     /// Training-step throughput of one net on random data.
     Bench(bench::BenchArgs),
+    /// Print the shell's completion script for highway, e.g.
+    /// `highway completions bash > ~/.local/share/bash-completion/completions/highway`.
+    Completions {
+        /// bash, zsh, fish (or elvish, powershell).
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The environment variables that stand for flags (`HIGHWAY_NO_REQUEUE`,
@@ -203,6 +210,14 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
+        Command::Completions { shell } => {
+            // Written whole, through `out`: a reader that closes the pipe ends it quietly.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "highway", &mut script);
+            let script = String::from_utf8(script).context("the completion script")?;
+            out::line(script.trim_end_matches('\n'));
+            Ok(())
+        }
     }
 }
 
