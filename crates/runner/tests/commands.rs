@@ -1,4 +1,4 @@
-//! End-to-end: `plan`, `backends` and `bench`.
+//! End-to-end: `plan`, `backends`, `bench` and `completions`.
 
 mod common;
 
@@ -115,4 +115,23 @@ fn output_into_a_closed_pipe_ends_quietly() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{:?} {err}", o.status);
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// `highway completions SHELL` prints the shell's script, which knows the commands; a shell it
+/// does not know is refused.
+#[test]
+fn completions_print_a_script_that_knows_the_commands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = run(&["completions", shell]);
+        let t = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{shell}: {}", text(&o));
+        for command in ["sweep", "status", "report"] {
+            assert!(t.contains(command), "{shell}: no {command} in\n{t}");
+        }
+    }
+    let o = run(&["completions", "bash"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("complete -F _highway"));
+    let o = run(&["completions", "tcsh"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("invalid value 'tcsh'"), "{}", text(&o));
 }

@@ -306,3 +306,33 @@ fn sizes_that_cannot_fit_are_refused_before_allocating() {
         assert!(text(&o).contains(want), "{}", text(&o));
     }
 }
+
+/// A config's `"version"`: the current one plans the same runs (ids) as none, and is kept in
+/// `sweep.json` only where the config says it; a newer one is refused naming the field and the
+/// harness's version.
+#[test]
+fn a_config_says_its_version_and_a_newer_one_is_refused() {
+    let dir = tmp("version");
+    let cfg = config(&dir, "v", "[2]", "[0, 1]", 1);
+    let plan = |extra: &[&str]| {
+        let o = bin()
+            .args(["plan", "--json", cfg.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let (none, one) = (plan(&[]), plan(&["--set", "version=1"]));
+    assert!(none["config"].get("version").is_none(), "{none}");
+    assert_eq!(one["config"]["version"], 1);
+    assert_eq!(none["runs"], one["runs"]);
+    let o = run(&["plan", cfg.to_str().unwrap(), "--set", "version=2"]);
+    let t = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        t.contains("version: 2 is newer than this harness knows")
+            && t.contains(&format!("highway {}", env!("CARGO_PKG_VERSION"))),
+        "{t}"
+    );
+}

@@ -12,7 +12,7 @@ mod rerun;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::backend::BackendName;
 use crate::experiment::{groups, plan, RunSpec};
@@ -44,7 +44,11 @@ impl Cli {
             Command::Bench(args) => args.backend().is_gpu(),
             Command::Analyze { command } => command.backend().is_some_and(|b| b.is_gpu()),
             Command::Backends => true,
-            Command::Plan { .. } | Command::Report { .. } | Command::Data { .. } => false,
+            Command::Plan { .. }
+            | Command::Report { .. }
+            | Command::Status { .. }
+            | Command::Completions { .. }
+            | Command::Data { .. } => false,
         }
     }
 }
@@ -92,6 +96,15 @@ enum Command {
         #[arg(long)]
         rebuild_events: bool,
     },
+    /// Where a sweep folder stands: runs done, diverged, stopped, failed, interrupted, running
+    /// (with their epoch), waiting at a rung and pending; core-hours spent and an estimate of
+    /// what is left. Reads the folder only; safe beside the processes that train it.
+    Status {
+        dir: PathBuf,
+        /// Print it as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// The paper's analyses of a trained highway net (gates: Figures 2, 3; lesions: Figure 4),
     /// and of a finished sweep (search, mechanism, halving, time).
     Analyze {
@@ -107,6 +120,12 @@ enum Command {
     Backends,
     /// Training-step throughput of one net on random data.
     Bench(bench::BenchArgs),
+    /// Print the shell's completion script for highway, e.g.
+    /// `highway completions bash > ~/.local/share/bash-completion/completions/highway`.
+    Completions {
+        /// bash, zsh, fish (or elvish, powershell).
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The environment variables that stand for flags (`HIGHWAY_NO_REQUEUE`,
@@ -181,6 +200,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             out::paths(report::write(&dir)?)
         }
+        Command::Status { dir, json } => print_status(&dir, json),
         Command::Analyze { command } => analyze::run(command),
         Command::Data { command } => data::run(command),
         Command::Backends => {
@@ -190,6 +210,14 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
+        Command::Completions { shell } => {
+            // Written whole, through `out`: a reader that closes the pipe ends it quietly.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "highway", &mut script);
+            let script = String::from_utf8(script).context("the completion script")?;
+            out::line(script.trim_end_matches('\n'));
+            Ok(())
+        }
     }
 }
 
@@ -206,8 +234,36 @@ fn report_after(trained: Result<runs::Trained>) -> Result<()> {
         for path in written {
             eprintln!("  {}", path.display());
         }
+        match report::progress(&trained.dir) {
+            Ok(p) => eprintln!("status: {}", p.line()),
+            Err(e) => eprintln!("warning: no status line: {e:#}"),
+        }
     }
     trained.outcome()
+}
+
+/// `highway status DIR`: the sweep's line and one line per run in training, or all as JSON.
+fn print_status(dir: &std::path::Path, json: bool) -> Result<()> {
+    let progress = report::progress(&SweepDir::new(dir.to_path_buf()))?;
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&progress)?);
+        return Ok(());
+    }
+    outln!("{}", progress.line());
+    let here = crate::sys::host();
+    for r in &progress.running {
+        let host = match r.host.as_str() {
+            h if h == here || h.is_empty() => String::new(),
+            h => format!("  on {h}"),
+        };
+        outln!(
+            "  running  {:<36} epoch {}/{}{host}",
+            r.id,
+            r.epoch,
+            r.epochs
+        );
+    }
+    Ok(())
 }
 
 /// `highway plan`: the resolved config and one line per run, or both as one JSON object;

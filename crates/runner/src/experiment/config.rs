@@ -20,6 +20,12 @@ use crate::backend::BackendName;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The version of the config format the file was written for: absent means this
+    /// harness's ([`CONFIG_VERSION`]); a newer one is refused (`Config::from_value`). Not
+    /// written when absent, so that a config without it plans the same `sweep.json`, byte for
+    /// byte, as before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
     pub name: String,
     /// Free text: the choices the paper leaves open, and why these were made.
     #[serde(default)]
@@ -68,6 +74,11 @@ impl Execution {
         self.batch_trials.unwrap_or_else(|| backend.batch_trials())
     }
 }
+
+/// The newest version of the config format that this harness reads: a config's optional
+/// top-level `"version"`. Raised when a config's meaning changes in a way an older harness
+/// would misread.
+pub(crate) const CONFIG_VERSION: u32 = 1;
 
 fn default_output() -> PathBuf {
     PathBuf::from("results")
@@ -272,6 +283,9 @@ impl Config {
 
     /// Deserializes and validates; errors name the JSON path.
     pub fn from_value(value: Value) -> Result<Config> {
+        // Before the fields: a newer config may hold fields this harness does not know, and
+        // its version is the error to give.
+        check_version(&value)?;
         let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             anyhow::anyhow!(
@@ -596,6 +610,28 @@ fn no_repeats<T: PartialEq + std::fmt::Debug>(values: &[T], path: &str) -> Resul
 /// The most classes a synthetic dataset may have.
 const MAX_CLASSES: usize = 1_000_000;
 
+/// Refuses a config whose `"version"` is newer than [`CONFIG_VERSION`], or 0; a version that
+/// is not a whole number is left to the field's deserialisation, which names it.
+fn check_version(value: &Value) -> Result<()> {
+    let Some(version) = value.get("version").and_then(Value::as_u64) else {
+        return Ok(());
+    };
+    check(
+        version >= 1,
+        "version",
+        "versions of the config format start at 1",
+    )?;
+    check(
+        version <= u64::from(CONFIG_VERSION),
+        "version",
+        &format!(
+            "{version} is newer than this harness knows: highway {} reads configs of version \
+             {CONFIG_VERSION} at most (use a newer highway, or a config written for this one)",
+            env!("CARGO_PKG_VERSION")
+        ),
+    )
+}
+
 fn check(ok: bool, path: &str, why: &str) -> Result<()> {
     if ok {
         Ok(())
@@ -628,6 +664,45 @@ mod tests {
 
     fn err(v: Value) -> String {
         format!("{:#}", Config::from_value(v).unwrap_err())
+    }
+
+    /// A config may say the version of its format: the current one is the config without it,
+    /// which writes no `version`; a newer one is refused, naming the field and the
+    /// harness's version, before any field it may hold that this harness does not know.
+    #[test]
+    fn a_config_of_a_newer_version_is_refused() {
+        let plain = Config::from_value(base()).unwrap();
+        assert_eq!(plain.version, None);
+        let text = serde_json::to_string(&plain).unwrap();
+        assert!(!text.contains("version"), "{text}");
+        let mut v = base();
+        v["version"] = json!(CONFIG_VERSION);
+        let versioned = Config::from_value(v).unwrap();
+        assert_eq!(versioned.version, Some(CONFIG_VERSION));
+        // The rest is the same config (the run ids: tests/config_errors.rs).
+        assert_eq!(
+            Config {
+                version: None,
+                ..versioned
+            },
+            plain
+        );
+        let mut v = base();
+        v["version"] = json!(CONFIG_VERSION + 1);
+        v["a_field_of_the_future"] = json!(true);
+        let e = err(v);
+        assert!(
+            e.contains("version: 2 is newer than this harness knows")
+                && e.contains(&format!("highway {}", env!("CARGO_PKG_VERSION"))),
+            "{e}"
+        );
+        let mut v = base();
+        v["version"] = json!(0);
+        assert!(err(v).contains("version: versions of the config format start at 1"));
+        let mut v = base();
+        v["version"] = json!("1");
+        let e = err(v);
+        assert!(e.contains("version: invalid type"), "{e}");
     }
 
     #[test]

@@ -25,8 +25,10 @@ const PER_KIND: [&str; 5] = [
     "training.lr_decay",
 ];
 /// JSON paths that do not change what a run computes (where the data and results are, how a
-/// run is checkpointed, recorded or executed, the backend, the notes).
-const IGNORED: [&str; 9] = [
+/// run is checkpointed, recorded or executed, the backend, the notes, the version of the config
+/// format).
+const IGNORED: [&str; 10] = [
+    "version",
     "notes",
     "execution",
     "output",
@@ -195,6 +197,15 @@ mod tests {
         assert_eq!(merged.model.depths, vec![2, 5, 10]);
         let why = merge(&config(json!([2]), 0.1), &config(json!([2]), 0.05)).unwrap_err();
         assert_eq!(why, vec!["training.lr is 0.1 there and 0.05 here"]);
+    }
+
+    /// A config that says its format's version extends a sweep whose config said none.
+    #[test]
+    fn the_version_of_the_format_makes_no_difference() {
+        let mut versioned = config(json!([5]), 0.1);
+        versioned.version = Some(crate::experiment::config::CONFIG_VERSION);
+        let merged = merge(&config(json!([2]), 0.1), &versioned).unwrap();
+        assert_eq!(merged.model.depths, vec![2, 5]);
     }
 
     /// A sweep gains a kind with a width of its own; the kinds it had keep theirs, and a

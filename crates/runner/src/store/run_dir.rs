@@ -189,6 +189,22 @@ impl RunDir {
         Ok(true)
     }
 
+    /// Whether a process trains the run now, given its `status`, found without taking its lock
+    /// (`run_lock.rs`, `held_here`): a lock held on this machine says yes whatever the status; a
+    /// `running` status written on this machine says no when no process here holds the lock
+    /// (its process was killed); a `running` status from another machine (a cluster node on a
+    /// shared file system), or where the table of locks cannot be read, is taken at its word.
+    pub(crate) fn in_training(&self, status: Option<&Status>) -> bool {
+        let held = super::run_lock::held_here(&self.path);
+        if held == Some(true) {
+            return true;
+        }
+        let Some(status) = status.filter(|s| s.state == super::State::Running) else {
+            return false;
+        };
+        held.is_none() || status.host != crate::sys::host()
+    }
+
     /// Takes the run's lock without waiting (the folder is created if needed). Under the lock,
     /// a temporary file in the folder is a killed writer's: they are removed.
     pub fn lock(&self) -> Result<Acquired> {

@@ -56,6 +56,37 @@ impl RunLock {
     }
 }
 
+/// Whether a process on this machine holds the lock of the run folder `dir`, found without
+/// taking it: taking it, even for an instant, could make a training process that tries at that
+/// instant skip the run. The kernel's table of file locks (`/proc/locks`) says, by the lock
+/// file's inode; a folder without a lock file is held by no one. `None` where that table cannot
+/// be read (not Linux). A lock that a process on another machine holds (NFS) is not in it.
+pub(super) fn held_here(dir: &Path) -> Option<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = dir.join(FILE).symlink_metadata() else {
+        return Some(false);
+    };
+    let table = fs::read_to_string("/proc/locks").ok()?;
+    let held = locked_inodes(&table).any(|ino| ino == meta.ino());
+    Some(held)
+}
+
+/// The inodes of the files that `/proc/locks` says are locked (`1: FLOCK  ADVISORY  WRITE 31164
+/// fe:00:6038396 0 EOF`), requests still waiting (`1: -> FLOCK …`) left out. Only the inode
+/// is compared: on an overlay file system the device named is the layer's, not the one that
+/// `stat` says.
+fn locked_inodes(table: &str) -> impl Iterator<Item = u64> + '_ {
+    table
+        .lines()
+        .filter(|line| !line.contains("->"))
+        .filter_map(|line| {
+            let place = line.split_whitespace().nth(5)?;
+            let mut parts = place.split(':');
+            let (_major, _minor, ino) = (parts.next()?, parts.next()?, parts.next()?);
+            ino.parse().ok()
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,10 +102,22 @@ mod tests {
             Acquired::Busy(who) => assert!(who.contains(&std::process::id().to_string())),
             Acquired::Held(_) => panic!("taken twice"),
         }
+        assert_eq!(held_here(&dir), Some(true));
         drop(lock);
+        assert_eq!(held_here(&dir), Some(false));
         assert!(matches!(
             RunLock::try_acquire(&dir).unwrap(),
             Acquired::Held(_)
         ));
+    }
+
+    #[test]
+    fn the_kernel_table_of_locks_is_read_by_inode() {
+        let table = "1: FLOCK  ADVISORY  WRITE 31164 fe:00:6038396 0 EOF\n\
+                     1: -> FLOCK  ADVISORY  WRITE 31170 fe:00:77 0 EOF\n\
+                     2: POSIX  ADVISORY  READ 12 00:1f:42 0 EOF\n";
+        assert_eq!(locked_inodes(table).collect::<Vec<_>>(), vec![6038396, 42]);
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(held_here(tmp.path()), Some(false), "no lock file");
     }
 }
