@@ -80,20 +80,6 @@ fn write_npy_pairs(dir: &Path) {
     fs::write(dir.join("sy.npy"), write::npy(&[3], &labels(3))).unwrap();
 }
 
-/// A `.npy` file written by hand: header `dict` (padded as NumPy pads it), then `data`.
-fn raw_npy(dict: &str, data: &[u8]) -> Vec<u8> {
-    let mut text = dict.to_string();
-    while !(10 + text.len() + 1).is_multiple_of(64) {
-        text.push(' ');
-    }
-    text.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(text.len() as u16).to_le_bytes());
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(data);
-    out
-}
-
 #[test]
 fn every_format_reads_into_the_same_splits() {
     let dir = tmp("formats");
@@ -237,7 +223,7 @@ fn big_endian_and_fortran_order_arrays_are_read_correctly() {
         }
     }
     let be: Vec<u8> = fortran.iter().flat_map(|f| f.to_be_bytes()).collect();
-    let file = raw_npy(
+    let file = write::npy_raw(
         "{'descr': '>f4', 'fortran_order': True, 'shape': (6, 2, 2), }",
         &be,
     );
@@ -255,7 +241,7 @@ fn wrong_npy_files_are_refused_by_name() {
         (
             "tx.npy",
             // A terabyte announced by a file of a few hundred bytes.
-            raw_npy(
+            write::npy_raw(
                 "{'descr': '|u1', 'fortran_order': False, 'shape': (1099511627776,), }",
                 &[0; 100],
             ),
@@ -263,7 +249,7 @@ fn wrong_npy_files_are_refused_by_name() {
         ),
         (
             "tx.npy",
-            raw_npy(
+            write::npy_raw(
                 "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000), }",
                 &[0; 100],
             ),
@@ -288,7 +274,7 @@ fn wrong_npy_files_are_refused_by_name() {
         ("tx.npy", b"P5 not numpy".to_vec(), "not a NumPy .npy array"),
         (
             "tx.npy",
-            raw_npy(
+            write::npy_raw(
                 "{'descr': '|O', 'fortran_order': False, 'shape': (6,), }",
                 &[0; 48],
             ),
@@ -296,7 +282,7 @@ fn wrong_npy_files_are_refused_by_name() {
         ),
         (
             "tx.npy",
-            raw_npy(
+            write::npy_raw(
                 "{'descr': '<U3', 'fortran_order': False, 'shape': (6,), }",
                 &[0; 72],
             ),
@@ -436,18 +422,6 @@ fn wrong_csv_files_name_the_row_and_column() {
     assert_eq!(ok.train.features, vec![1.0, 2.0, 3.0, 4.0]);
 }
 
-/// Replaces the uncompressed size of every entry of a zip archive (its local header and its
-/// central directory record) with `size`.
-fn claim_size(zip: &mut [u8], size: u32) {
-    for at in 0..zip.len().saturating_sub(4) {
-        match &zip[at..at + 4] {
-            [0x50, 0x4b, 0x03, 0x04] => zip[at + 22..at + 26].copy_from_slice(&size.to_le_bytes()),
-            [0x50, 0x4b, 0x01, 0x02] => zip[at + 24..at + 28].copy_from_slice(&size.to_le_bytes()),
-            _ => {}
-        }
-    }
-}
-
 #[test]
 fn wrong_npz_archives_and_zip_bombs_are_refused() {
     let dir = tmp("npz");
@@ -466,9 +440,9 @@ fn wrong_npz_archives_and_zip_bombs_are_refused() {
     let claim = bomb_x.len() as u32;
     bomb_x.resize(bomb_x.len() + (256 << 20), 0);
     let mut bomb = write::npz(&[("x", bomb_x), ("y", write::npy(&[6], &labels(6)))], true);
-    claim_size(&mut bomb, claim);
+    write::claim_size(&mut bomb, claim);
     // The entry of `y` keeps its real size: only `x` is cut to its array.
-    let huge = raw_npy(
+    let huge = write::npy_raw(
         "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }",
         &[0; 64],
     );

@@ -327,3 +327,130 @@ fn a_changed_file_is_named_and_inspect_says_what_files_hold() {
         "{t}"
     );
 }
+
+/// `highway ARGS` as a child: its exit code, what it said, and its peak resident memory in KiB
+/// (its own, from `wait4`).
+fn peak_of(args: &[&str]) -> (i32, String, i64) {
+    use std::io::Read;
+    let mut child = bin()
+        .args(args)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: `wait4` writes one status and one `rusage` into these locals; `pid` is this
+    // test's own child, not waited for before (std's `Child` is not waited on after this).
+    let (waited, usage) = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        (libc::wait4(pid, &mut status, 0, &mut usage), usage)
+    };
+    assert_eq!(waited, pid);
+    (libc::WEXITSTATUS(status), said, usage.ru_maxrss)
+}
+
+/// Files that announce more than they hold, or inflate past what they claim, are refused by
+/// name by `data inspect` and by a sweep, and the process holds at most 64 MiB more than for a
+/// good file: a terabyte header in a file of a few hundred bytes,
+/// a 4 GB array of 100 bytes, an `.npz` entry that inflates to 256 MiB past its claim, and a
+/// safetensors header of 2^60 bytes.
+#[test]
+fn hostile_files_are_refused_in_bounded_memory() {
+    let dir = tmp("hostile-own");
+    let good = write::npz(
+        &[
+            ("x", write::npy(&[6, 4], &[1u8; 24])),
+            ("y", write::npy(&[6], &[0i64, 1, 2, 0, 1, 2])),
+        ],
+        true,
+    );
+    fs::write(dir.join("good.npz"), &good).unwrap();
+    fs::write(dir.join("y.npy"), write::npy(&[6], &[0i64, 1, 2, 0, 1, 2])).unwrap();
+    let terabyte = write::npy_raw(
+        "{'descr': '|u1', 'fortran_order': False, 'shape': (1099511627776,), }",
+        &[0; 100],
+    );
+    let truncated = write::npy_raw(
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000), }",
+        &[0; 100],
+    );
+    // The bomb is written before any child starts, and its 256 MiB freed: a child's peak
+    // memory counts the parent's pages it was forked with.
+    {
+        let mut inflating = write::npy(&[6, 4], &[1u8; 24]);
+        let claim = inflating.len() as u32;
+        inflating.resize(inflating.len() + (256 << 20), 0);
+        let mut bomb = write::npz(
+            &[
+                ("x", inflating),
+                ("y", write::npy(&[6], &[0i64, 1, 2, 0, 1, 2])),
+            ],
+            true,
+        );
+        write::claim_size(&mut bomb, claim);
+        fs::write(dir.join("bomb.npz"), bomb).unwrap();
+    }
+    let mut huge_header = (1u64 << 60).to_le_bytes().to_vec();
+    huge_header.extend_from_slice(b"{\"x\": {}}");
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        (
+            "x.npy",
+            terabyte,
+            "more than the 17179869184 bytes an array may hold",
+        ),
+        ("x.npy", truncated, "truncated"),
+        (
+            "bomb.npz",
+            Vec::new(),
+            "larger than its declared uncompressed size",
+        ),
+        ("bad.safetensors", huge_header, "bad.safetensors"),
+    ];
+    // A child's peak counts the pages of this process it was forked with: each hostile case is
+    // measured against a harmless command started the same way.
+    let (_, _, baseline) = peak_of(&["data", "inspect", dir.join("good.npz").to_str().unwrap()]);
+    for (name, bytes, want) in cases {
+        if !bytes.is_empty() {
+            fs::write(dir.join(name), bytes).unwrap();
+        }
+        let train = match name {
+            "x.npy" => serde_json::json!({"features": "x.npy", "labels": "y.npy"}),
+            other => serde_json::json!(other),
+        };
+        let config = serde_json::json!({
+            "name": "hostile",
+            "dataset": {"name": "files", "dir": &*dir, "preprocess": "none",
+                        "files": {"train": train, "test": "good.npz"}},
+            "model": {"kinds": ["plain"], "depths": [2], "width": 4},
+            "training": {"epochs": 1, "lr": 0.1, "seeds": [0]},
+            "output": dir.join(format!("results-{name}"))
+        });
+        let cfg = dir.join("hostile.json");
+        fs::write(&cfg, config.to_string()).unwrap();
+        let path = dir.join(name);
+        for args in [
+            vec!["data", "inspect", path.to_str().unwrap()],
+            vec!["sweep", cfg.to_str().unwrap()],
+        ] {
+            let (code, said, peak_kib) = peak_of(&args);
+            assert_eq!(code, 1, "{args:?}: {said}");
+            assert!(
+                said.contains(name) && said.contains(want),
+                "{args:?}: {said}"
+            );
+            assert!(
+                peak_kib < baseline + (64 << 10),
+                "{args:?} peaked at {peak_kib} KiB, {baseline} KiB for a good file"
+            );
+        }
+    }
+}

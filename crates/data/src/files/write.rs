@@ -69,3 +69,29 @@ pub fn csv<T: std::fmt::Display>(
     }
     out.into_bytes()
 }
+
+/// A `.npy` file written by hand: header `dict` (padded as NumPy pads it), then `data`.
+pub fn npy_raw(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut text = dict.to_string();
+    while !(10 + text.len() + 1).is_multiple_of(64) {
+        text.push(' ');
+    }
+    text.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// Replaces the uncompressed size of every entry of a zip archive (its local header and its
+/// central directory record) with `size`.
+pub fn claim_size(zip: &mut [u8], size: u32) {
+    for at in 0..zip.len().saturating_sub(4) {
+        match &zip[at..at + 4] {
+            [0x50, 0x4b, 0x03, 0x04] => zip[at + 22..at + 26].copy_from_slice(&size.to_le_bytes()),
+            [0x50, 0x4b, 0x01, 0x02] => zip[at + 24..at + 28].copy_from_slice(&size.to_le_bytes()),
+            _ => {}
+        }
+    }
+}
