@@ -95,26 +95,7 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
     let started = Instant::now();
     let inner = spec.backend.device()?;
     let config = config(spec);
-    // Trial k: seed k, learning rate 0.01 · 0.9^k (Adam: 0.001 · 0.9^k), momentum 0.9.
-    let rule = Rule::new(
-        spec.optimizer,
-        0.9,
-        false,
-        0.0,
-        (DEFAULT_BETAS, DEFAULT_EPS),
-    );
-    let starts: Vec<TrialStart> = (0..spec.trials.max(1))
-        .map(|k| TrialStart {
-            config: &config,
-            seed: k as u64,
-            rule,
-            checkpoint: None,
-        })
-        .collect();
-    let lr0 = if spec.optimizer.is_sgd() { 0.01 } else { 0.001 };
-    let lrs: Vec<f64> = (0..starts.len())
-        .map(|k| lr0 * 0.9f64.powi(k as i32))
-        .collect();
+    let (starts, lrs) = trials(spec, &config);
     let layers = Layers {
         fused: !(spec.gradient_checkpointing || spec.composed),
         gradient_checkpointing: spec.gradient_checkpointing,
@@ -135,11 +116,7 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
     let alone = model.measures_alone();
     let stats_ms = median(
         (0..5)
-            .map(|_| {
-                let t = Instant::now();
-                layer_stats(alone, &net, &px, &py, PROBE_EXAMPLES);
-                t.elapsed().as_secs_f64() * 1e3
-            })
+            .map(|_| time_ms(|| layer_stats(alone, &net, &px, &py, PROBE_EXAMPLES)))
             .collect(),
     );
     let median_ms = timed.median_ms;
@@ -171,6 +148,38 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
         peak_rss_mib_per_trial: peak_rss_mib / trials as f64,
         first_step_s: timed.first_step_s,
     })
+}
+
+/// The trials a bench trains, and each one's learning rate: trial k has seed k, learning
+/// rate 0.01 · 0.9^k (Adam: 0.001 · 0.9^k), momentum 0.9.
+fn trials<'a>(spec: &BenchSpec, config: &'a ModelConfig) -> (Vec<TrialStart<'a>>, Vec<f64>) {
+    let rule = Rule::new(
+        spec.optimizer,
+        0.9,
+        false,
+        0.0,
+        (DEFAULT_BETAS, DEFAULT_EPS),
+    );
+    let starts: Vec<TrialStart> = (0..spec.trials.max(1))
+        .map(|k| TrialStart {
+            config,
+            seed: k as u64,
+            rule,
+            checkpoint: None,
+        })
+        .collect();
+    let lr0 = if spec.optimizer.is_sgd() { 0.01 } else { 0.001 };
+    let lrs = (0..starts.len())
+        .map(|k| lr0 * 0.9f64.powi(k as i32))
+        .collect();
+    (starts, lrs)
+}
+
+/// The milliseconds `f` takes.
+fn time_ms<T>(f: impl FnOnce() -> T) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64() * 1e3
 }
 
 /// Threads that keep a core busy each, as another process's work would, until dropped.

@@ -131,6 +131,88 @@ pub(crate) fn read(spec: &FilesSpec, dir: &Path) -> Result<Files> {
     })
 }
 
+/// A split's files as read: the features' and the labels' paths, their arrays, and how an
+/// error names each array (empty for a `.npy` file, which is one array).
+type SplitArrays = (PathBuf, PathBuf, Array<f32>, Array<f64>, String, String);
+
+/// A split given as two `.npy` files.
+fn read_pair(
+    features: &Path,
+    labels: &Path,
+    dir: &Path,
+    sources: &mut Vec<SourceFile>,
+) -> Result<SplitArrays> {
+    let (fp, lp) = (dir.join(features), dir.join(labels));
+    for p in [&fp, &lp] {
+        if Format::of(p)? != Format::Npy {
+            return Err(DataError::Invalid {
+                path: p.clone(),
+                detail: "a split of two files is two NumPy .npy arrays (features and \
+                         labels); give .npz, .csv and .safetensors files as one path"
+                    .into(),
+            });
+        }
+    }
+    let x: Array<f32> = npy_file(&fp)?;
+    let y: Array<f64> = npy_file(&lp)?;
+    sources.push(source(&fp, [("array", &x.shape, &x.dtype)])?);
+    sources.push(source(&lp, [("array", &y.shape, &y.dtype)])?);
+    Ok((fp, lp, x, y, String::new(), String::new()))
+}
+
+/// A split given as one `.npz`, CSV or safetensors file.
+fn read_one(
+    p: &Path,
+    dir: &Path,
+    spec: &FilesSpec,
+    sources: &mut Vec<SourceFile>,
+) -> Result<SplitArrays> {
+    let path = dir.join(p);
+    let format = Format::of(&path)?;
+    let (x, y) = match format {
+        Format::Npz => (
+            npz::read(&path, &spec.features)?,
+            npz::read(&path, &spec.labels)?,
+        ),
+        Format::Csv => csv::read(&path, &spec.labels)?,
+        Format::Safetensors => {
+            let bytes = safetensors::open(&path)?;
+            (
+                safetensors::tensor(&bytes, &path, &spec.features)?,
+                safetensors::tensor(&bytes, &path, &spec.labels)?,
+            )
+        }
+        Format::Npy => {
+            return Err(DataError::Invalid {
+                path,
+                detail: "a .npy file holds one array: give the split as \
+                         {\"features\": \"….npy\", \"labels\": \"….npy\"}"
+                    .into(),
+            })
+        }
+    };
+    let (x_name, x_what, y_what) = match format {
+        Format::Csv => (
+            "features",
+            String::new(),
+            format!("column '{}': ", spec.labels),
+        ),
+        _ => (
+            spec.features.as_str(),
+            format!("array '{}': ", spec.features),
+            format!("array '{}': ", spec.labels),
+        ),
+    };
+    sources.push(source(
+        &path,
+        [
+            (x_name, &x.shape, &x.dtype),
+            (spec.labels.as_str(), &y.shape, &y.dtype),
+        ],
+    )?);
+    Ok((path.clone(), path, x, y, x_what, y_what))
+}
+
 /// Reads one split; its files are added to `sources`. Returns the split and its labels' file.
 fn read_split(
     files: &SplitFiles,
@@ -140,70 +222,8 @@ fn read_split(
 ) -> Result<(Split, PathBuf)> {
     // Errors about an array of a one-file split name the array; a `.npy` file is one array.
     let (features_path, labels_path, x, y, x_what, y_what) = match files {
-        SplitFiles::Pair { features, labels } => {
-            let (fp, lp) = (dir.join(features), dir.join(labels));
-            for p in [&fp, &lp] {
-                if Format::of(p)? != Format::Npy {
-                    return Err(DataError::Invalid {
-                        path: p.clone(),
-                        detail: "a split of two files is two NumPy .npy arrays (features and \
-                                 labels); give .npz, .csv and .safetensors files as one path"
-                            .into(),
-                    });
-                }
-            }
-            let x: Array<f32> = npy_file(&fp)?;
-            let y: Array<f64> = npy_file(&lp)?;
-            sources.push(source(&fp, [("array", &x.shape, &x.dtype)])?);
-            sources.push(source(&lp, [("array", &y.shape, &y.dtype)])?);
-            (fp, lp, x, y, String::new(), String::new())
-        }
-        SplitFiles::One(p) => {
-            let path = dir.join(p);
-            let format = Format::of(&path)?;
-            let (x, y) = match format {
-                Format::Npz => (
-                    npz::read(&path, &spec.features)?,
-                    npz::read(&path, &spec.labels)?,
-                ),
-                Format::Csv => csv::read(&path, &spec.labels)?,
-                Format::Safetensors => {
-                    let bytes = safetensors::open(&path)?;
-                    (
-                        safetensors::tensor(&bytes, &path, &spec.features)?,
-                        safetensors::tensor(&bytes, &path, &spec.labels)?,
-                    )
-                }
-                Format::Npy => {
-                    return Err(DataError::Invalid {
-                        path,
-                        detail: "a .npy file holds one array: give the split as \
-                                 {\"features\": \"….npy\", \"labels\": \"….npy\"}"
-                            .into(),
-                    })
-                }
-            };
-            let (x_name, x_what, y_what) = match format {
-                Format::Csv => (
-                    "features",
-                    String::new(),
-                    format!("column '{}': ", spec.labels),
-                ),
-                _ => (
-                    spec.features.as_str(),
-                    format!("array '{}': ", spec.features),
-                    format!("array '{}': ", spec.labels),
-                ),
-            };
-            sources.push(source(
-                &path,
-                [
-                    (x_name, &x.shape, &x.dtype),
-                    (spec.labels.as_str(), &y.shape, &y.dtype),
-                ],
-            )?);
-            (path.clone(), path, x, y, x_what, y_what)
-        }
+        SplitFiles::Pair { features, labels } => read_pair(features, labels, dir, sources)?,
+        SplitFiles::One(p) => read_one(p, dir, spec, sources)?,
     };
     let (n, dim, features) = array::features(&features_path, &x_what, x)?;
     let labels = array::labels(&labels_path, &y_what, y)?;

@@ -36,21 +36,7 @@ pub fn read<O: Out>(mut stream: impl Read, len: u64, path: &Path, what: &str) ->
             "not a NumPy .npy array (no \\x93NUMPY magic string at its start)".into(),
         ));
     }
-    let (prefix, header_len) = match start[6] {
-        1 => (10, u64::from(u16::from_le_bytes([start[8], start[9]]))),
-        2 | 3 if got == 12 => (
-            12,
-            u64::from(u32::from_le_bytes([
-                start[8], start[9], start[10], start[11],
-            ])),
-        ),
-        v => {
-            return Err(invalid(format!(
-                "NumPy format version {v}.{} (this build reads 1.0, 2.0 and 3.0)",
-                start[7]
-            )))
-        }
-    };
+    let (prefix, header_len) = header_length(&start, got).map_err(invalid)?;
     if prefix + header_len > len {
         return Err(truncated(format!(
             "its header announces {header_len} bytes of header text, but the array is only \
@@ -84,44 +70,15 @@ pub fn read<O: Out>(mut stream: impl Read, len: u64, path: &Path, what: &str) ->
             describe(type_str.type_char())
         )));
     }
-    let Some((n, bytes)) = sized(&shape, item) else {
-        return Err(invalid(format!(
-            "its header announces shape {shape:?} of {type_str}: more than the {} bytes an \
-             array may hold",
-            super::array::MAX_ARRAY_BYTES
-        )));
-    };
-    if bytes > available {
-        return Err(truncated(format!(
-            "its header announces shape {shape:?} of {type_str} = {bytes} bytes of data, but \
-             only {available} follow its header"
-        )));
-    }
-    if bytes < available {
-        return Err(invalid(format!(
-            "{} bytes follow the {bytes} bytes of data that its header announces (shape \
-             {shape:?} of {type_str}): not a .npy array as NumPy writes it",
-            available - bytes
-        )));
-    }
+    let (n, bytes) = data_size(&shape, &type_str.to_string(), item, available).map_err(
+        |(is_truncated, detail)| match is_truncated {
+            true => truncated(detail),
+            false => invalid(detail),
+        },
+    )?;
     let order = header.order();
     let file = NpyFile::with_header(header, (&mut stream).take(bytes));
-    use TypeChar::*;
-    let values = match (type_str.type_char(), item) {
-        (Bool, 1) => elements::<bool, _, O>(file, n, path, what)?,
-        (Uint, 1) => elements::<u8, _, O>(file, n, path, what)?,
-        (Uint, 2) => elements::<u16, _, O>(file, n, path, what)?,
-        (Uint, 4) => elements::<u32, _, O>(file, n, path, what)?,
-        (Uint, 8) => elements::<u64, _, O>(file, n, path, what)?,
-        (Int, 1) => elements::<i8, _, O>(file, n, path, what)?,
-        (Int, 2) => elements::<i16, _, O>(file, n, path, what)?,
-        (Int, 4) => elements::<i32, _, O>(file, n, path, what)?,
-        (Int, 8) => elements::<i64, _, O>(file, n, path, what)?,
-        (Float, 2) => elements::<half::f16, _, O>(file, n, path, what)?,
-        (Float, 4) => elements::<f32, _, O>(file, n, path, what)?,
-        (Float, 8) => elements::<f64, _, O>(file, n, path, what)?,
-        _ => unreachable!("checked by `numeric`"),
-    };
+    let values = values::<_, O>(file, type_str.type_char(), item, n, path, what)?;
     // A stream longer than its length said (an archive entry that inflates past its size).
     if read_up_to(&mut stream, &mut [0u8; 1]).map_err(|e| io(path, what, e))? > 0 {
         return Err(invalid(format!(
@@ -136,6 +93,95 @@ pub fn read<O: Out>(mut stream: impl Read, len: u64, path: &Path, what: &str) ->
         shape,
         dtype: type_str.to_string(),
         values,
+    })
+}
+
+/// The element count and data bytes of an array of `shape` and `type_str` (`item` bytes an
+/// element), when its file has `available` bytes after the header for exactly those; else
+/// whether the file is truncated, and what is wrong.
+fn data_size(
+    shape: &[usize],
+    type_str: &str,
+    item: usize,
+    available: u64,
+) -> std::result::Result<(usize, u64), (bool, String)> {
+    let Some((n, bytes)) = sized(shape, item) else {
+        return Err((
+            false,
+            format!(
+                "its header announces shape {shape:?} of {type_str}: more than the {} bytes an \
+             array may hold",
+                super::array::MAX_ARRAY_BYTES
+            ),
+        ));
+    };
+    if bytes > available {
+        return Err((
+            true,
+            format!(
+                "its header announces shape {shape:?} of {type_str} = {bytes} bytes of data, but \
+             only {available} follow its header"
+            ),
+        ));
+    }
+    if bytes < available {
+        return Err((
+            false,
+            format!(
+                "{} bytes follow the {bytes} bytes of data that its header announces (shape \
+             {shape:?} of {type_str}): not a .npy array as NumPy writes it",
+                available - bytes
+            ),
+        ));
+    }
+    Ok((n, bytes))
+}
+
+/// From a `.npy` file's first `got` bytes (`start`): the bytes before its header text and
+/// the header text's length (2 bytes in format 1.0, 4 in 2.0 and 3.0); else what is wrong.
+fn header_length(start: &[u8; 12], got: usize) -> std::result::Result<(u64, u64), String> {
+    Ok(match start[6] {
+        1 => (10, u64::from(u16::from_le_bytes([start[8], start[9]]))),
+        2 | 3 if got == 12 => (
+            12,
+            u64::from(u32::from_le_bytes([
+                start[8], start[9], start[10], start[11],
+            ])),
+        ),
+        v => {
+            return Err(format!(
+                "NumPy format version {v}.{} (this build reads 1.0, 2.0 and 3.0)",
+                start[7]
+            ))
+        }
+    })
+}
+
+/// The `n` elements of `file`, whose type in the file is `type_char` of `item` bytes (one that
+/// [`numeric`] accepts), as `O`.
+fn values<R: Read, O: Out>(
+    file: NpyFile<R>,
+    type_char: TypeChar,
+    item: usize,
+    n: usize,
+    path: &Path,
+    what: &str,
+) -> Result<Vec<O>> {
+    use TypeChar::*;
+    Ok(match (type_char, item) {
+        (Bool, 1) => elements::<bool, _, O>(file, n, path, what)?,
+        (Uint, 1) => elements::<u8, _, O>(file, n, path, what)?,
+        (Uint, 2) => elements::<u16, _, O>(file, n, path, what)?,
+        (Uint, 4) => elements::<u32, _, O>(file, n, path, what)?,
+        (Uint, 8) => elements::<u64, _, O>(file, n, path, what)?,
+        (Int, 1) => elements::<i8, _, O>(file, n, path, what)?,
+        (Int, 2) => elements::<i16, _, O>(file, n, path, what)?,
+        (Int, 4) => elements::<i32, _, O>(file, n, path, what)?,
+        (Int, 8) => elements::<i64, _, O>(file, n, path, what)?,
+        (Float, 2) => elements::<half::f16, _, O>(file, n, path, what)?,
+        (Float, 4) => elements::<f32, _, O>(file, n, path, what)?,
+        (Float, 8) => elements::<f64, _, O>(file, n, path, what)?,
+        _ => unreachable!("checked by `numeric`"),
     })
 }
 

@@ -166,6 +166,19 @@ pub(super) mod tests {
     use highway_model::Kind;
     use serde_json::json;
 
+    /// A re-run of chosen trials: highway-10 trials 0 and 1, each done with seeds 0, 1 and 2.
+    pub(crate) fn rerun_of_two_trials() -> Vec<RunResult> {
+        let mut rerun = Vec::new();
+        for trial in [0, 1] {
+            for seed in [0, 1, 2] {
+                let mut r = run(Kind::Highway, 10, trial, 0.01, -2.0, Ending::Done(0.01));
+                r.spec.seed = seed;
+                rerun.push(r);
+            }
+        }
+        rerun
+    }
+
     /// A sweep of one highway depth on MNIST (ten classes), with no plan.
     pub(crate) fn mnist_sweep() -> crate::store::SweepFile {
         let config = Config::from_value(json!({

@@ -202,7 +202,7 @@ mod tests {
     use highway_model::Kind;
 
     use super::*;
-    use crate::report::results::tests::{run, Ending};
+    use crate::report::results::tests::{rerun_of_two_trials, run, Ending};
 
     /// A re-run of chosen trials with several seeds: its titles say the runs are trials ×
     /// seeds.
@@ -218,14 +218,7 @@ mod tests {
             "Best of 2 trials, 1 epochs (lowest loss reached)"
         );
 
-        let mut rerun = Vec::new();
-        for trial in [0, 1] {
-            for seed in [0, 1, 2] {
-                let mut r = run(Kind::Highway, 10, trial, 0.01, -2.0, Ending::Done(0.01));
-                r.spec.seed = seed;
-                rerun.push(r);
-            }
-        }
+        let rerun = rerun_of_two_trials();
         let (best, top) = search_charts(&rerun, false);
         assert_eq!(
             best.title,

@@ -38,7 +38,7 @@ mod tests {
     use highway_model::Kind;
 
     use super::*;
-    use crate::report::results::tests::{mnist_sweep, run, Ending};
+    use crate::report::results::tests::{mnist_sweep, rerun_of_two_trials, run, Ending};
 
     /// A search gets its trainability and sensitivity figures, with the chance line of ten
     /// classes; a re-run of chosen trials with several seeds gets none.
@@ -55,14 +55,7 @@ mod tests {
             ["trainability", "sensitivity-lr", "sensitivity-gate-bias"]
         );
         assert!(figures[1].1.contains("chance (ln 10)"));
-        let mut rerun = Vec::new();
-        for trial in [0, 1] {
-            for seed in [0, 1, 2] {
-                let mut r = run(Kind::Highway, 10, trial, 0.01, -2.0, Ending::Done(0.01));
-                r.spec.seed = seed;
-                rerun.push(r);
-            }
-        }
+        let rerun = rerun_of_two_trials();
         assert!(setting_figures(&mnist_sweep(), &rerun, false).is_empty());
     }
 }

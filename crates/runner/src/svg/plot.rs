@@ -473,12 +473,44 @@ impl Chart {
             );
         }
         let _ = writeln!(s, "</g>");
+        self.draw_tick_labels(f, l, &yticks, &xticks, s);
+        self.draw_strip(f, l, s);
+        let _ = writeln!(
+            s,
+            r##"<rect x="{left:.1}" y="{top:.1}" width="{pw:.1}" height="{ph:.1}" fill="none" stroke="#333"/>"##
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            left + pw / 2.0,
+            H - 0.9 * font,
+            esc(&self.x_label)
+        );
+        let _ = writeln!(
+            s,
+            r#"<text transform="translate({:.1},{:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
+            1.4 * font,
+            top + ph / 2.0,
+            esc(&self.y_label)
+        );
+    }
+
+    /// The tick labels of both axes, those that would overlap left out.
+    fn draw_tick_labels(
+        &self,
+        f: &Frame,
+        l: &Layout,
+        yticks: &[f64],
+        xticks: &[f64],
+        s: &mut String,
+    ) {
+        let (left, top, ph, font) = (f.left, f.top, f.ph, l.font);
         let ylabels = if self.log_y {
-            log_labels(&yticks)
+            log_labels(yticks)
         } else {
             yticks.iter().map(|&t| fmt_num(t)).collect()
         };
-        let ylabels = spaced(&yticks, ylabels, |t| f.py(t), |_| 1.2 * font);
+        let ylabels = spaced(yticks, ylabels, |t| f.py(t), |_| 1.2 * font);
         for (&t, label) in yticks.iter().zip(ylabels) {
             if label.is_empty() {
                 continue;
@@ -491,12 +523,12 @@ impl Chart {
             );
         }
         let xlabels = if self.log_x {
-            log_labels(&xticks)
+            log_labels(xticks)
         } else {
             xticks.iter().map(|&t| fmt_num(t)).collect()
         };
         let xlabels = spaced(
-            &xticks,
+            xticks,
             xlabels,
             |t| f.px(t),
             |label| text_width(label, font) + 0.6 * font,
@@ -512,6 +544,11 @@ impl Chart {
                 top + ph + 1.5 * font,
             );
         }
+    }
+
+    /// The strip above the plot for the points drawn there, with its series' label.
+    fn draw_strip(&self, f: &Frame, l: &Layout, s: &mut String) {
+        let (left, top, pw, font) = (f.left, f.top, f.pw, l.font);
         if l.strip > 0.0 {
             let label = self
                 .series
@@ -531,24 +568,6 @@ impl Chart {
                 strip_y(f, l),
             );
         }
-        let _ = writeln!(
-            s,
-            r##"<rect x="{left:.1}" y="{top:.1}" width="{pw:.1}" height="{ph:.1}" fill="none" stroke="#333"/>"##
-        );
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            left + pw / 2.0,
-            H - 0.9 * font,
-            esc(&self.x_label)
-        );
-        let _ = writeln!(
-            s,
-            r#"<text transform="translate({:.1},{:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
-            1.4 * font,
-            top + ph / 2.0,
-            esc(&self.y_label)
-        );
     }
 
     /// One line sample or marker and label per series, right of the plot.
