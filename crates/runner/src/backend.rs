@@ -146,7 +146,7 @@ impl BackendName {
                 &device,
             );
             let sum: f32 = x.clone().matmul(x).sum().into_scalar();
-            (sum, format!("{device:?}"))
+            (sum, format!("{device:?}{}", adapter(&device)))
         });
         std::panic::set_hook(previous);
         match outcome {
@@ -157,6 +157,24 @@ impl BackendName {
                 bail!("{}", msg.lines().next().unwrap_or_default())
             }
         }
+    }
+}
+
+/// The adapter a GPU device runs on, as its driver names it (`, adapter NVIDIA H100 80GB HBM3`),
+/// and whether it is a software one that runs on the CPU (Mesa's lavapipe, `llvmpipe`):
+/// such an adapter stands in for a GPU's correctness, not its speed. Empty for the CPU
+/// backends, which have no adapter.
+fn adapter(device: &Device) -> String {
+    let Some(identity) = device.identity() else {
+        return String::new();
+    };
+    let name = identity.name;
+    let software = ["llvmpipe", "lavapipe", "SwiftShader", "softpipe"]
+        .iter()
+        .any(|s| name.to_ascii_lowercase().contains(&s.to_ascii_lowercase()));
+    match software {
+        true => format!(", adapter {name}: a software adapter on the CPU, slow"),
+        false => format!(", adapter {name}"),
     }
 }
 

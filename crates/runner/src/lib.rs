@@ -40,6 +40,7 @@ mod sig_digits;
 mod store;
 mod svg;
 mod sys;
+mod words;
 
 pub use analyze::{gates, lesion, open as open_run, Opened};
 pub use backend::BackendName;

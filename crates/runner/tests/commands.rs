@@ -12,6 +12,41 @@ fn plan_prints_runs_and_backends_lists_all() {
     assert!(o.status.success());
     let t = text(&o);
     assert!(t.contains("4 runs:") && t.contains("highway-d5-s1-"), "{t}");
+    // The whole resolved config, the fields its files leave out at their defaults too.
+    for field in [
+        "\"layer_stats\": true",
+        "\"save_model\"",
+        "\"batch_trials\": 8",
+        "\"optimizer\": \"sgd\"",
+        "\"version\": 1",
+    ] {
+        assert!(t.contains(field), "{field}: {t}");
+    }
+    // Every setting a search draws, on each run's line.
+    let o = run(&[
+        "plan",
+        cfg.to_str().unwrap(),
+        "--set",
+        "search.trials=2",
+        "--set",
+        "training.epochs=1",
+    ]);
+    let t = text(&o);
+    let line = t
+        .lines()
+        .find(|l| l.contains("highway-d2-t001-s0-"))
+        .unwrap_or_else(|| panic!("{t}"));
+    for drawn in [
+        "trial   1",
+        "1 epoch ",
+        "lr ",
+        "momentum ",
+        "decay ",
+        "b_T ",
+    ] {
+        assert!(line.contains(drawn), "{drawn}: {line}");
+    }
+    assert!(line.contains(" relu") || line.contains(" tanh"), "{line}");
     let o = run(&["backends"]);
     let t = text(&o);
     assert!(
@@ -19,6 +54,12 @@ fn plan_prints_runs_and_backends_lists_all() {
         "{t}"
     );
     assert!(t.contains("cuda") && t.contains("wgpu"), "{t}");
+    // A GPU backend that starts names its adapter (CI's is Mesa's lavapipe, a software one).
+    let wgpu = t.lines().find(|l| l.starts_with("wgpu")).unwrap();
+    assert!(
+        !wgpu.contains(" ok") || wgpu.contains(", adapter "),
+        "{wgpu}"
+    );
 }
 
 /// `HIGHWAY_NO_REQUEUE=` and `HIGHWAY_KEEP_DENORMALS=` (empty, as sbatch templates write them)
@@ -134,4 +175,36 @@ fn completions_print_a_script_that_knows_the_commands() {
     let o = run(&["completions", "tcsh"]);
     assert!(!o.status.success());
     assert!(text(&o).contains("invalid value 'tcsh'"), "{}", text(&o));
+}
+
+/// The first steps on a GPU wait for its kernels to compile: the process says so once, before
+/// the first epoch's line, so that a minute without output does not look like a hang.
+#[test]
+fn a_gpu_sweep_says_it_compiles_first() {
+    let listing = text(&run(&["backends"]));
+    let wgpu = listing.lines().find(|l| l.starts_with("wgpu")).unwrap();
+    if !wgpu.contains(" ok") {
+        eprintln!("skipped: wgpu cannot start here ({wgpu})");
+        return;
+    }
+    let dir = tmp("gpu-compiles");
+    let cfg = config(&dir, "gpu", "[2]", "[0]", 1);
+    // One net, without the per-layer statistics: fewer kernels to compile on a software adapter.
+    let o = run(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--backend",
+        "wgpu",
+        "--set",
+        "model.kinds=[highway]",
+        "--set",
+        "training.layer_stats=false",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let said = t.matches("wgpu: the first steps compile").count();
+    assert_eq!(said, 1, "{t}");
+    let compiling = t.find("the first steps compile").unwrap();
+    let first_epoch = t.find("epoch 1/1").unwrap();
+    assert!(compiling < first_epoch, "{t}");
 }

@@ -69,8 +69,8 @@ fn bad_configs_name_the_field_or_file() {
         (
             "width-fraction",
             good.replace("{\"plain\": 12, \"highway\": 10}", "8.5"),
-            "model.width: invalid type: floating point `8.5`, expected usize; expected one value \
-             for every kind",
+            "model.width: got `8.5`, expected a whole number, 0 or more (one value for every \
+             kind",
         ),
         (
             "width-one-kind",
@@ -172,14 +172,37 @@ fn bad_configs_name_the_field_or_file() {
         "{t}"
     );
     assert!(!t.contains("panicked"), "{t}");
-    // A bad --set and a bad backend.
-    let o = run(&[
-        "sweep",
-        dir.join("good.json").to_str().unwrap(),
-        "--set",
-        "training.lr=-1",
-    ]);
-    assert!(!o.status.success() && text(&o).contains("training.lr"));
+    // A failed start takes back the folders it made: no sweep folder without a run.
+    assert!(
+        !dir.join("results").exists(),
+        "a failed start left a folder"
+    );
+    // A bad --set is named as the flag, in plain words; a bare list is a list.
+    let good_path = dir.join("good.json");
+    let good_cfg = good_path.to_str().unwrap();
+    for (set, want) in [
+        ("training.lr=-1", "--set training.lr=-1: training.lr"),
+        (
+            "training.lr=abc",
+            "--set training.lr=abc: training.lr: got the text \"abc\", expected a number",
+        ),
+        (
+            "training.epochs=1.5",
+            "--set training.epochs=1.5: training.epochs: got `1.5`, expected a whole number",
+        ),
+        (
+            "model.depths=[2,x]",
+            "--set model.depths=[2,x]: model.depths[1]",
+        ),
+    ] {
+        let o = run(&["sweep", good_cfg, "--set", set]);
+        let t = text(&o);
+        assert!(!o.status.success() && t.contains(want), "{set}: {t}");
+        assert!(!t.contains(good_cfg), "{set} blamed the file: {t}");
+    }
+    let o = run(&["plan", good_cfg, "--set", "model.kinds=[highway]"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("plain-d2"), "{}", text(&o));
     let o = run(&[
         "sweep",
         dir.join("good.json").to_str().unwrap(),
@@ -324,8 +347,9 @@ fn a_config_says_its_version_and_a_newer_one_is_refused() {
         serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
     };
     let (none, one) = (plan(&[]), plan(&["--set", "version=1"]));
-    assert!(none["config"].get("version").is_none(), "{none}");
-    assert_eq!(one["config"]["version"], 1);
+    // The plan shows the version a config without one is read as: the same config.
+    assert_eq!(none["config"]["version"], 1, "{none}");
+    assert_eq!(none["config"], one["config"]);
     assert_eq!(none["runs"], one["runs"]);
     let o = run(&["plan", cfg.to_str().unwrap(), "--set", "version=2"]);
     let t = text(&o);

@@ -76,8 +76,9 @@ impl RunArgs {
 }
 
 /// The run index of a cluster task: `$SLURM_ARRAY_TASK_ID`, else `$JOB_COMPLETION_INDEX`
-/// (a Kubernetes indexed Job).
-pub(super) fn cluster_index() -> Result<usize> {
+/// (a Kubernetes indexed Job). `asked` is what the user gave (`--group task`, or no
+/// `--index`), for the message when neither is set.
+pub(super) fn cluster_index(asked: Asked) -> Result<usize> {
     for var in ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"] {
         if let Ok(v) = std::env::var(var) {
             return v
@@ -86,5 +87,24 @@ pub(super) fn cluster_index() -> Result<usize> {
                 .with_context(|| format!("${var}='{v}' is not a run index"));
         }
     }
-    bail!("no --index given and neither $SLURM_ARRAY_TASK_ID nor $JOB_COMPLETION_INDEX is set")
+    match asked {
+        Asked::Run => bail!(
+            "which run? Give its number with --index N (`highway plan CONFIG` lists them), or \
+             start it as a task of a SLURM job array or a Kubernetes indexed Job, which sets \
+             $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX"
+        ),
+        Asked::Group => bail!(
+            "--group task: this process is not a cluster array task (neither \
+             $SLURM_ARRAY_TASK_ID nor $JOB_COMPLETION_INDEX is set); give the group's number, \
+             e.g. --group 0 (`highway plan CONFIG --groups` lists them)"
+        ),
+    }
+}
+
+/// Which index [`cluster_index`] stands in for.
+pub(super) enum Asked {
+    /// `highway run` without `--index`: a run's.
+    Run,
+    /// `highway run --group task`: a group's.
+    Group,
 }

@@ -7,6 +7,7 @@ mod args;
 mod bench;
 mod data;
 mod out;
+mod plan;
 mod rerun;
 
 use std::path::PathBuf;
@@ -15,7 +16,6 @@ use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::backend::BackendName;
-use crate::experiment::{groups, plan, RunSpec};
 use crate::store::SweepDir;
 use crate::{report, run as runs};
 use args::RunArgs;
@@ -164,7 +164,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let opts = args.sweep_options()?;
             if let Some(group) = group {
                 let group = match group.as_str() {
-                    "task" => args::cluster_index()?,
+                    "task" => args::cluster_index(args::Asked::Group)?,
                     g => g.parse().map_err(|_| {
                         anyhow::anyhow!("--group {g}: expected a group number or 'task'")
                     })?,
@@ -173,7 +173,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             let index = match index {
                 Some(i) => i,
-                None => args::cluster_index()?,
+                None => args::cluster_index(args::Asked::Run)?,
             };
             report_after(runs::run_one(&opts, index))
         }
@@ -186,7 +186,7 @@ pub fn run(cli: Cli) -> Result<()> {
             rerun.check_alone()?;
             match (args, rerun.rerun.clone()) {
                 (_, Some(dir)) => rerun::print_rerun(rerun, &dir),
-                (Some(args), None) => print_plan(args, json, groups),
+                (Some(args), None) => plan::print_plan(args, json, groups),
                 (None, None) => bail!("highway plan: give a config, or --rerun SWEEP_DIR"),
             }
         }
@@ -264,97 +264,4 @@ fn print_status(dir: &std::path::Path, json: bool) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// `highway plan`: the resolved config and one line per run, or both as one JSON object;
-/// with `groups`, the groups of trials trained as one stack.
-fn print_plan(args: RunArgs, json: bool, groups: bool) -> Result<()> {
-    let opts = args.sweep_options()?;
-    let config = &opts.config;
-    let runs = plan(config);
-    if groups {
-        return print_groups(&runs, opts.batch_trials(), json);
-    }
-    if json {
-        let both = serde_json::json!({ "config": config, "runs": runs });
-        outln!("{}", serde_json::to_string_pretty(&both)?);
-        return Ok(());
-    }
-    outln!("{}", serde_json::to_string_pretty(&config)?);
-    match config.grid.size() {
-        Some(points) if !config.grid.is_empty() => outln!(
-            "\n{} runs over {points} grid points (a run two points give alike is listed once, \
-             at the first):",
-            runs.len()
-        ),
-        _ => outln!("\n{} runs:", runs.len()),
-    }
-    for r in &runs {
-        outln!(
-            "{:>4}  {:<36} {:<7} depth {:>4}  width {:>3}  seed {:>3}{}  lr {:.4}  {} epochs",
-            r.index,
-            r.id,
-            r.kind.name(),
-            r.depth,
-            r.model.width,
-            r.seed,
-            r.trial
-                .map(|t| format!("  trial {t:>3}"))
-                .unwrap_or_default(),
-            r.training.lr,
-            r.training.epochs
-        );
-    }
-    Ok(())
-}
-
-/// `highway plan --groups`: one line per group (its number, size, cell and runs), or JSON.
-fn print_groups(runs: &[RunSpec], batch_trials: usize, json: bool) -> Result<()> {
-    let all = groups(runs, batch_trials);
-    if json {
-        outln!("{}", serde_json::to_string_pretty(&all)?);
-        return Ok(());
-    }
-    outln!(
-        "{} groups of at most {batch_trials} trials (highway run CONFIG --group G):",
-        all.len()
-    );
-    for g in &all {
-        let first = &runs[g.runs[0]];
-        outln!(
-            "{:>4}  {:>3} trials  {:<7} depth {:>4}  seed {:>3}  runs {}",
-            g.index,
-            g.runs.len(),
-            first.kind.name(),
-            first.depth,
-            first.seed,
-            plan_indices(&g.runs)
-        );
-    }
-    Ok(())
-}
-
-/// Plan indices (ascending) as a range where they are consecutive (`3..=7`), else listed
-/// (`0, 2, 4, 6`): a group of a grid's interleaved runs is not a range.
-fn plan_indices(runs: &[usize]) -> String {
-    match runs {
-        [first, .., last] if last - first + 1 == runs.len() => format!("{first}..={last}"),
-        _ => runs
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::plan_indices;
-
-    #[test]
-    fn a_group_is_a_range_only_where_its_runs_are_consecutive() {
-        assert_eq!(plan_indices(&[3, 4, 5, 6, 7]), "3..=7");
-        assert_eq!(plan_indices(&[0, 2, 4, 6]), "0, 2, 4, 6");
-        assert_eq!(plan_indices(&[5]), "5");
-    }
 }

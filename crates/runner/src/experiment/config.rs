@@ -14,6 +14,7 @@ use super::grid::{apply_grid_arg, Grid, GridPoint};
 use super::json_path::{parse_value, set_at};
 pub(crate) use super::optimizer::Optimizer;
 pub(super) use super::per_kind::PerKind;
+use super::plain_words::plain_words;
 use super::search::SearchConfig;
 use crate::backend::BackendName;
 
@@ -278,7 +279,10 @@ impl Config {
         for grid in grids {
             apply_grid_arg(&mut value, grid).with_context(|| format!("--grid {grid}"))?;
         }
-        Self::from_value(value).with_context(|| format!("{}: invalid config", path.display()))
+        Self::from_value(value).map_err(|e| match blamed_set(&e, sets) {
+            Some(set) => e.context(format!("--set {set}")),
+            None => e.context(format!("{}: invalid config", path.display())),
+        })
     }
 
     /// Deserializes and validates; errors name the JSON path.
@@ -295,7 +299,7 @@ impl Config {
                 } else {
                     path
                 },
-                e.into_inner()
+                plain_words(&e.into_inner().to_string())
             )
         })?;
         config.validate()?;
@@ -640,6 +644,18 @@ fn check(ok: bool, path: &str, why: &str) -> Result<()> {
     }
 }
 
+/// The `--set` that gave the field an error of [`Config::from_value`] names (its message opens
+/// with the field's path): the last one that set the field or an object around it.
+fn blamed_set<'a>(error: &anyhow::Error, sets: &'a [String]) -> Option<&'a String> {
+    let message = error.to_string();
+    sets.iter().rev().find(|set| {
+        let key = set.split_once('=').map_or(set.as_str(), |(key, _)| key);
+        message
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.starts_with([':', '.', '[']))
+    })
+}
+
 /// Applies `a.b.c=value`: the value is read by [`parse_value`].
 pub(crate) fn apply_set(root: &mut Value, set: &str) -> Result<()> {
     let (key, raw) = set
@@ -702,7 +718,10 @@ mod tests {
         let mut v = base();
         v["version"] = json!("1");
         let e = err(v);
-        assert!(e.contains("version: invalid type"), "{e}");
+        assert!(
+            e.contains("version: got the text \"1\", expected a whole number"),
+            "{e}"
+        );
     }
 
     #[test]

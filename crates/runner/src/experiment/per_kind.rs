@@ -77,7 +77,7 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for PerKind<T> {
             }
             v => T::deserialize(v)
                 .map(PerKind::All)
-                .map_err(|e| D::Error::custom(format!("{e}; expected {SHAPE}"))),
+                .map_err(|e| D::Error::custom(format!("{e} ({SHAPE})"))),
         }
     }
 }
@@ -103,7 +103,7 @@ mod tests {
         assert_eq!(each.get(Kind::Highway), 50);
         let e = err::<usize>(json!(8.5));
         assert!(
-            e.contains("8.5") && e.contains("expected one value for every kind"),
+            e.contains("8.5") && e.contains("(one value for every kind, or {"),
             "{e}"
         );
         let e = err::<Activation>(json!("gelu"));

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use super::results::{groups, mean_std, RunResult};
 use crate::experiment::GridPoint;
 use crate::store::{State, SweepFile};
+use crate::words::count;
 
 fn opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x:e}")).unwrap_or_default()
@@ -199,10 +200,10 @@ fn runs_not_done(runs: &[RunResult]) -> String {
                 .unwrap_or_default();
             let _ = writeln!(
                 s,
-                "- `{}`: {} after {} epochs{}",
+                "- `{}`: {} after {}{}",
                 r.spec.id,
                 r.state_name(),
-                r.curve.len(),
+                count(r.curve.len(), "epoch"),
                 if msg.is_empty() {
                     String::new()
                 } else {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use highway_data::EvalSplit;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::sig_digits::sig;
 use crate::store::CurveRow;
 
 pub(super) struct RunProgress {
@@ -56,14 +57,14 @@ impl RunProgress {
         self.say(
             id,
             &format!(
-                "epoch {}/{}: train loss {:.4e} acc {:.4} | {eval_kind} loss {:.4} acc {:.4} | lr {:.3e} | {:.1}s (total {:.0}s)",
+                "epoch {}/{}: train loss {} acc {:.4} | {eval_kind} loss {} acc {:.4} | lr {} | {:.1}s (total {:.0}s)",
                 row.epoch,
                 self.epochs,
-                row.train_loss,
+                sig(row.train_loss, 5),
                 row.train_acc,
-                row.eval_loss,
+                sig(row.eval_loss, 4),
                 row.eval_acc,
-                row.lr,
+                sig(row.lr, 4),
                 row.seconds,
                 self.started.elapsed().as_secs_f64()
             ),

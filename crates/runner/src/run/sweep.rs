@@ -141,7 +141,7 @@ fn run_selected(
     let give_up = || stop.requested().is_some();
     let dir = opts.sweep_dir();
     let prepared = dir.prepare(|old| sweep_plan(old, &opts.config, runs), &give_up)?;
-    let mut trained = Trained {
+    let trained = Trained {
         dir,
         selected: selected.len(),
         failed: Vec::new(),
@@ -150,6 +150,25 @@ fn run_selected(
         stop: stop.clone(),
         hint: opts.resume_hint(task),
     };
+    let undo = trained.dir.clone();
+    let result = train_prepared(opts, runs, selected, task, trained, prepared.held);
+    if result.is_err() {
+        undo.undo_start(&prepared);
+    }
+    result
+}
+
+/// Trains `selected` runs of the plan for `task` in the sweep folder `trained.dir`, prepared
+/// when `prepared` (else a stop came first, and nothing is trained).
+fn train_prepared(
+    opts: &SweepOptions,
+    runs: &[RunSpec],
+    selected: &[usize],
+    task: Task,
+    mut trained: Trained,
+    prepared: bool,
+) -> Result<Trained> {
+    let stop = trained.stop.clone();
     // A sweep folder given up on (a stop while another process held it) trains nothing.
     let todo = match prepared {
         true => unfinished(&trained.dir, runs, selected),

@@ -30,6 +30,7 @@ use super::order::epoch_order;
 use super::progress::RunProgress;
 use super::signals::{Signal, Stop};
 use super::trainable::{layer_stats, measured, Layers, Trainable, TrialStart};
+use crate::backend::BackendName;
 use crate::experiment::{RunSpec, RunTraining};
 use crate::store::{Checkpoint, CurveRow, EpochRecord, Position, RunRecorder, Spec, State, Status};
 
@@ -49,6 +50,9 @@ pub(super) type TrialResults = Vec<(String, Result<Status>)>;
 /// fails each of its trials.
 pub(super) fn train(runs: &[&RunSpec], job: &Job, until: usize) -> Result<TrialResults> {
     let inner = job.backend.device()?;
+    if job.backend.is_gpu() {
+        say_compiling(job.backend);
+    }
     let mut results = TrialResults::new();
     // Each trial's records, and where it stands.
     let mut waiting: Vec<(Trial, Option<Checkpoint>)> = Vec::new();
@@ -565,6 +569,18 @@ impl<'a> Cohort<'a> {
 
 /// Why `loss` means a run diverged (not finite, or above `limit` times the first loss read
 /// back, `first`), or `None`. The first call sets that reference.
+/// Says, once per process, that the first steps on a GPU wait for its kernels to compile: a
+/// minute or so without a line otherwise looks like a hang.
+fn say_compiling(backend: BackendName) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        eprintln!(
+            "{backend}: the first steps compile the GPU kernels of these nets (up to a \
+             minute on a software adapter); the first epoch's line follows"
+        )
+    });
+}
+
 fn divergence(first: &mut Option<f64>, loss: f64, limit: f64) -> Option<String> {
     let first = *first.get_or_insert(loss);
     (!loss.is_finite() || loss > limit * first)

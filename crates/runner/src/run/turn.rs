@@ -10,6 +10,7 @@ use super::train::{train, TrialResults};
 use crate::experiment::RunSpec;
 use crate::sig_digits::sig;
 use crate::store::{Acquired, RunDir, RunLock, State, Status};
+use crate::words::count;
 
 /// How a turn ended: whether it trained (some member reached an end other than a failure),
 /// the members that failed, and those a stop signal interrupted.
@@ -97,20 +98,20 @@ fn say_turn(job: &Job, group: usize, mine: &[&RunSpec]) {
     let t = &first.training;
     match mine {
         [run] => eprintln!(
-            "[{}/{}] {} (lr {}, batch {}, {} epochs)",
+            "[{}/{}] {} (lr {}, batch {}, {})",
             run.index + 1,
             job.planned,
             run.id,
             sig(t.lr, 4),
             t.batch_size,
-            t.epochs
+            count(t.epochs, "epoch")
         ),
         _ => eprintln!(
-            "[group {group}] {} trials of {} depth {} as one stack ({} epochs, batch {})",
+            "[group {group}] {} trials of {} depth {} as one stack ({}, batch {})",
             mine.len(),
             first.kind.name(),
             first.depth,
-            t.epochs,
+            count(t.epochs, "epoch"),
             t.batch_size
         ),
     }

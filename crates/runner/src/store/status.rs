@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::CurveRow;
 use crate::backend::BackendName;
+use crate::words::count;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -133,8 +134,10 @@ impl Status {
             .map(|m| format!(": {m}"))
             .unwrap_or_default();
         format!(
-            "{} after {} epochs, {:.1}s{message}",
-            self.state, self.epochs, self.wall_seconds
+            "{} after {}, {:.1}s{message}",
+            self.state,
+            count(self.epochs, "epoch"),
+            self.wall_seconds
         )
     }
 }

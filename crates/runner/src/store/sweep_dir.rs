@@ -1,4 +1,6 @@
-//! A sweep's folder: `sweep.json` and one folder per run.
+//! A sweep's folder: `sweep.json` and one folder per run. A command that fails before it
+//! trained anything (the data missing, the backend not there) takes back the sweep folder it
+//! made, so that the next try starts as clean as the first.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -7,11 +9,14 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::lock_file;
+use super::run_events::EXPERIMENT_FILE;
 use super::{files, run_events, RunDir};
 use crate::experiment::{Config, RunSpec};
 
 const SWEEP: &str = "sweep.json";
 const RUNS: &str = "runs";
+/// The lock one process at a time holds to read, merge and write `sweep.json`.
+const SWEEP_LOCK: &str = ".sweep.lock";
 
 /// `sweep.json`: what the sweep is, so that `report` and `run --index` need nothing else.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,21 +62,28 @@ impl SweepDir {
     /// the folder locked, so that one process at a time reads, merges and writes. The lock is
     /// waited for at most [`lock_file::WAIT`], and not once `give_up` says so: then nothing
     /// is written and it returns `false`.
-    pub fn prepare(
+    pub(crate) fn prepare(
         &self,
         resolve: impl FnOnce(Option<(Config, Vec<RunSpec>)>) -> Result<(Config, Vec<RunSpec>)>,
         give_up: &dyn Fn() -> bool,
-    ) -> Result<bool> {
+    ) -> Result<Prepared> {
+        let made = Prepared::missing_folders(&self.root);
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("{}: cannot create", self.root.display()))?;
-        let Some(_lock) = self.lock(".sweep.lock", give_up)? else {
-            return Ok(false);
+        let mut prepared = Prepared {
+            held: false,
+            new_sweep: false,
+            made,
+        };
+        let Some(_lock) = self.lock(SWEEP_LOCK, give_up)? else {
+            return Ok(prepared);
         };
         let path = self.root.join(SWEEP);
         let old = match path.is_file() {
             true => self.load().map(|f| Some((f.config, f.plan)))?,
             false => None,
         };
+        prepared.new_sweep = old.is_none();
         let (config, plan) = resolve(old).with_context(|| path.display().to_string())?;
         let file = SweepFile {
             config,
@@ -89,7 +101,8 @@ impl SweepDir {
         files::write_json(&path, &file)?;
         let c = &file.config;
         run_events::write_experiment(&self.root, &c.name, &c.notes, &file.plan)?;
-        Ok(true)
+        prepared.held = true;
+        Ok(prepared)
     }
 
     /// Takes the report lock of the sweep, so that one process at a time writes its report
@@ -141,5 +154,51 @@ impl SweepDir {
     /// The folder of run `id`.
     pub fn run(&self, id: &str) -> RunDir {
         RunDir::new(self.root.join(RUNS).join(id))
+    }
+}
+
+/// What [`SweepDir::prepare`] did.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// Whether the sweep's files are written; `false` when a stop came while another process
+    /// held the folder, and nothing was written.
+    pub(crate) held: bool,
+    /// Whether this process wrote the sweep's first `sweep.json` (a new sweep).
+    new_sweep: bool,
+    /// The folders this process made on the way to the sweep folder, the outermost first.
+    made: Vec<PathBuf>,
+}
+
+impl Prepared {
+    /// The folders that `root` needs made: itself and each missing one above it, the
+    /// outermost first.
+    fn missing_folders(root: &Path) -> Vec<PathBuf> {
+        let mut missing: Vec<PathBuf> = root
+            .ancestors()
+            .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        missing.reverse();
+        missing
+    }
+}
+
+impl SweepDir {
+    /// Takes back what [`prepare`](Self::prepare) made for a new sweep when the command then
+    /// failed before any run began: `sweep.json`, the HParams file, the lock and the folders it
+    /// made (each only while empty). Nothing is removed once a run folder exists or when the
+    /// sweep was not new; a failure to remove is not the error to report.
+    pub(crate) fn undo_start(&self, prepared: &Prepared) {
+        if !prepared.held || !prepared.new_sweep || self.root.join(RUNS).exists() {
+            return;
+        }
+        for name in [SWEEP, EXPERIMENT_FILE, SWEEP_LOCK] {
+            let _ = std::fs::remove_file(self.root.join(name));
+        }
+        for folder in prepared.made.iter().rev() {
+            if std::fs::remove_dir(folder).is_err() {
+                break;
+            }
+        }
     }
 }
