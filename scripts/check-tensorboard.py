@@ -10,9 +10,14 @@ a resumed run) and end must hold every hyperparameter the experiment declares (a
 `gate_bias` is 0, as in `summary.csv`: a run missing one drops out of TensorBoard's
 parallel-coordinates view) with the run's values from `spec.json`, and its final state. At the
 sweep's root the HParams experiment must declare them, marking as differing exactly those
-that vary across the plan in `sweep.json`, listed first. Then a TensorBoard server on 127.0.0.1 must list every run as an
+that vary across the plan in `sweep.json`, listed first, and carry Figure 1's panels: per
+(kind, depth) the best run's training loss by epoch (finished runs ranked by the lowest loss
+each reached) and the mean of the top 10 (of every run, with a loss at the epoch, in a sweep
+that is not a search), recomputed here from the runs' files, with a custom scalars layout whose
+charts match those tags. Then a TensorBoard server on 127.0.0.1 must list every run as an
 HParams session whose metrics are the run's final and best training loss and its evaluation
-accuracy. Exits non-zero with a message naming the run and the value on the first mismatch.
+accuracy, and its custom scalars plugin must serve the layout and each depth's chart. Exits
+non-zero with a message naming the run and the value on the first mismatch.
 """
 
 import csv
@@ -20,12 +25,17 @@ import glob
 import json
 import math
 import os
+import re
 import sys
+import urllib.parse
 import urllib.request
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import metadata as hp_metadata
 from tensorboard.plugins.hparams import api_pb2
+from tensorboard.plugins.custom_scalar import layout_pb2
+from tensorboard.plugins.custom_scalar import metadata as cs_metadata
+from tensorboard.util import tensor_util
 
 EVERYTHING = {"scalars": 0, "histograms": 0, "tensors": 0}
 CURVE_TAGS = {
@@ -39,6 +49,7 @@ LAYER_SCALARS = ["layers/grad_w/first", "layers/grad_w/last", "layers/grad_out/f
                  "layers/grad_out/last", "layers/dead_fraction"]
 LAYER_HISTOGRAMS = ["layers/log10_grad_w", "layers/log10_grad_out"]
 METRICS = ["train/loss", "train/best_loss", "eval/accuracy"]
+TOP = 10
 
 
 def fail(message):
@@ -147,6 +158,8 @@ def check_run(run_dir):
 
 
 def check_experiment(sweep):
+    """The HParams experiment and Figure 1's panels of the sweep's own event file; the depth
+    charts of its layout, for the server to serve."""
     acc = EventAccumulator(sweep, size_guidance=EVERYTHING)
     acc.Reload()
     experiment = hp_metadata.parse_experiment_plugin_data(
@@ -171,9 +184,109 @@ def check_experiment(sweep):
     tags = [m.name.tag for m in experiment.metric_infos]
     if tags != METRICS:
         fail(f"experiment: metrics {tags}")
+    return check_panels(sweep, acc)
 
 
-def check_server(sweep, runs):
+def run_losses(sweep, spec):
+    """A run's state ("pending" before it starts) and training loss by epoch."""
+    run_dir = os.path.join(sweep, "runs", spec["id"])
+    status_path = os.path.join(run_dir, "status.json")
+    state = json.load(open(status_path))["state"] if os.path.exists(status_path) else "pending"
+    curve_path = os.path.join(run_dir, "curve.csv")
+    curve = list(csv.DictReader(open(curve_path))) if os.path.exists(curve_path) else []
+    return state, [(int(r["epoch"]), float(r["train_loss"])) for r in curve]
+
+
+def mean_by_epoch(curves):
+    """Per epoch (1, 2, ...): the mean of the finite losses there, as the report averages."""
+    out = []
+    for i in range(max((len(c) for c in curves), default=0)):
+        v = [c[i][1] for c in curves if i < len(c) and math.isfinite(c[i][1])]
+        if v:
+            out.append((i + 1, sum(v) / len(v)))
+    return out
+
+
+def expected_panels(sweep):
+    """Figure 1's curves by tag, recomputed from the runs' own files; the mean's name."""
+    config = json.load(open(os.path.join(sweep, "sweep.json")))
+    plan = config["plan"]
+    search = any(spec.get("trial") is not None for spec in plan)
+    halving = (config["config"].get("search") or {}).get("halving") is not None
+    mean = f"top{TOP}_mean" if search else "mean"
+    cells = {}
+    for spec in plan:
+        cells.setdefault((spec["kind"], spec["depth"]), []).append(run_losses(sweep, spec))
+    want = {}
+    for (kind, depth), runs in cells.items():
+        finished = [c for state, c in runs if state == "done" and any(math.isfinite(v) for _, v in c)]
+        ranked = sorted(finished, key=lambda c: min(v for _, v in c if math.isfinite(v)))
+        tag = f"figure1/depth_{depth}/{kind}/"
+        if ranked:
+            want[tag + "best"] = ranked[0]
+        if not search:
+            chosen = [c for _, c in runs]
+        elif halving and len(ranked) < TOP:
+            chosen = []  # under successive halving: no top-10 mean for fewer trained through
+        else:
+            chosen = ranked[:TOP]
+        if mean_by_epoch(chosen):
+            want[tag + mean] = mean_by_epoch(chosen)
+    return want, mean
+
+
+def check_panels(sweep, acc):
+    """Figure 1's scalars of the sweep's own event file, and the layout that charts them."""
+    config = json.load(open(os.path.join(sweep, "sweep.json")))["config"]
+    if config.get("grid"):
+        print("check-tensorboard: a grid sweep: its per-point panels are not checked")
+        return []
+    want, mean = expected_panels(sweep)
+    tags = sorted(t for t in acc.Tags()["scalars"] if t.startswith("figure1/"))
+    if tags != sorted(want):
+        fail(f"panels: tags {tags}, expected {sorted(want)}")
+    for tag, points in want.items():
+        got = [(e.step, e.value) for e in acc.Scalars(tag)]
+        if [s for s, _ in got] != [s for s, _ in points] or not all(
+                math.isclose(a, b, rel_tol=1e-6) for (_, a), (_, b) in zip(got, points)):
+            fail(f"panels: {tag} = {got}, the runs' files give {points}")
+    if not want:
+        return []
+    layout = layout_pb2.Layout.FromString(tensor_util.make_ndarray(
+        acc.Tensors(cs_metadata.CONFIG_SUMMARY_TAG)[0].tensor_proto).item())
+    charts = {c.title: list(c.chart) for c in layout.category}
+    if list(charts) != ["Figure 1", "Figure 1 by depth"]:
+        fail(f"layout: categories {list(charts)}")
+    matched = lambda chart: sorted(t for t in tags if any(re.match(r, t) for r in chart.multiline.tag))
+    for chart, stat in zip(charts["Figure 1"], ["best", mean]):
+        if matched(chart) != [t for t in tags if t.endswith("/" + stat)]:
+            fail(f"layout: chart {chart.title!r} matches {matched(chart)}")
+    depths = sorted({int(t.split("/")[1][len("depth_"):]) for t in tags})
+    for chart, depth in zip(charts["Figure 1 by depth"], depths):
+        if matched(chart) != [t for t in tags if t.startswith(f"figure1/depth_{depth}/")]:
+            fail(f"layout: chart {chart.title!r} matches {matched(chart)}")
+    if len(charts["Figure 1 by depth"]) != len(depths):
+        fail(f"layout: {len(charts['Figure 1 by depth'])} depth charts, depths {depths}")
+    return [(c.multiline.tag[0], matched(c)) for c in charts["Figure 1 by depth"]]
+
+
+def check_custom_scalars(url, depth_charts):
+    """The custom scalars plugin serves the layout, and each depth chart's tags of run `.`."""
+    if not depth_charts:
+        return
+    layout = json.load(urllib.request.urlopen(url + "data/plugin/custom_scalars/layout", timeout=60))
+    titles = [c["title"] for c in layout.get("category", [])]
+    if titles != ["Figure 1", "Figure 1 by depth"]:
+        fail(f"server: custom scalars layout {titles}")
+    for regex, tags in depth_charts:
+        query = urllib.parse.urlencode({"run": ".", "tag": regex})
+        got = json.load(urllib.request.urlopen(
+            url + "data/plugin/custom_scalars/scalars?" + query, timeout=60))
+        if not got.get("regex_valid") or sorted(got.get("tag_to_events", {})) != tags:
+            fail(f"server: custom scalars {regex} gives {sorted(got.get('tag_to_events', {}))}")
+
+
+def check_server(sweep, runs, depth_charts):
     from tensorboard import program
     tb = program.TensorBoard()
     tb.configure(argv=[None, "--logdir", sweep, "--host", "127.0.0.1", "--port", "0",
@@ -203,6 +316,7 @@ def check_server(sweep, runs):
         if not math.isclose(m["train/loss"], final_loss, rel_tol=1e-6) or \
                 not math.isclose(m["eval/accuracy"], eval_acc, rel_tol=1e-6):
             fail(f"server: {name} metrics {m}, curve.csv {final_loss}, {eval_acc}")
+    check_custom_scalars(url, depth_charts)
     return len(groups)
 
 
@@ -214,8 +328,8 @@ def main():
     if not run_dirs:
         fail(f"{sweep}: no runs")
     runs = [check_run(d) for d in run_dirs]
-    check_experiment(sweep)
-    sessions = check_server(sweep, runs)
+    depth_charts = check_experiment(sweep)
+    sessions = check_server(sweep, runs, depth_charts)
     print(f"tensorboard ok: {len(runs)} runs, {sessions} HParams sessions")
 
 

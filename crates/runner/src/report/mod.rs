@@ -1,4 +1,5 @@
-//! `highway report`: a sweep folder to `summary.csv`, `summary.md` and `figures/*.svg`.
+//! `highway report`: a sweep folder to `summary.csv`, `summary.md` and `figures/*.svg`, and the
+//! Figure 1 panels of the sweep's own TensorBoard event file.
 //!
 //! Everything is computed from what the runs recorded, read through `store` (their curves,
 //! statuses and layer statistics), so a report of a half-finished, diverged or failed sweep is
@@ -17,6 +18,7 @@ mod grid;
 mod halving;
 mod halving_twin;
 mod mechanism;
+mod panels;
 mod progress;
 mod rank_correlation;
 mod rerun;
@@ -34,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::store::{self, SweepDir, SweepFile};
+use crate::store::{self, Panels, SweepDir, SweepFile};
 use crate::svg::plot::{side_by_side, Chart};
 use figures::{figures, Figure};
 use results::{collect, RunResult};
@@ -104,8 +106,15 @@ fn write_cells(
     Ok(md)
 }
 
-/// Writes the summary files and figures, unless `give_up` says so (a stop request) while
-/// another process writes the sweep's report; their paths, or `None` when given up.
+/// Whether the sweep's search trains its trials with successive halving.
+fn halving(sweep: &SweepFile) -> bool {
+    let search = sweep.config.search.as_ref();
+    search.is_some_and(|s| s.halving.is_some())
+}
+
+/// Writes the summary files and figures, and the panels of the sweep's event file, unless
+/// `give_up` says so (a stop request) while another process writes the sweep's report or
+/// prepares the sweep; their paths, or `None` when given up.
 pub(crate) fn write_unless(
     root: &Path,
     give_up: &dyn Fn() -> bool,
@@ -123,10 +132,12 @@ pub(crate) fn write_unless(
         written.push(path);
         Ok(())
     };
+    let mut panels = Panels::default();
     if sweep.config.grid.is_empty() {
         put(root.join("summary.csv"), summary_csv(&runs))?;
         let md = write_cells(&dir, root, &sweep, &runs, &mut put)?;
         put(root.join("summary.md"), summary_md(&sweep, &runs) + &md)?;
+        panels = panels::panels(&runs, halving(&sweep), None);
     } else {
         let points = grid::points(&sweep, &runs);
         put(root.join("summary.csv"), summary_csv(&runs))?;
@@ -139,7 +150,14 @@ pub(crate) fn write_unless(
             let md = write_cells(&dir, &out, &point_sweep, point_runs, &mut put)?;
             let head = summary_md(&point_sweep, point_runs);
             put(out.join("summary.md"), head + &md)?;
+            let at = panels::panels(point_runs, halving(&point_sweep), Some(point));
+            panels.curves.extend(at.curves);
+            panels.layout.extend(at.layout);
         }
+    }
+    match dir.write_panels(&panels, give_up)? {
+        Some(path) => written.push(path),
+        None => return Ok(None),
     }
     Ok(Some(written))
 }

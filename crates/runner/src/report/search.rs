@@ -29,6 +29,39 @@ pub(super) fn ranked<'a>(rs: &[&'a RunResult]) -> Vec<&'a RunResult> {
 /// How many of the best runs the right-hand panel averages, as in the paper.
 pub(super) const TOP: usize = 10;
 
+/// One (kind, depth) cell of the paper's two panels, from its runs as [`ranked`] orders them.
+pub(super) struct SearchCell<'a> {
+    /// The run that reached the lowest training loss.
+    pub(super) best: &'a RunResult,
+    /// Per epoch: (epoch, mean training loss, runs averaged) over the best [`TOP`] (fewer
+    /// where a run has no finite loss at that epoch); `None` under successive halving when
+    /// fewer than [`TOP`] were trained to the end.
+    pub(super) top: Option<Vec<(f64, f64, usize)>>,
+}
+
+/// The panels of the cell of `rs`; `None` while none of its runs has finished. The report's
+/// search figures and the sweep's TensorBoard panels both draw these.
+pub(super) fn search_cell<'a>(rs: &[&'a RunResult], halving: bool) -> Option<SearchCell<'a>> {
+    let ranked = ranked(rs);
+    let best = *ranked.first()?;
+    let top = (!halving || ranked.len() >= TOP).then(|| {
+        let chosen: Vec<&RunResult> = ranked.into_iter().take(TOP).collect();
+        loss_by_epoch(&chosen)
+            .iter()
+            .map(|p| (p.0, p.1, p.4))
+            .collect()
+    });
+    Some(SearchCell { best, top })
+}
+
+/// A run's training loss by epoch, as its `curve.csv` has it.
+pub(super) fn loss_curve(r: &RunResult) -> Vec<(f64, f64)> {
+    r.curve
+        .iter()
+        .map(|c| (c.epoch as f64, c.train_loss))
+        .collect()
+}
+
 pub(super) fn search_md(runs: &[RunResult]) -> String {
     let counted = Counted::of(runs);
     let (one, many) = (counted.one(), counted.many());
@@ -98,32 +131,19 @@ pub(super) fn search_charts(runs: &[RunResult], halving: bool) -> (Chart, Chart)
     for ((kind, depth), rs) in &g {
         let color = depth_color(*kind, *depth, &depths);
         let marker = depth_marker(*depth, &depths);
-        let ranked = ranked(rs);
         // A cell with no finished run yet gets no line and no legend entry.
-        if ranked.is_empty() {
+        let Some(cell) = search_cell(rs, halving) else {
             continue;
-        }
-        let label = format!("{} {depth}", kind.name());
-        let curve = |r: &RunResult| {
-            r.curve
-                .iter()
-                .map(|c| (c.epoch as f64, c.train_loss))
-                .collect::<Vec<_>>()
         };
-        let mut line = Series::line(
-            label.clone(),
-            color.clone(),
-            ranked.first().map(|r| curve(r)).unwrap_or_default(),
-        );
+        let label = format!("{} {depth}", kind.name());
+        let mut line = Series::line(label.clone(), color.clone(), loss_curve(cell.best));
         line.markers = true;
         line.marker = marker;
         best.push(line);
-        if halving && ranked.len() < TOP {
+        let Some(stats) = cell.top else {
             continue;
-        }
-        let chosen: Vec<&RunResult> = ranked.into_iter().take(TOP).collect();
-        let stats = loss_by_epoch(&chosen);
-        let counts: Vec<usize> = stats.iter().map(|p| p.4).collect();
+        };
+        let counts: Vec<usize> = stats.iter().map(|p| p.2).collect();
         // The count only where a point averages fewer than the title's top 10.
         let label = if counts.iter().all(|&n| n == TOP) {
             label

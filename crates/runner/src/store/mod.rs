@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! <sweep>/sweep.json            resolved config and the plan           (sweep_dir.rs)
-//! <sweep>/events.out.tfevents.hparams  the sweep's HParams experiment  (run_events.rs)
+//! <sweep>/events.out.tfevents.hparams  the HParams experiment and the Figure 1 panels
+//!                               for TensorBoard                        (sweep_events.rs)
 //! <sweep>/runs/<id>/            one run's files                        (run_dir.rs)
 //!   spec.json                   what the run trained                   (spec.rs)
 //!   status.json                 running | done | diverged | ...        (status.rs)
@@ -34,6 +35,7 @@ mod running;
 mod spec;
 mod status;
 mod sweep_dir;
+mod sweep_events;
 mod tensor_file;
 mod tfevents;
 
@@ -52,6 +54,8 @@ pub(crate) use status::State;
 pub use status::Status;
 pub use sweep_dir::SweepDir;
 pub(crate) use sweep_dir::SweepFile;
+pub(crate) use sweep_events::{PanelCurve, Panels};
+pub(crate) use tfevents::custom_scalars::{Category as LayoutCategory, Chart as LayoutChart};
 pub use tfevents::{Value, What};
 
 /// Prints a warning about a file that exists but cannot be used, and what is done instead.

@@ -19,9 +19,6 @@ use super::{CurveRow, State};
 use crate::experiment::RunSpec;
 use crate::sys;
 
-/// The sweep's HParams experiment file, in the sweep folder (TensorBoard's run `.`).
-pub(super) const EXPERIMENT_FILE: &str = "events.out.tfevents.hparams";
-
 /// Metrics of the HParams view: the last value of each tag in a run.
 pub(super) const FINAL_TRAIN_LOSS: &str = "train/loss";
 pub(super) const BEST_TRAIN_LOSS: &str = "train/best_loss";
@@ -351,15 +348,10 @@ const METRICS: [MetricInfo; 3] = [
     },
 ];
 
-/// Writes the HParams experiment of the sweep of `plan` into the sweep folder `root` (the
-/// same bytes from every process of one sweep). The hyperparameters that vary across the plan
-/// are marked as differing, and listed first: TensorBoard shows those columns by default.
-pub(super) fn write_experiment(
-    root: &Path,
-    name: &str,
-    description: &str,
-    plan: &[RunSpec],
-) -> Result<()> {
+/// The HParams experiment of the sweep of `plan`, for the sweep's own event file
+/// (`sweep_events.rs`). The hyperparameters that vary across the plan are marked as differing,
+/// and listed first: TensorBoard shows those columns by default.
+pub(super) fn experiment(name: &str, description: &str, plan: &[RunSpec]) -> Value {
     let runs: Vec<_> = plan.iter().map(run_hparams).collect();
     let differs = |name: &str| {
         let mut seen: Vec<Option<&HValue>> = Vec::new();
@@ -411,22 +403,7 @@ pub(super) fn write_experiment(
     }
     infos.extend(grid_infos(plan, &differs));
     infos.sort_by_key(|h| !h.differs);
-    let experiment = hparams::experiment(name, description, &infos, &METRICS);
-    let version = Event {
-        wall_time: 0.0,
-        step: 0,
-        what: What::FileVersion,
-    };
-    let summary = Event {
-        wall_time: 0.0,
-        step: 0,
-        what: What::Summary(vec![experiment]),
-    };
-    let bytes: Vec<u8> = [version, summary]
-        .iter()
-        .flat_map(|e| super::tfevents::record::frame(&e.encode()))
-        .collect();
-    super::write_atomic(&root.join(EXPERIMENT_FILE), &bytes)
+    hparams::experiment(name, description, &infos, &METRICS)
 }
 
 #[cfg(test)]
@@ -443,6 +420,12 @@ mod tests {
         }))
         .unwrap();
         plan(&config)
+    }
+
+    /// The experiment of `plan` as bytes, read as text.
+    fn experiment_text(plan: &[RunSpec]) -> String {
+        let bytes = event(0, vec![experiment("t", "", plan)]).encode();
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     fn session_starts(dir: &Path) -> usize {
@@ -492,10 +475,7 @@ mod tests {
         }
         let plain = run_hparams(&plan[0]);
         assert!(plain.contains(&("gate_bias".to_string(), HValue::Number(0.0))));
-        let tmp = tempfile::tempdir().unwrap();
-        write_experiment(tmp.path(), "t", "", &plan).unwrap();
-        let bytes = std::fs::read(tmp.path().join(EXPERIMENT_FILE)).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
+        let text = experiment_text(&plan);
         // Each name as written (field 1: tag byte 0x0a, length, bytes): kind, activation, lr,
         // momentum, lr_decay, gate_bias and trial vary in this plan, depth and seed do not.
         let order: Vec<usize> = ["lr_decay", "trial", "depth", "seed"]
@@ -529,10 +509,7 @@ mod tests {
         assert_eq!(get("model.init"), Some(HValue::Text("lecun-normal".into())));
         assert_eq!(get("training.lr"), None, "shown as lr");
         assert_eq!(get("lr"), Some(HValue::Number(0.2)));
-        let tmp = tempfile::tempdir().unwrap();
-        write_experiment(tmp.path(), "t", "", &plan).unwrap();
-        let bytes = std::fs::read(tmp.path().join(EXPERIMENT_FILE)).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
+        let text = experiment_text(&plan);
         assert!(text.contains("training.weight_decay") && text.contains("model.init"));
     }
 }

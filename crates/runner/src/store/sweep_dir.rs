@@ -9,13 +9,14 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::lock_file;
-use super::run_events::EXPERIMENT_FILE;
+use super::sweep_events::{self, Panels, SWEEP_EVENTS};
 use super::{files, run_events, RunDir};
 use crate::experiment::{Config, RunSpec};
 
 const SWEEP: &str = "sweep.json";
 const RUNS: &str = "runs";
-/// The lock one process at a time holds to read, merge and write `sweep.json`.
+/// The lock of `sweep.json` and the sweep's event file: one process at a time reads, merges
+/// and writes them.
 const SWEEP_LOCK: &str = ".sweep.lock";
 
 /// `sweep.json`: what the sweep is, so that `report` and `run --index` need nothing else.
@@ -57,11 +58,11 @@ impl SweepDir {
     }
 
     /// Writes `sweep.json` and the HParams experiment for TensorBoard (the same bytes from
-    /// every process of one sweep). `resolve` decides the sweep's config and plan from the
-    /// ones this folder holds already (`None` for a new folder), or refuses; it is called with
-    /// the folder locked, so that one process at a time reads, merges and writes. The lock is
-    /// waited for at most [`lock_file::WAIT`], and not once `give_up` says so: then nothing
-    /// is written and it returns `false`.
+    /// every process of one sweep), keeping the panels the sweep's event file has. `resolve`
+    /// decides the sweep's config and plan from the ones this folder holds already (`None` for
+    /// a new folder), or refuses; it is called with the folder locked, so that one process at
+    /// a time reads, merges and writes. The lock is waited for at most [`lock_file::WAIT`], and
+    /// not once `give_up` says so: then nothing is written (`held` is false).
     pub(crate) fn prepare(
         &self,
         resolve: impl FnOnce(Option<(Config, Vec<RunSpec>)>) -> Result<(Config, Vec<RunSpec>)>,
@@ -99,10 +100,32 @@ impl SweepDir {
         serde_json::from_str::<SweepFile>(&text)
             .with_context(|| format!("{}: would not read back; not written", path.display()))?;
         files::write_json(&path, &file)?;
-        let c = &file.config;
-        run_events::write_experiment(&self.root, &c.name, &c.notes, &file.plan)?;
+        self.write_events(&file, None)?;
         prepared.held = true;
         Ok(prepared)
+    }
+
+    /// Writes the sweep's event file with `panels` (the report's) and the HParams experiment
+    /// of the plan, under the sweep's lock, waited for as [`prepare`](Self::prepare) does; its
+    /// path, or `None` when given up.
+    pub(crate) fn write_panels(
+        &self,
+        panels: &Panels,
+        give_up: &dyn Fn() -> bool,
+    ) -> Result<Option<PathBuf>> {
+        let Some(_lock) = self.lock(SWEEP_LOCK, give_up)? else {
+            return Ok(None);
+        };
+        self.write_events(&self.load()?, Some(panels))?;
+        Ok(Some(self.root.join(sweep_events::SWEEP_EVENTS)))
+    }
+
+    /// Writes the sweep's event file: the experiment of `file`'s plan and `panels`, or the
+    /// panels it has (`None`). The caller holds the sweep's lock.
+    fn write_events(&self, file: &SweepFile, panels: Option<&Panels>) -> Result<()> {
+        let c = &file.config;
+        let experiment = run_events::experiment(&c.name, &c.notes, &file.plan);
+        sweep_events::write(&self.root, experiment, panels)
     }
 
     /// Takes the report lock of the sweep, so that one process at a time writes its report
@@ -130,13 +153,17 @@ impl SweepDir {
         files::read_json(&path)
     }
 
-    /// Writes again the sweep's HParams experiment, and the event files of the finished runs
-    /// that have none or an outdated one ([`RunDir::rebuild_events`]), each under its run's
-    /// lock (a run in training is skipped); how many run files were written.
+    /// Writes again the sweep's HParams experiment (under the sweep's lock, keeping its panels:
+    /// the report writes those), and the event files of the finished runs that have none or an
+    /// outdated one ([`RunDir::rebuild_events`]), each under its run's lock (a run in training
+    /// is skipped); how many run files were written.
     pub fn rebuild_events(&self) -> Result<usize> {
-        let file = self.load()?;
-        let c = &file.config;
-        run_events::write_experiment(&self.root, &c.name, &c.notes, &file.plan)?;
+        let file = {
+            let _lock = self.lock(SWEEP_LOCK, &|| false)?;
+            let file = self.load()?;
+            self.write_events(&file, None)?;
+            file
+        };
         let mut rebuilt = 0;
         for spec in file.plan {
             let run = self.run(&spec.id);
@@ -192,7 +219,7 @@ impl SweepDir {
         if !prepared.held || !prepared.new_sweep || self.root.join(RUNS).exists() {
             return;
         }
-        for name in [SWEEP, EXPERIMENT_FILE, SWEEP_LOCK] {
+        for name in [SWEEP, SWEEP_EVENTS, SWEEP_LOCK] {
             let _ = std::fs::remove_file(self.root.join(name));
         }
         for folder in prepared.made.iter().rev() {

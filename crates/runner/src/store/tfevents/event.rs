@@ -1,5 +1,5 @@
 //! TensorBoard's `Event` and `Summary` messages: scalars, histograms and plugin summaries, and
-//! the reader our tests and the resume logic use.
+//! the reader our tests, the resume logic and the sweep's panels use.
 
 use super::proto::{fields, Field, Message};
 
@@ -41,7 +41,18 @@ pub enum Value {
         plugin: String,
         content: Vec<u8>,
     },
+    /// A plugin's summary whose data is one byte string (the custom scalars plugin's layout):
+    /// a scalar `DT_STRING` tensor holding `bytes`, and metadata naming the plugin with no
+    /// content, as TensorBoard's own `summary.pb` writes it.
+    PluginBytes {
+        tag: String,
+        plugin: String,
+        bytes: Vec<u8>,
+    },
 }
+
+/// TensorFlow's `DataType` of byte strings.
+const DT_STRING: u64 = 7;
 
 /// Buckets of a histogram.
 const BUCKETS: usize = 30;
@@ -105,7 +116,8 @@ impl Value {
         match self {
             Value::Scalar { tag, .. }
             | Value::Histogram { tag, .. }
-            | Value::Plugin { tag, .. } => tag,
+            | Value::Plugin { tag, .. }
+            | Value::PluginBytes { tag, .. } => tag,
         }
     }
 
@@ -123,6 +135,17 @@ impl Value {
                 let shape = Message::new().message(2, &Message::new());
                 let tensor = Message::new().uint(1, 1).message(2, &shape);
                 m.message(9, &metadata).message(8, &tensor)
+            }
+            Value::PluginBytes { plugin, bytes, .. } => {
+                let data = Message::new().string(1, plugin);
+                let metadata = Message::new().message(1, &data);
+                // TensorProto { dtype: DT_STRING, tensor_shape {}, string_val: [bytes] }
+                let tensor = Message::new()
+                    .uint(1, DT_STRING)
+                    .message(2, &Message::new())
+                    .bytes(8, bytes);
+                // In field order, as Python's protobuf writes it.
+                m.message(8, &tensor).message(9, &metadata)
             }
         }
     }
@@ -172,17 +195,26 @@ fn decode_summary(bytes: &[u8]) -> Option<Vec<Value>> {
 
 fn decode_value(bytes: &[u8]) -> Option<Value> {
     let (mut tag, mut scalar, mut histo, mut plugin) = (String::new(), None, None, None);
+    let mut string = None;
     for (field, value) in fields(bytes)? {
         match (field, value) {
             (1, Field::Bytes(b)) => tag = String::from_utf8(b.to_vec()).ok()?,
             (2, v) => scalar = Some(v.as_f32()?),
             (5, Field::Bytes(b)) => histo = Some(b),
+            (8, Field::Bytes(b)) => string = string_val(b)?,
             (9, Field::Bytes(b)) => plugin = Some(decode_plugin(b)?),
             _ => {}
         }
     }
     if let Some(value) = scalar {
         return Some(Value::Scalar { tag, value });
+    }
+    if let (Some((plugin, _)), Some(bytes)) = (&plugin, string) {
+        return Some(Value::PluginBytes {
+            tag,
+            plugin: plugin.clone(),
+            bytes,
+        });
     }
     if let Some((plugin, content)) = plugin {
         return Some(Value::Plugin {
@@ -199,6 +231,15 @@ fn decode_value(bytes: &[u8]) -> Option<Value> {
         tag,
         values: vec![f64::NAN; num as usize],
     })
+}
+
+/// The first `string_val` of a `TensorProto`, if it has one; `None` if it is malformed.
+fn string_val(tensor: &[u8]) -> Option<Option<Vec<u8>>> {
+    let found = fields(tensor)?.into_iter().find_map(|(f, v)| match (f, v) {
+        (8, Field::Bytes(b)) => Some(b.to_vec()),
+        _ => None,
+    });
+    Some(found)
 }
 
 fn decode_plugin(metadata: &[u8]) -> Option<(String, Vec<u8>)> {
@@ -237,6 +278,11 @@ mod tests {
                     plugin: "hparams".into(),
                     content: vec![1, 2, 3],
                 },
+                Value::PluginBytes {
+                    tag: "custom_scalars__config__".into(),
+                    plugin: "custom_scalars".into(),
+                    bytes: vec![4, 5],
+                },
             ]),
         };
         let back = Event::decode(&event.encode()).unwrap();
@@ -253,6 +299,14 @@ mod tests {
                 tag: "_hparams_/x".into(),
                 plugin: "hparams".into(),
                 content: vec![1, 2, 3]
+            }
+        );
+        assert_eq!(
+            values[3],
+            Value::PluginBytes {
+                tag: "custom_scalars__config__".into(),
+                plugin: "custom_scalars".into(),
+                bytes: vec![4, 5]
             }
         );
         let version = Event {
