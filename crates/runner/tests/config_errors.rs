@@ -58,6 +58,12 @@ fn bad_configs_name_the_field_or_file() {
             "training.eps: must be a positive number",
         ),
         (
+            "save-model-word",
+            good.replace("\"lr\": 0.05", "\"lr\": 0.05, \"save_model\": \"all\""),
+            "training.save_model: invalid value: string \"all\", expected true (every run keeps \
+             its model), false (none) or \"best\" (the default)",
+        ),
+        (
             "adam-nesterov",
             good.replace(
                 "\"lr\": 0.05",

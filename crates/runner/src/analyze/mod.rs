@@ -1,5 +1,6 @@
 //! The paper's analyses of a trained highway net: gates (Figures 2, 3) and lesions (Figure 4).
-//! A run folder is opened with its trained net (`store::RunDir::load_model`) and the dataset its
+//! A run folder is opened with its trained net (`store::RunDir::load_model`; a run without one
+//! is refused, naming the best run of its cell that has one) and the dataset its
 //! sweep trained on, and the analyses are written to `RUN_DIR/analysis/`. Evaluation comes from
 //! `run`, the figures from the crate's `svg` module.
 
@@ -16,7 +17,7 @@ use highway_model::{Kind, Mlp, ModelConfig};
 use crate::backend::BackendName;
 use crate::experiment::load_dataset;
 use crate::run::to_device;
-use crate::store::{RunDir, SweepDir};
+use crate::store::{why_no_model, RunDir, SweepDir};
 
 /// A trained highway net with the data it was trained on.
 pub struct Opened {
@@ -32,6 +33,9 @@ pub struct Opened {
 pub fn open(run: &Path, data_dir: Option<&Path>, backend: BackendName) -> Result<Opened> {
     let device = backend.device()?;
     let run_dir = RunDir::new(run.to_path_buf());
+    if !run_dir.has_model() {
+        bail!("{}", why_no_model(&run_dir));
+    }
     let (config, net): (ModelConfig, Mlp) = run_dir.load_model(&device)?;
     if config.kind != Kind::Highway || net.highway.is_empty() {
         bail!(

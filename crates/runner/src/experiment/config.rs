@@ -15,6 +15,7 @@ use super::json_path::{parse_value, set_at};
 pub(crate) use super::optimizer::Optimizer;
 pub(super) use super::per_kind::PerKind;
 use super::plain_words::plain_words;
+use super::save_model::SaveModel;
 use super::search::SearchConfig;
 use crate::backend::BackendName;
 
@@ -216,10 +217,11 @@ pub struct TrainingConfig {
     /// restarted run continues exactly; 0 turns checkpoints off. Not part of a run's id.
     #[serde(default = "default_checkpoint_every")]
     pub checkpoint_every: usize,
-    /// Write each finished run's trained net to `model.safetensors` in its folder (for
-    /// `highway analyze` and Python); off by default, so a large search keeps no models.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub save_model: bool,
+    /// Which finished runs write their trained net to `model.safetensors` in their folder
+    /// (for `highway analyze` and Python): every run, none, or the best of each cell (the
+    /// default, not written), so a large search keeps its winners' models and no others.
+    #[serde(default, skip_serializing_if = "SaveModel::is_best")]
+    pub save_model: SaveModel,
     /// Record per-layer gradient, activation and gate statistics after every epoch
     /// (`layers.csv` and the event file). Not part of a run's id.
     #[serde(default = "yes", skip_serializing_if = "is_true")]

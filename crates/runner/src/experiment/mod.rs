@@ -3,6 +3,7 @@
 //! folder already holds (`extend.rs`), and what a config asks of the machine's memory
 //! (`resources.rs`, checked when a sweep starts). The lowest room: it uses no other.
 
+mod cells;
 mod config;
 mod dataset;
 mod extend;
@@ -18,9 +19,11 @@ mod plan;
 mod resolved;
 mod resources;
 mod run_id;
+mod save_model;
 mod search;
 mod spec;
 
+pub(crate) use cells::cells;
 pub use config::Config;
 pub(crate) use config::{Execution, Optimizer, DEFAULT_BETAS, DEFAULT_EPS};
 pub(crate) use dataset::by_dataset;
@@ -32,6 +35,7 @@ pub(crate) use halving::{verdicts, Halving, TrialRecord, Verdict};
 pub(crate) use plan::by_point;
 pub(crate) use plan::check_grid;
 pub use plan::plan;
+pub(crate) use save_model::SaveModel;
 pub(crate) use search::Rerun;
 pub use spec::RunSpec;
 pub(crate) use spec::RunTraining;

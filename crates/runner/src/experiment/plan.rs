@@ -261,7 +261,10 @@ mod tests {
         assert_ne!(plan(&config(&["training.epochs=3"]))[3].id, runs[3].id);
         // Keeping the model does not change the run: the same folder, resumable.
         let saving = plan(&config(&["training.save_model=true"]));
-        assert!(saving[3].training.save_model);
+        assert_eq!(
+            saving[3].training.save_model,
+            crate::experiment::SaveModel::All
+        );
         assert_eq!(saving[3].id, runs[3].id);
     }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::config::DecayEvery;
 use super::grid::GridPoint;
 use super::optimizer::Optimizer;
+use super::save_model::SaveModel;
 
 /// Everything needed to train one run, and nothing else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,10 +55,11 @@ pub struct RunTraining {
     /// change what the run computes.
     #[serde(default = "one")]
     pub checkpoint_every: usize,
-    /// Keep the trained net (`model.safetensors`). Not part of the run's id: saving the model
-    /// does not change the run.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub save_model: bool,
+    /// Whether the run keeps its trained net (`model.safetensors`): always, never, or when it
+    /// is the best of its cell (the default, not written, so the specs of runs made before it
+    /// existed read as it). Not part of the run's id: saving the model does not change the run.
+    #[serde(default, skip_serializing_if = "SaveModel::is_best")]
+    pub save_model: SaveModel,
     /// Record per-layer statistics after every epoch. Not part of the run's id: they are
     /// measured on the side and change nothing the run computes.
     #[serde(

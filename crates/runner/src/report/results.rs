@@ -37,11 +37,7 @@ impl RunResult {
     }
 
     pub(super) fn best_train_loss(&self) -> Option<f64> {
-        self.curve
-            .iter()
-            .map(|r| r.train_loss)
-            .filter(|v| v.is_finite())
-            .reduce(f64::min)
+        crate::store::best_train_loss(&self.curve)
     }
 
     pub(super) fn final_eval_acc(&self) -> Option<f64> {

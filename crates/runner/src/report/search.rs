@@ -7,23 +7,16 @@ use highway_model::Kind;
 
 use super::figures::{axes, depth_color, depth_marker, loss_by_epoch, loss_chart, n_label};
 use super::results::{groups, mean_std, Counted, RunResult};
-use crate::store::State;
+use crate::store::{self, State};
 use crate::svg::plot::{Chart, Series};
 
 /// A group's finished runs, best first: ranked by the lowest training loss each reached (the
-/// paper's "best"). Diverged and unfinished runs are left out.
+/// paper's "best"; `store::ranked`, the rule that also picks the run whose model is kept).
+/// Diverged and unfinished runs are left out.
 pub(super) fn ranked<'a>(rs: &[&'a RunResult]) -> Vec<&'a RunResult> {
-    let mut done: Vec<&RunResult> = rs
-        .iter()
-        .copied()
-        .filter(|r| r.is_done() && r.best_train_loss().is_some())
-        .collect();
-    done.sort_by(|a, b| {
-        a.best_train_loss()
-            .unwrap()
-            .total_cmp(&b.best_train_loss().unwrap())
-    });
-    done
+    store::ranked(rs.iter().copied(), |r| {
+        store::rank_loss(r.state(), &r.curve)
+    })
 }
 
 /// How many of the best runs the right-hand panel averages, as in the paper.

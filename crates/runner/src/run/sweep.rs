@@ -16,7 +16,7 @@ use super::signals::Stop;
 use crate::backend::BackendName;
 use crate::experiment::{
     by_dataset, check_memory, fingerprint, groups, load_dataset, machine_memory, plan, sweep_plan,
-    Config, RunSpec,
+    Config, RunSpec, SaveModel,
 };
 use crate::store::{State, SweepDir};
 
@@ -342,8 +342,11 @@ fn unfinished<'a>(dir: &SweepDir, runs: &'a [RunSpec], selected: &[usize]) -> Ve
                 Some((_, n)) => *n += 1,
                 None => finished.push((s.state, 1)),
             }
-            // Asking for models after the fact does not retrain a finished run.
-            if r.training.save_model && s.state == State::Done && !run_dir.has_model() {
+            // Asking for every model after the fact does not retrain a finished run. Under
+            // "best" (the default) nothing is asked of a finished run: one trained before it,
+            // or outranked, has none.
+            let every = r.training.save_model == SaveModel::All;
+            if every && s.state == State::Done && !run_dir.has_model() {
                 let model = run_dir.model_path();
                 eprintln!(
                     "{}: it has no {} (trained without save_model): delete {} to train it \

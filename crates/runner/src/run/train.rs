@@ -59,7 +59,11 @@ pub(super) fn train(runs: &[&RunSpec], job: &Job, until: usize) -> Result<TrialR
     for run in runs {
         let spec = Spec::new(run, job.data, job.fingerprint);
         match RunRecorder::start(job.dir.run(&run.id), spec, job.backend) {
-            Ok((recorder, checkpoint)) => waiting.push((Trial::new(run, recorder), checkpoint)),
+            Ok((mut recorder, checkpoint)) => {
+                let stop = job.stop.clone();
+                recorder.give_up_waits_when(move || stop.requested().is_some());
+                waiting.push((Trial::new(run, recorder), checkpoint))
+            }
             Err(e) => results.push((run.id.clone(), Err(e))),
         }
     }

@@ -12,20 +12,24 @@
 //!   curve.csv                   one row per epoch                      (curve.rs)
 //!   layers.csv                  per-layer statistics per epoch         (layers.rs)
 //!   events.out.tfevents.*       the same for TensorBoard, and HParams  (run_events.rs, tfevents/)
-//!   model.safetensors           the trained net, when asked            (model_file.rs)
+//!   model.safetensors           the trained net, when asked            (model_file.rs,
+//!                               which runs keep one: kept_models.rs)
 //!   checkpoint/                 while a run is unfinished              (checkpoint.rs)
 //! ```
 //! `recorder.rs` writes a run's files as it trains, `run_state.rs` changes a run's state
 //! otherwise (failed, interrupted, stopped at a rung); `files.rs` holds the atomic writes and the
 //! bounded, regular-file-only reads, `run_lock.rs` the one-process-per-run lock, `lock_file.rs`
-//! how every lock file is opened and waited for, `tensor_file.rs` the safetensors layout.
+//! how every lock file is opened and waited for, `tensor_file.rs` the safetensors layout,
+//! `ranking.rs` the rule by which a cell's runs are ranked (the report's, and the models kept).
 
 mod checkpoint;
 mod curve;
 pub(crate) mod files;
+mod kept_models;
 mod layers;
 mod lock_file;
 mod model_file;
+mod ranking;
 mod recorder;
 mod run_dir;
 mod run_events;
@@ -42,7 +46,9 @@ mod tfevents;
 pub(crate) use checkpoint::{Checkpoint, Position, ADAM_SLOTS, SGD_SLOTS};
 pub use curve::CurveRow;
 pub(crate) use files::{write_atomic, write_files};
+pub(crate) use kept_models::why_no_model;
 pub use layers::LayerRow;
+pub(crate) use ranking::{best_train_loss, rank_loss, ranked};
 pub(crate) use recorder::EpochRecord;
 pub use recorder::RunRecorder;
 pub use run_dir::RunDir;

@@ -1,5 +1,5 @@
 //! Trained models on disk: `model.safetensors` in the run folder, written when the config asks
-//! for it (`training.save_model`). Its metadata carries the model config as JSON, so the file
+//! for it (`training.save_model`; which runs keep one is `kept_models.rs`). Its metadata carries the model config as JSON, so the file
 //! alone is enough to rebuild the net.
 
 use std::collections::HashMap;
@@ -36,11 +36,7 @@ pub(super) fn save(path: &Path, net: &Mlp, config: &ModelConfig) -> Result<()> {
 pub(super) fn load(path: &Path, device: &Device) -> Result<(ModelConfig, Mlp)> {
     let name = path.display();
     if !path.exists() {
-        bail!(
-            "{name}: no model here: the run was trained without training.save_model. Train it \
-             again with the model kept: delete its folder (or use --out DIR) and run the sweep \
-             with --set training.save_model=true"
-        );
+        bail!("{name}: no model here");
     }
     let mut config = None;
     let (_, tensors) = tensor_file::read(path, |meta| {

@@ -21,8 +21,9 @@ use super::checkpoint::{self, Checkpoint};
 use super::curve::{curve_csv, CurveRow};
 use super::run_dir::{CURVE, SPEC, STATUS};
 use super::run_events::RunEvents;
-use super::{files, layers, model_file, running, RunDir, Spec, State, Status};
+use super::{files, kept_models, layers, model_file, running, RunDir, Spec, State, Status};
 use crate::backend::BackendName;
+use crate::experiment::SaveModel;
 
 /// What one epoch produced: its curve row and, when measured, the layers' statistics.
 #[derive(Debug, Clone)]
@@ -49,6 +50,8 @@ pub struct RunRecorder {
     share: f64,
     /// Counts the run as in training in this process, until the recorder is dropped.
     _training: running::Training,
+    /// Whether a wait for the sweep's models lock ends now (a stop request).
+    give_up: Box<dyn Fn() -> bool>,
 }
 
 impl RunRecorder {
@@ -118,6 +121,7 @@ impl RunRecorder {
             earlier_seconds,
             since: started,
             share: 1.0,
+            give_up: Box::new(|| false),
         };
         recorder.dir.write_status(&recorder.status)?;
         Ok((recorder, checkpoint))
@@ -139,6 +143,13 @@ impl RunRecorder {
         self.earlier_seconds = self.wall_seconds();
         self.since = Instant::now();
         self.share = runs.max(1) as f64;
+    }
+
+    /// From now on, when the run finishes and waits for the sweep's models lock to decide
+    /// whether it keeps its model (`kept_models.rs`), the wait ends as soon as `give_up` says
+    /// so (a stop request), and the run keeps its model.
+    pub fn give_up_waits_when(&mut self, give_up: impl Fn() -> bool + 'static) {
+        self.give_up = Box::new(give_up);
     }
 
     /// Records the statistics of the freshly initialised net (epoch 0).
@@ -179,20 +190,49 @@ impl RunRecorder {
     }
 
     /// Ends the run in `state` (`message` says why, for a run that did not finish normally).
-    /// A finished run keeps `model` when its spec asks for it, written before the final status
-    /// so that a run marked done has its model, and drops its checkpoint; an interrupted one
-    /// keeps its checkpoint. Returns the final status. `model` is needed only for a run that
-    /// is done and keeps its model.
+    /// A finished run keeps `model` as its spec's `save_model` says (under `"best"`, when it is
+    /// the best of its cell: `kept_models.rs`), written before the final status so that a run
+    /// marked done has the model it keeps, and drops its checkpoint; an interrupted one keeps
+    /// its checkpoint. Returns the final status. `model` is needed only for a run that is done
+    /// and keeps its model.
     pub fn finish(
         mut self,
         state: State,
         message: Option<String>,
         model: Option<&Mlp>,
     ) -> Result<Status> {
-        if state == State::Done && self.spec.run.training.save_model {
-            let model = model.context("a finished run that keeps its model needs the model")?;
-            model_file::save(&self.dir.model_path(), &model.valid(), &self.spec.model)?;
+        let save = match state {
+            State::Done => self.spec.run.training.save_model,
+            _ => SaveModel::Off,
+        };
+        match save {
+            SaveModel::Off => self.close(state, message),
+            SaveModel::All => {
+                self.save_model(model)?;
+                self.close(state, message)
+            }
+            SaveModel::Best => {
+                let (dir, id) = (self.dir.clone(), self.spec.run.id.clone());
+                let give_up = std::mem::replace(&mut self.give_up, Box::new(|| false));
+                kept_models::finish_best(&dir, &id, &give_up, |keep| {
+                    if keep {
+                        self.save_model(model)?;
+                    }
+                    self.close(state, message)
+                })
+            }
         }
+    }
+
+    /// Writes the trained net to the run's model file.
+    fn save_model(&self, model: Option<&Mlp>) -> Result<()> {
+        let model = model.context("a finished run that keeps its model needs the model")?;
+        model_file::save(&self.dir.model_path(), &model.valid(), &self.spec.model)
+    }
+
+    /// Records the run's end in `state`: drops the checkpoint of a final state, and writes the
+    /// event file's end and the final status.
+    fn close(mut self, state: State, message: Option<String>) -> Result<Status> {
         if state.is_final() {
             checkpoint::remove(self.dir.path())?;
         }

@@ -6,7 +6,7 @@
 //! curve.csv           one row per epoch                             (curve.rs)
 //! layers.csv          per-layer statistics per epoch                (layers.rs)
 //! events.out.tfevents.*  the same for TensorBoard                   (run_events.rs)
-//! model.safetensors   the trained net, when asked                   (model_file.rs)
+//! model.safetensors   the trained net, when kept                    (model_file.rs, kept_models.rs)
 //! checkpoint/         while the run is unfinished                   (checkpoint.rs)
 //! .lock               held by the process that trains it            (run_lock.rs)
 //! analysis/           what `highway analyze` wrote

@@ -135,6 +135,13 @@ impl SweepDir {
         self.lock(".report.lock", give_up)
     }
 
+    /// Takes the models lock of the sweep, under which a run that finishes decides whether it
+    /// keeps its model (`kept_models.rs`), so that the runs of one cell decide one at a time;
+    /// waited for as [`prepare`](Self::prepare) does; `None` when given up. Held until dropped.
+    pub(crate) fn models_lock(&self, give_up: &dyn Fn() -> bool) -> Result<Option<File>> {
+        self.lock(".models.lock", give_up)
+    }
+
     /// The lock file `name` of the sweep folder, locked; `None` when given up.
     fn lock(&self, name: &str, give_up: &dyn Fn() -> bool) -> Result<Option<File>> {
         let path = self.root.join(name);
@@ -227,5 +234,42 @@ impl SweepDir {
                 break;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `training.save_model`'s default changed (to `"best"`) and stays unwritten: every
+    /// committed `sweep.json` is written back with the `save_model` entries it has and no
+    /// other (none in a sweep made at the old default, `true` where it asked for models), and
+    /// what is written back writes back byte for byte.
+    #[test]
+    fn committed_sweeps_write_back_their_save_model_entries_only() {
+        let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../results");
+        let entries = |t: &str| {
+            (
+                t.matches("\"save_model\": true").count(),
+                t.matches("save_model").count(),
+            )
+        };
+        let mut read = 0;
+        for sweep in std::fs::read_dir(&results).unwrap().flatten() {
+            let path = sweep.path().join(SWEEP);
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let write = |t: &str| {
+                let file: SweepFile =
+                    serde_json::from_str(t).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                serde_json::to_string_pretty(&file).unwrap() + "\n"
+            };
+            let back = write(&text);
+            assert_eq!(entries(&back), entries(&text), "{}", path.display());
+            assert_eq!(write(&back), back, "{}", path.display());
+            read += 1;
+        }
+        assert!(read >= 5, "only {read} committed sweeps found");
     }
 }
