@@ -19,6 +19,10 @@ use crate::experiment::{Optimizer, DEFAULT_BETAS, DEFAULT_EPS};
 use crate::run::{cohort, layer_stats, Layers, Rule, TrialStart, PROBE_EXAMPLES};
 use crate::sys;
 
+mod roofline;
+
+use roofline::{Products, Roofline};
+
 #[derive(Debug, Clone)]
 pub(crate) struct BenchSpec {
     pub kind: Kind,
@@ -41,6 +45,8 @@ pub(crate) struct BenchSpec {
     /// SGD with momentum 0.9 (as `scripts/bench_torch.py`), or Adam or AdamW with their
     /// default settings.
     pub optimizer: Optimizer,
+    /// Time the step's matrix products alone too (Flex, one net, fused layers).
+    pub roofline: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,6 +88,11 @@ pub(crate) struct BenchResult {
     /// Seconds from the start to the end of the first step: on a GPU backend, mostly shader
     /// compilation and autotuning, paid once per process (per group of trials).
     pub first_step_s: f64,
+    /// The CPU's model name (`/proc/cpuinfo`), which the times are of.
+    pub cpu: String,
+    /// With `--roofline`: the step against its matrix products alone.
+    #[serde(flatten)]
+    pub roofline: Option<Roofline>,
 }
 
 /// Examples in the epoch the statistics' cost is compared with (MNIST's training set).
@@ -104,11 +115,18 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
     let mut rng = SplitMix64::new(1);
     let (x, y) = random_batch(spec, spec.batch, &mut rng, model.device());
     let mut step = 0;
-    let timed = timed(spec, started, || {
+    // Between the steps, not inside their clock: the load of the moment falls on both alike.
+    let mut products = spec.roofline.then(|| Products::new(&config, spec.batch));
+    let step_fn = || {
         step += 1;
         let (losses, _) = model.step((x.clone(), y.clone()), &lrs, step);
         let losses = losses.into_data().convert::<f32>();
         losses.try_to_vec::<f32>().map_or(f64::NAN, |v| v[0] as f64)
+    };
+    let timed = timed(spec, started, step_fn, |timed| {
+        if let Some(p) = products.as_mut() {
+            p.run(timed);
+        }
     });
     let peak_rss_mib = sys::peak_rss_mib();
     let (px, py) = random_batch(spec, PROBE_EXAMPLES, &mut rng, model.device());
@@ -147,6 +165,8 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
         trial_steps_per_s: trials as f64 * 1e3 / median_ms,
         peak_rss_mib_per_trial: peak_rss_mib / trials as f64,
         first_step_s: timed.first_step_s,
+        cpu: sys::cpu_model(),
+        roofline: products.map(|p| p.result(median_ms)),
     })
 }
 
@@ -247,7 +267,13 @@ struct Timed {
 }
 
 /// Runs `spec.warmup` untimed and `spec.steps` timed steps; `step` returns its loss, read back.
-fn timed(spec: &BenchSpec, started: Instant, mut step: impl FnMut() -> f64) -> Timed {
+/// `after(timed)` runs after each step, outside its time.
+fn timed(
+    spec: &BenchSpec,
+    started: Instant,
+    mut step: impl FnMut() -> f64,
+    mut after: impl FnMut(bool),
+) -> Timed {
     let mut times = Vec::new();
     let (mut last, mut first_step_s) = (f64::NAN, f64::NAN);
     for i in 0..spec.warmup + spec.steps {
@@ -259,6 +285,7 @@ fn timed(spec: &BenchSpec, started: Instant, mut step: impl FnMut() -> f64) -> T
         if i >= spec.warmup {
             times.push(t.elapsed().as_secs_f64() * 1e3);
         }
+        after(i >= spec.warmup);
     }
     Timed {
         mean_ms: times.iter().sum::<f64>() / times.len().max(1) as f64,

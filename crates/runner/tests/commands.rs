@@ -109,6 +109,78 @@ fn bench_reports_json_on_a_tiny_net() {
     assert_eq!(v["busy"], 1);
 }
 
+/// `--roofline` adds the step's matmuls alone, for every kind, with an input wide enough for the
+/// input layer's transposed `dW`; sanity of the fields only, never a time.
+#[test]
+fn bench_roofline_reports_the_matmuls_alone() {
+    for kind in ["highway", "plain", "residual"] {
+        let o = run(&[
+            "bench",
+            "--kind",
+            kind,
+            "--depth",
+            "3",
+            "--width",
+            "8",
+            "--input",
+            "600",
+            "--batch",
+            "8",
+            "--steps",
+            "3",
+            "--roofline",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        for field in [
+            "matmul_ms",
+            "matmul_share",
+            "gflop_per_step",
+            "gflops",
+            "matmul_gflops",
+        ] {
+            let x = v[field].as_f64().unwrap_or(f64::NAN);
+            assert!(x > 0.0 && x.is_finite(), "{kind}: {field} = {}", v[field]);
+        }
+        let share = v["matmul_share"].as_f64().unwrap();
+        assert!(share < 1.5, "{kind}: matmul_share {share}");
+        assert!(!v["cpu"].as_str().unwrap().is_empty());
+    }
+    // The human line names it; other backends, composed layers and stacks are refused.
+    let o = run(&[
+        "bench",
+        "--depth",
+        "2",
+        "--input",
+        "16",
+        "--batch",
+        "8",
+        "--steps",
+        "2",
+        "--roofline",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("matmul_share"), "{}", text(&o));
+    for extra in [
+        &["--backend", "ndarray"][..],
+        &["--composed"],
+        &["--trials", "2"],
+    ] {
+        let mut args = vec!["bench", "--depth", "2", "--input", "16", "--roofline"];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert!(!o.status.success(), "{extra:?}: {}", text(&o));
+        assert!(text(&o).contains("--roofline"), "{extra:?}: {}", text(&o));
+    }
+    // Without it, no roofline fields.
+    let o = run(&[
+        "bench", "--depth", "2", "--input", "16", "--batch", "8", "--steps", "2", "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.get("matmul_share").is_none() && v.get("cpu").is_some());
+}
+
 /// Every bench flag that sizes the net or the run is checked before anything is built.
 #[test]
 fn bench_refuses_impossible_values_by_flag() {

@@ -24,6 +24,7 @@ use burn::tensor::{Shape, Tensor};
 
 use super::flex::{column_sums, flex, relu, sigmoid, values, vector};
 use super::matmul::{gemm_into, row_blocks, row_parts2, View};
+use super::product::{Operand, Product, Split, Task};
 use super::team;
 use super::{dims2, expect_dims, LayerActivation};
 
@@ -179,14 +180,8 @@ impl HighwayOps for Flex {
         let mut ht = vec![0.0f32; rows * 2 * n];
         let mut y = vec![0.0f32; rows * n];
         let net = Net { n, act, w: &w };
-        net.forward(
-            &x,
-            &b_h,
-            &b_t,
-            &mut ht,
-            &mut y,
-            &row_blocks(rows, n * 2 * n),
-        );
+        let (blocks, _) = Net::blocks(rows, n);
+        net.forward(&x, &b_h, &b_t, &mut ht, &mut y, &blocks);
         (flex(y, [rows, n]), flex(ht, [rows, 2 * n]))
     }
 
@@ -209,8 +204,7 @@ impl HighwayOps for Flex {
             dw_h: &mut dw_h,
             dw_t: &mut dw_t,
         };
-        let blocks = (row_blocks(rows, n * 2 * n), row_blocks(n, 2 * rows * n));
-        Net { n, act, w: &w }.backward(&dy, &x, &ht, &mut g, &blocks);
+        Net { n, act, w: &w }.backward(&dy, &x, &ht, &mut g, &Net::blocks(rows, n));
         let db = column_sums(&dz, 2 * n);
         (
             flex(dx, [rows, n]),
@@ -242,6 +236,41 @@ pub(super) struct Grads<'a> {
 }
 
 impl Net<'_> {
+    /// How the passes split their work over the team for `rows` examples: the rows of `[H | T]`,
+    /// `y`, `dz` and `dx`; and the rows of `dW_H` and `dW_T` (`n`).
+    pub fn blocks(rows: usize, n: usize) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
+        (row_blocks(rows, n * 2 * n), row_blocks(n, 2 * rows * n))
+    }
+
+    /// The products of `forward` and of `backward` on `rows` examples (for `ops::roofline`).
+    pub fn tasks(rows: usize, n: usize) -> (Vec<Task>, Vec<Task>) {
+        let (row_blocks, unit_blocks) = Net::blocks(rows, n);
+        let (x, w) = (Operand::new(rows, n), Operand::new(n, 2 * n));
+        let half = |k: usize| Operand::strided(k * n, rows, n, 2 * n, 1);
+        let forward = Task {
+            name: "[H|T] = x·[W_H|W_T]",
+            split: Split::Rows,
+            blocks: row_blocks.clone(),
+            products: vec![Product::new(x, w, false)],
+        };
+        let dx = Task {
+            name: "dx += dz·[W_H|W_T]ᵀ",
+            split: Split::Rows,
+            blocks: row_blocks,
+            products: vec![Product::new(Operand::new(rows, 2 * n), w.t(), true)],
+        };
+        let dw = Task {
+            name: "dW_H, dW_T = xᵀ·dz",
+            split: Split::Rows,
+            blocks: unit_blocks,
+            products: vec![
+                Product::new(x.t(), half(0), false),
+                Product::new(x.t(), half(1), false),
+            ],
+        };
+        (vec![forward], vec![dx, dw])
+    }
+
     /// `y` and `[H | T]` of the `[rows, n]` input `x`, a block of rows (of `blocks`) per part.
     pub fn forward(
         &self,

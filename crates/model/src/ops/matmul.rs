@@ -65,6 +65,21 @@ impl<'a> View<'a> {
         }
     }
 
+    /// Columns `c` of the matrix, e.g. the inputs of a block of units.
+    pub fn cols(self, c: Range<usize>) -> Self {
+        assert!(c.end <= self.cols, "matmul: columns out of range");
+        let data = if c.is_empty() {
+            &self.data[..0]
+        } else {
+            &self.data[c.start * self.col_stride..]
+        };
+        Self {
+            data,
+            cols: c.len(),
+            ..self
+        }
+    }
+
     /// Rows `r` of the matrix.
     pub fn rows(self, r: Range<usize>) -> Self {
         assert!(r.end <= self.rows, "matmul: rows out of range");
@@ -85,6 +100,8 @@ impl<'a> View<'a> {
 pub(super) fn gemm_into(out: &mut [f32], a: View, b: View, accumulate: bool) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(k, b.rows, "matmul: inner dimensions differ");
+    #[cfg(test)]
+    record::note(&a, &b, accumulate);
     assert_eq!(out.len(), m * n, "matmul: output size");
     if m == 0 || n == 0 {
         return;
@@ -181,6 +198,43 @@ pub(super) fn transpose_into(a: &[f32], rows: usize, cols: usize, out: &mut [f32
                 }
             }
         }
+    }
+}
+
+/// Test builds only: the products [`gemm_into`] computes on this thread, so that a test can
+/// check `ops::roofline`'s list of a step's products against the products the step really runs.
+#[cfg(test)]
+pub(super) mod record {
+    use std::cell::RefCell;
+
+    use super::View;
+
+    /// One call: `m, k, n`, the strides of `a` and of `b` (rows, columns), and `accumulate`.
+    pub type Call = ([usize; 3], [usize; 2], [usize; 2], bool);
+
+    thread_local! {
+        static CALLS: RefCell<Option<Vec<Call>>> = const { RefCell::new(None) };
+    }
+
+    pub(super) fn note(a: &View, b: &View, accumulate: bool) {
+        CALLS.with(|c| {
+            if let Some(calls) = c.borrow_mut().as_mut() {
+                calls.push((
+                    [a.rows, a.cols, b.cols],
+                    [a.row_stride, a.col_stride],
+                    [b.row_stride, b.col_stride],
+                    accumulate,
+                ));
+            }
+        });
+    }
+
+    /// What `f` returns, and the calls of [`super::gemm_into`] it made on this thread (all of
+    /// them, when it runs inside `team::alone`).
+    pub fn calls<R>(f: impl FnOnce() -> R) -> (R, Vec<Call>) {
+        CALLS.with(|c| *c.borrow_mut() = Some(Vec::new()));
+        let r = f();
+        (r, CALLS.with(|c| c.borrow_mut().take().unwrap_or_default()))
     }
 }
 

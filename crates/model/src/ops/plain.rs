@@ -19,6 +19,7 @@ use burn::tensor::{Shape, Tensor};
 
 use super::flex::{column_sums, flex, relu, values, vector};
 use super::matmul::{gemm_into, row_blocks, row_parts, transpose_into, View};
+use super::product::{Operand, Product, Split, Task};
 use super::team;
 use super::{dims2, expect_dims, LayerActivation};
 use crate::Activation;
@@ -124,7 +125,7 @@ impl PlainOps for Flex {
         let (x, w, b) = (values(&x), values(&w), values(&b));
         let mut z = vec![0.0f32; rows * n];
         let net = Net { k, n, act, w: &w };
-        net.forward(&x, &b, &mut z, &row_blocks(rows, k * n));
+        net.forward(&x, &b, &mut z, &Net::output_blocks(rows, k, n));
         flex(z, [rows, n])
     }
 
@@ -156,7 +157,7 @@ impl PlainOps for Flex {
             act: LayerActivation::Linear,
             w: &w,
         };
-        net.backward_input(&dz, &mut dx, false, &row_blocks(rows, n * k));
+        net.backward_input(&dz, &mut dx, false, &Net::output_blocks(rows, k, n));
         flex(dx, [rows, k])
     }
 }
@@ -191,6 +192,62 @@ impl Net<'_> {
                 }
             }
         });
+    }
+
+    /// How `forward` and `backward_input` split the rows of their outputs over the team, for
+    /// `rows` examples.
+    pub fn output_blocks(rows: usize, k: usize, n: usize) -> Vec<Range<usize>> {
+        row_blocks(rows, k * n)
+    }
+
+    /// The product of `forward` on `rows` examples (for `ops::roofline`).
+    pub fn forward_task(rows: usize, k: usize, n: usize) -> Task {
+        Task {
+            name: "x·W",
+            split: Split::Rows,
+            blocks: Net::output_blocks(rows, k, n),
+            products: vec![Product::new(
+                Operand::new(rows, k),
+                Operand::new(k, n),
+                false,
+            )],
+        }
+    }
+
+    /// The product of `backward_params` on `rows` examples: `dW = xᵀ dz`, or for a wide input
+    /// `dWᵀ = dzᵀ x`, a block of columns of `x` per part.
+    pub fn backward_params_task(rows: usize, k: usize, n: usize) -> Task {
+        let blocks = Net::weight_blocks(rows, k, n);
+        let (x, dz) = (Operand::new(rows, k), Operand::new(rows, n));
+        if k >= WIDE_INPUT {
+            Task {
+                name: "dWᵀ = dzᵀ·x",
+                split: Split::Cols,
+                blocks,
+                products: vec![Product::new(dz.t(), x, false)],
+            }
+        } else {
+            Task {
+                name: "dW = xᵀ·dz",
+                split: Split::Rows,
+                blocks,
+                products: vec![Product::new(x.t(), dz, false)],
+            }
+        }
+    }
+
+    /// The product of `backward_input` on `rows` examples.
+    pub fn backward_input_task(rows: usize, k: usize, n: usize, accumulate: bool) -> Task {
+        Task {
+            name: "dx = dz·Wᵀ",
+            split: Split::Rows,
+            blocks: Net::output_blocks(rows, k, n),
+            products: vec![Product::new(
+                Operand::new(rows, n),
+                Operand::new(k, n).t(),
+                accumulate,
+            )],
+        }
     }
 
     /// How `backward_params` splits the rows of `dW` over the team, for `rows` examples.
@@ -230,10 +287,11 @@ impl Net<'_> {
             // unit stride, so each part computes its rows of dW transposed, `dzᵀ x[:, rows]`,
             // and transposes that block (in its own cache) into place.
             team::each(parts, &|(r, dw)| {
-                let mut block = vec![0.0f32; n * r.len()];
-                let x_cols = View::strided(&x[r.start..], rows, r.len(), k, 1);
+                let len = r.len();
+                let mut block = vec![0.0f32; n * len];
+                let x_cols = View::new(x, rows, k).cols(r);
                 gemm_into(&mut block, View::new(dz, rows, n).t(), x_cols, false);
-                transpose_into(&block, n, r.len(), dw);
+                transpose_into(&block, n, len, dw);
             });
         } else {
             let xt = View::new(x, rows, k).t();

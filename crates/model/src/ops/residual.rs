@@ -22,8 +22,8 @@ use burn::backend::{backend_extension, Autodiff, Backend, Cube, Dispatch, Flex, 
 use burn::tensor::{Shape, Tensor};
 
 use super::flex::{column_sums, flex, values, vector};
-use super::matmul::row_blocks;
 use super::plain::{self, PlainOps};
+use super::product::Task;
 use super::{dims2, expect_dims, LayerActivation};
 
 /// The residual layer's forward and backward passes as backend operations.
@@ -117,7 +117,8 @@ impl ResidualOps for Flex {
         let (x, w, b) = (values(&x), values(&w), values(&b));
         let net = Net::new(n, act, &w, values(&alpha)[0]);
         let (mut y, mut a) = (vec![0.0f32; rows * n], vec![0.0f32; rows * n]);
-        net.forward(&x, &b, &mut y, &mut a, &row_blocks(rows, n * n));
+        let blocks = plain::Net::output_blocks(rows, n, n);
+        net.forward(&x, &b, &mut y, &mut a, &blocks);
         (flex(y, [rows, n]), flex(a, [rows, n]))
     }
 
@@ -142,7 +143,7 @@ impl ResidualOps for Flex {
         };
         let blocks = Blocks {
             weight: plain::Net::weight_blocks(rows, n, n),
-            rows: row_blocks(rows, n * n),
+            rows: plain::Net::output_blocks(rows, n, n),
         };
         let d_alpha = net.backward(&dy, &x, &a, grads, &blocks);
         (
@@ -184,6 +185,18 @@ impl<'a> Net<'a> {
             branch: plain::Net { k: n, n, act, w },
             alpha,
         }
+    }
+
+    /// The products of `forward` and of `backward` on `rows` examples (for `ops::roofline`): the
+    /// branch's, with `dz Wᵀ` accumulated onto `dy`.
+    pub fn tasks(rows: usize, n: usize) -> (Vec<Task>, Vec<Task>) {
+        (
+            vec![plain::Net::forward_task(rows, n, n)],
+            vec![
+                plain::Net::backward_params_task(rows, n, n),
+                plain::Net::backward_input_task(rows, n, n, true),
+            ],
+        )
     }
 
     /// `y = x + α·a` and the branch `a = act(x W + b)`.

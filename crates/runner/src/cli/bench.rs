@@ -60,6 +60,10 @@ pub(super) struct BenchArgs {
     /// The optimiser: sgd (momentum 0.9), adam or adamw (β = 0.9, 0.999, ε = 1e-8).
     #[arg(long, default_value = "sgd", value_parser = parse_optimizer)]
     optimizer: Optimizer,
+    /// Also time the step's matrix products alone, between the steps (Flex, fused layers, one
+    /// net): their time, their share of the step, and the GFLOP/s of each.
+    #[arg(long)]
+    roofline: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -117,6 +121,7 @@ impl BenchArgs {
             "--trials {}: a stack runs fused layers, without --checkpointing or --composed",
             self.trials
         );
+        self.check_roofline()?;
         for (flag, value) in [("--steps", self.steps), ("--warmup", self.warmup)] {
             ensure!(
                 value <= MAX_STEPS,
@@ -156,7 +161,31 @@ impl BenchArgs {
             trials: self.trials,
             busy: self.busy,
             optimizer: self.optimizer,
+            roofline: self.roofline,
         })
+    }
+
+    /// `--roofline` times the products of the Flex operations of one net: other backends,
+    /// composed layers and stacks of trials run other products.
+    fn check_roofline(&self) -> Result<()> {
+        if !self.roofline {
+            return Ok(());
+        }
+        ensure!(
+            self.backend == BackendName::Flex,
+            "--roofline: times the Flex operations' matmuls; --backend {} runs others",
+            self.backend
+        );
+        ensure!(
+            !(self.checkpointing || self.composed),
+            "--roofline: times the fused layers' matmuls, without --checkpointing or --composed"
+        );
+        ensure!(
+            self.trials == 1,
+            "--roofline: times the matmuls of one net; --trials {} is not supported with it yet",
+            self.trials
+        );
+        Ok(())
     }
 }
 
@@ -196,5 +225,12 @@ pub(super) fn run(args: BenchArgs) -> Result<()> {
         r.steps_per_s, r.ms_per_step, r.mean_ms_per_step, r.peak_rss_mib,
         r.layer_stats_ms, r.layer_stats_epoch_percent, r.layer_stats_peak_rss_mib
     );
+    if let Some(f) = &r.roofline {
+        outln!(
+            "matmuls alone {:.2} ms of {:.2} ms per step: matmul_share {:.2} ({:.1} GFLOP/s step, {:.1} GFLOP/s matmuls, {:.3} GFLOP per step; {})",
+            f.matmul_ms, r.ms_per_step, f.matmul_share, f.gflops, f.matmul_gflops,
+            f.gflop_per_step, r.cpu
+        );
+    }
     Ok(())
 }
