@@ -19,8 +19,10 @@ use crate::experiment::{Optimizer, DEFAULT_BETAS, DEFAULT_EPS};
 use crate::run::{cohort, layer_stats, Layers, Rule, TrialStart, PROBE_EXAMPLES};
 use crate::sys;
 
+mod median;
 mod roofline;
 
+use median::median;
 use roofline::{Products, Roofline};
 
 #[derive(Debug, Clone)]
@@ -293,11 +295,6 @@ fn timed(
         last,
         first_step_s,
     }
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// `n` random examples of `spec`'s input size, and random labels.

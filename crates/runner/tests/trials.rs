@@ -272,7 +272,7 @@ fn plan_lists_the_groups_and_run_refuses_a_group_out_of_range() {
     assert!(o.status.success(), "{out}");
     assert!(out.contains("4 groups of at most 4 trials"), "{out}");
     assert!(
-        out.contains("   3    2 trials  highway depth    4"),
+        out.contains("   3    2 trials  highway  depth    4"),
         "{out}"
     );
     let o = run(&[

@@ -11,6 +11,8 @@ use highway_model::ops::roofline::{self, Matmuls};
 use highway_model::ModelConfig;
 use serde::Serialize;
 
+use super::median::median;
+
 /// The step against its products, from the median times of each.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Roofline {
@@ -54,7 +56,7 @@ impl Products {
 
     /// The roofline of a step whose median time is `step_ms`.
     pub(super) fn result(self, step_ms: f64) -> Roofline {
-        let matmul_ms = super::median(self.times);
+        let matmul_ms = median(self.times);
         let gflop = self.flop * 1e-9;
         Roofline {
             matmul_ms,
