@@ -90,22 +90,7 @@ pub(super) fn convergence_md(runs: &[RunResult]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn curve(losses: &[f64]) -> Vec<CurveRow> {
-        losses
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| CurveRow {
-                epoch: i + 1,
-                train_loss: l,
-                train_acc: 0.0,
-                eval_loss: 0.0,
-                eval_acc: 0.0,
-                lr: 0.1,
-                seconds: 1.0,
-            })
-            .collect()
-    }
+    use crate::store::test_curve as curve;
 
     #[test]
     fn epochs_to_counts_from_one_and_needs_strictly_below() {

@@ -61,6 +61,23 @@ pub(super) fn read_curve(path: &Path) -> Result<Vec<CurveRow>> {
         .collect()
 }
 
+/// A test's learning curve: one row per training loss, epochs counted from 1, every other
+/// column a constant.
+#[cfg(test)]
+pub(crate) fn test_curve(losses: &[f64]) -> Vec<CurveRow> {
+    (losses.iter().enumerate())
+        .map(|(i, &train_loss)| CurveRow {
+            epoch: i + 1,
+            train_loss,
+            train_acc: 0.0,
+            eval_loss: 0.0,
+            eval_acc: 0.0,
+            lr: 0.1,
+            seconds: 1.0,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -204,6 +204,7 @@ mod tests {
     use crate::backend::BackendName;
     use crate::experiment::{load_dataset, plan};
     use crate::store::curve::curve_csv;
+    use crate::store::curve::test_curve as curve;
     use crate::store::run_dir::CURVE;
     use crate::store::{files, Spec};
     use serde_json::json;
@@ -221,18 +222,6 @@ mod tests {
         .unwrap()
     }
 
-    fn row(train_loss: f64) -> CurveRow {
-        CurveRow {
-            epoch: 1,
-            train_loss,
-            train_acc: 0.0,
-            eval_loss: 0.0,
-            eval_acc: 0.0,
-            lr: 0.1,
-            seconds: 1.0,
-        }
-    }
-
     /// Finishes the runs `order` (plan indices, each done with its loss in `losses`) one after
     /// another, as `decide` has it: the runs left with a model.
     fn finish_in_order(config: &Config, losses: &[f64], order: &[usize]) -> BTreeSet<String> {
@@ -242,7 +231,7 @@ mod tests {
         for &i in order {
             done.insert(ids[i].clone(), losses[i]);
             let d = decide(config, &ids[i], |id| match done.get(id) {
-                Some(&l) => (Some(State::Done), vec![row(l)]),
+                Some(&l) => (Some(State::Done), curve(&[l])),
                 None => (None, Vec::new()),
             });
             if d.keep {
@@ -281,10 +270,10 @@ mod tests {
         }
         // A run that finishes worse than the best keeps nothing and removes nothing else.
         let d = decide(&config, &ids[2], |id| match id == ids[1] {
-            true => (Some(State::Done), vec![row(0.1)]),
-            false if id == ids[2] => (Some(State::Done), vec![row(0.5)]),
+            true => (Some(State::Done), curve(&[0.1])),
+            false if id == ids[2] => (Some(State::Done), curve(&[0.5])),
             // A diverged run and a running one: not ranked, models not theirs to remove.
-            false => (Some(State::Diverged), vec![row(0.01)]),
+            false => (Some(State::Diverged), curve(&[0.01])),
         });
         assert_eq!(
             d,
@@ -305,7 +294,7 @@ mod tests {
         std::fs::create_dir_all(dir.path()).unwrap();
         let spec = Spec::new(&run, &data, "f");
         files::write_json(&dir.spec_path(), &spec).unwrap();
-        files::write_atomic(&dir.file(CURVE), curve_csv(&[row(loss)]).as_bytes()).unwrap();
+        files::write_atomic(&dir.file(CURVE), curve_csv(&curve(&[loss])).as_bytes()).unwrap();
     }
 
     /// Writes the done status of the run in `dir`.

@@ -44,6 +44,8 @@ mod tensor_file;
 mod tfevents;
 
 pub(crate) use checkpoint::{Checkpoint, Position, ADAM_SLOTS, SGD_SLOTS};
+#[cfg(test)]
+pub(crate) use curve::test_curve;
 pub use curve::CurveRow;
 pub(crate) use files::{write_atomic, write_files};
 pub(crate) use kept_models::why_no_model;

@@ -39,20 +39,7 @@ pub(crate) fn ranked<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn curve(losses: &[f64]) -> Vec<CurveRow> {
-        (losses.iter().enumerate())
-            .map(|(i, &train_loss)| CurveRow {
-                epoch: i + 1,
-                train_loss,
-                train_acc: 0.0,
-                eval_loss: 0.0,
-                eval_acc: 0.0,
-                lr: 0.1,
-                seconds: 1.0,
-            })
-            .collect()
-    }
+    use crate::store::curve::test_curve as curve;
 
     #[test]
     fn done_runs_rank_by_the_lowest_loss_reached_ties_in_the_order_given() {

@@ -15,6 +15,12 @@ pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_highway"));
     c.env_remove("SLURM_ARRAY_TASK_ID")
         .env_remove("JOB_COMPLETION_INDEX");
+    // A runtime folder that exists, so that a GPU backend's start makes no
+    // `$TMPDIR/highway-runtime-<uid>` that would outlive the tests (a test of that folder
+    // removes the variable again).
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     c
 }
 
