@@ -90,6 +90,9 @@ pub(crate) struct BenchResult {
     /// Seconds from the start to the end of the first step: on a GPU backend, mostly shader
     /// compilation and autotuning, paid once per process (per group of trials).
     pub first_step_s: f64,
+    /// Minor page faults per timed step (`None` where the system does not say): fresh memory
+    /// that the kernel had to zero, a cost outside the arithmetic.
+    pub page_faults_per_step: Option<f64>,
     /// The CPU's model name (`/proc/cpuinfo`), which the times are of.
     pub cpu: String,
     /// With `--roofline`: the step against its matrix products alone.
@@ -167,6 +170,7 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
         trial_steps_per_s: trials as f64 * 1e3 / median_ms,
         peak_rss_mib_per_trial: peak_rss_mib / trials as f64,
         first_step_s: timed.first_step_s,
+        page_faults_per_step: timed.faults.map(|f| f as f64 / spec.steps.max(1) as f64),
         cpu: sys::cpu_model(),
         roofline: products.map(|p| p.result(median_ms)),
     })
@@ -266,6 +270,8 @@ struct Timed {
     mean_ms: f64,
     last: f64,
     first_step_s: f64,
+    /// Minor page faults during the timed steps.
+    faults: Option<u64>,
 }
 
 /// Runs `spec.warmup` untimed and `spec.steps` timed steps; `step` returns its loss, read back.
@@ -278,7 +284,9 @@ fn timed(
 ) -> Timed {
     let mut times = Vec::new();
     let (mut last, mut first_step_s) = (f64::NAN, f64::NAN);
+    let mut faults = Some(0);
     for i in 0..spec.warmup + spec.steps {
+        let before = sys::minor_faults();
         let t = Instant::now();
         last = step();
         if i == 0 {
@@ -286,10 +294,15 @@ fn timed(
         }
         if i >= spec.warmup {
             times.push(t.elapsed().as_secs_f64() * 1e3);
+            let taken = sys::minor_faults()
+                .zip(before)
+                .map(|(a, b)| a.saturating_sub(b));
+            faults = faults.zip(taken).map(|(sum, n)| sum + n);
         }
         after(i >= spec.warmup);
     }
     Timed {
+        faults,
         mean_ms: times.iter().sum::<f64>() / times.len().max(1) as f64,
         median_ms: median(times),
         last,

@@ -17,6 +17,20 @@ pub(crate) fn peak_rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Page faults this process has taken so far that needed no disk (Linux `/proc/self/stat`'s
+/// `minflt`: mostly fresh pages the kernel zeroes on first touch); `None` elsewhere.
+pub(crate) fn minor_faults() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    minflt(&stat)
+}
+
+/// The `minflt` field of a `/proc/<pid>/stat` line: the 10th, the 8th after the command name
+/// (which is in parentheses and may hold spaces and parentheses itself).
+fn minflt(stat: &str) -> Option<u64> {
+    let (_, after) = stat.rsplit_once(')')?;
+    after.split_whitespace().nth(7)?.parse().ok()
+}
+
 /// The CPU's model name (Linux `/proc/cpuinfo`, its first "model name"), or `unknown`.
 pub(crate) fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
@@ -116,5 +130,15 @@ mod tests {
         assert_eq!(super::panic_message(owned.as_ref()), "lost device 0");
         let fixed = std::panic::catch_unwind(|| panic!("no adapter")).unwrap_err();
         assert_eq!(super::panic_message(fixed.as_ref()), "no adapter");
+    }
+
+    #[test]
+    fn minor_faults_are_read_past_the_command_name() {
+        let line = "4242 (a b) c) S 1 4242 4242 0 -1 4194560 1234 0 7 0 12 3 0 0 20 0 1 0";
+        assert_eq!(super::minflt(line), Some(1234));
+        assert_eq!(super::minflt("4242 (cut"), None);
+        if cfg!(target_os = "linux") {
+            assert!(super::minor_faults().is_some_and(|n| n > 0));
+        }
     }
 }

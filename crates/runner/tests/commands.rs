@@ -109,6 +109,44 @@ fn bench_reports_json_on_a_tiny_net() {
     assert_eq!(v["busy"], 1);
 }
 
+/// The process keeps the memory a step frees (`main.rs`, `keep_freed_memory`): once warm, its
+/// steps take fewer page faults than those of a process that gives freed memory back at once.
+/// Counts, not times.
+#[cfg(target_os = "linux")]
+#[test]
+fn bench_steps_reuse_freed_memory() {
+    let args = [
+        "bench",
+        "--depth",
+        "20",
+        "--input",
+        "784",
+        "--steps",
+        "5",
+        "--threads",
+        "1",
+        "--json",
+    ];
+    let faults = |purge: Option<&str>| {
+        let mut cmd = bin();
+        cmd.args(args).env_remove("MIMALLOC_PURGE_DELAY");
+        if let Some(delay) = purge {
+            cmd.env("MIMALLOC_PURGE_DELAY", delay);
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["page_faults_per_step"]
+            .as_f64()
+            .expect("a count on Linux")
+    };
+    let (kept, given_back) = (faults(None), faults(Some("0")));
+    assert!(
+        kept < given_back,
+        "page faults per step: {kept} kept, {given_back} given back"
+    );
+}
+
 /// `--roofline` adds the step's matmuls alone, for every kind, with an input wide enough for the
 /// input layer's transposed `dW`; sanity of the fields only, never a time.
 #[test]

@@ -20,6 +20,7 @@ use burn::tensor::Tensor;
 
 use super::flex::{owned, values, values_mut};
 use super::matmul::row_parts;
+use super::simd::vectorised;
 use super::team;
 
 /// The step's hyperparameters.
@@ -178,14 +179,19 @@ pub(super) fn step_values(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]
     let (l2, keep) = (s.l2(), s.keep());
     let (b1, b2) = (s.beta1, s.beta2);
     let (k1, k2) = (1.0 - b1, 1.0 - b2);
-    for (((p, m), v), g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
-        let g = if l2 != 0.0 { g + *p * l2 } else { *g };
-        *m = *m * b1 + g * k1;
-        *v = *v * b2 + (g * g) * k2;
-        if keep != 1.0 {
-            *p *= keep;
-        }
-        let update = (*m / c1) / ((*v / c2).sqrt() + s.eps);
-        *p -= update * s.lr;
-    }
+    vectorised(
+        #[inline(always)]
+        || {
+            for (((p, m), v), g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+                let g = if l2 != 0.0 { g + *p * l2 } else { *g };
+                *m = *m * b1 + g * k1;
+                *v = *v * b2 + (g * g) * k2;
+                if keep != 1.0 {
+                    *p *= keep;
+                }
+                let update = (*m / c1) / ((*v / c2).sqrt() + s.eps);
+                *p -= update * s.lr;
+            }
+        },
+    );
 }

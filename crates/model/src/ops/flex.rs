@@ -7,6 +7,8 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::TensorMetadata;
 use burn::tensor::TensorData;
 
+use super::simd::vectorised;
+
 /// Contiguous `f32` values of a Flex tensor, copied only when the tensor is a strided view.
 pub(super) fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
@@ -52,11 +54,16 @@ pub(super) fn values_mut(t: &mut FlexTensor, len: usize) -> &mut [f32] {
 /// Sums the rows of a `[rows, n]` slice.
 pub(super) fn column_sums(v: &[f32], n: usize) -> Vec<f32> {
     let mut sums = vec![0.0f32; n];
-    for row in v.chunks_exact(n) {
-        for (s, x) in sums.iter_mut().zip(row) {
-            *s += x;
-        }
-    }
+    vectorised(
+        #[inline(always)]
+        || {
+            for row in v.chunks_exact(n) {
+                for (s, x) in sums.iter_mut().zip(row) {
+                    *s += x;
+                }
+            }
+        },
+    );
     sums
 }
 

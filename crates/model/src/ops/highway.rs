@@ -25,6 +25,7 @@ use burn::tensor::{Shape, Tensor};
 use super::flex::{column_sums, flex, relu, sigmoid, values, vector};
 use super::matmul::{gemm_into, row_blocks, row_parts2, View};
 use super::product::{Operand, Product, Split, Task};
+use super::simd::vectorised;
 use super::team;
 use super::{dims2, expect_dims, LayerActivation};
 
@@ -288,22 +289,10 @@ impl Net<'_> {
         team::each(parts, &|(r, ht, y)| {
             let xr = &x[r.start * n..r.end * n];
             gemm_into(ht, xm.rows(r), wm, false);
-            let rows_of = ht.chunks_exact_mut(2 * n).zip(xr.chunks_exact(n));
-            for ((row, x), y) in rows_of.zip(y.chunks_exact_mut(n)) {
-                let (h, t) = row.split_at_mut(n);
-                let pairs = h.iter_mut().zip(b_h);
-                match act {
-                    LayerActivation::Tanh => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
-                    LayerActivation::Relu => pairs.for_each(|(v, b)| *v = relu(*v + b)),
-                    LayerActivation::Linear => pairs.for_each(|(v, b)| *v += b),
-                }
-                t.iter_mut()
-                    .zip(b_t)
-                    .for_each(|(v, b)| *v = sigmoid(*v + b));
-                for (y, (x, (h, t))) in y.iter_mut().zip(x.iter().zip(h.iter().zip(t.iter()))) {
-                    *y = x + t * (h - x);
-                }
-            }
+            vectorised(
+                #[inline(always)]
+                || gates(n, act, xr, b_h, b_t, ht, y),
+            );
         });
     }
 
@@ -327,13 +316,18 @@ impl Net<'_> {
             let x = &x[r.start * n..r.end * n];
             let ht = &ht[r.start * 2 * n..r.end * 2 * n];
             // One loop per activation, so that none branches on it per element.
-            match act {
-                LayerActivation::Tanh => gate_grads(n, g, x, ht, dz, dx, |d, h| d * (1.0 - h * h)),
-                LayerActivation::Relu => {
-                    gate_grads(n, g, x, ht, dz, dx, |d, h| if h > 0.0 { d } else { 0.0 })
-                }
-                LayerActivation::Linear => gate_grads(n, g, x, ht, dz, dx, |d, _| d),
-            }
+            vectorised(
+                #[inline(always)]
+                || match act {
+                    LayerActivation::Tanh => {
+                        gate_grads(n, g, x, ht, dz, dx, |d, h| d * (1.0 - h * h))
+                    }
+                    LayerActivation::Relu => {
+                        gate_grads(n, g, x, ht, dz, dx, |d, h| if h > 0.0 { d } else { 0.0 })
+                    }
+                    LayerActivation::Linear => gate_grads(n, g, x, ht, dz, dx, |d, _| d),
+                },
+            );
             gemm_into(dx, View::new(dz, r.len(), 2 * n), wm.t(), true);
         });
         // dW_H = xᵀ dz_H and dW_T = xᵀ dz_T, straight from the halves of dz.
@@ -345,6 +339,36 @@ impl Net<'_> {
             gemm_into(dw_h, xt.rows(r.clone()), half(0), false);
             gemm_into(dw_t, xt.rows(r), half(1), false);
         });
+    }
+}
+
+/// For a block of rows, from the input `x` and `[H | T]` before their biases and nonlinearities:
+/// `[H | T]` and `y = x + T·(H − x)`.
+#[inline(always)]
+fn gates(
+    n: usize,
+    act: LayerActivation,
+    x: &[f32],
+    b_h: &[f32],
+    b_t: &[f32],
+    ht: &mut [f32],
+    y: &mut [f32],
+) {
+    let rows_of = ht.chunks_exact_mut(2 * n).zip(x.chunks_exact(n));
+    for ((row, x), y) in rows_of.zip(y.chunks_exact_mut(n)) {
+        let (h, t) = row.split_at_mut(n);
+        let pairs = h.iter_mut().zip(b_h);
+        match act {
+            LayerActivation::Tanh => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
+            LayerActivation::Relu => pairs.for_each(|(v, b)| *v = relu(*v + b)),
+            LayerActivation::Linear => pairs.for_each(|(v, b)| *v += b),
+        }
+        t.iter_mut()
+            .zip(b_t)
+            .for_each(|(v, b)| *v = sigmoid(*v + b));
+        for (y, (x, (h, t))) in y.iter_mut().zip(x.iter().zip(h.iter().zip(t.iter()))) {
+            *y = x + t * (h - x);
+        }
     }
 }
 

@@ -19,6 +19,7 @@ mod product;
 pub mod residual;
 pub mod roofline;
 pub mod sgd;
+mod simd;
 pub(crate) mod team;
 pub mod trials;
 

@@ -20,6 +20,7 @@ use burn::tensor::{Shape, Tensor};
 use super::flex::{column_sums, flex, relu, values, vector};
 use super::matmul::{gemm_into, row_blocks, row_parts, transpose_into, View};
 use super::product::{Operand, Product, Split, Task};
+use super::simd::vectorised;
 use super::team;
 use super::{dims2, expect_dims, LayerActivation};
 use crate::Activation;
@@ -183,14 +184,19 @@ impl Net<'_> {
         let parts = row_parts(z, n, blocks);
         team::each(parts, &|(r, z)| {
             gemm_into(z, xv.rows(r), wv, false);
-            for row in z.chunks_exact_mut(n) {
-                let pairs = row.iter_mut().zip(b);
-                match act {
-                    LayerActivation::Relu => pairs.for_each(|(v, b)| *v = relu(*v + b)),
-                    LayerActivation::Tanh => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
-                    LayerActivation::Linear => pairs.for_each(|(v, b)| *v += b),
-                }
-            }
+            vectorised(
+                #[inline(always)]
+                || {
+                    for row in z.chunks_exact_mut(n) {
+                        let pairs = row.iter_mut().zip(b);
+                        match act {
+                            LayerActivation::Relu => pairs.for_each(|(v, b)| *v = relu(*v + b)),
+                            LayerActivation::Tanh => pairs.for_each(|(v, b)| *v = (*v + b).tanh()),
+                            LayerActivation::Linear => pairs.for_each(|(v, b)| *v += b),
+                        }
+                    }
+                },
+            );
         });
     }
 
@@ -272,14 +278,19 @@ impl Net<'_> {
     ) {
         let (k, n) = (self.k, self.n);
         let rows = y.len() / n;
-        let pairs = dz.iter_mut().zip(dy.iter().zip(y.iter()));
-        match self.act {
-            LayerActivation::Relu => {
-                pairs.for_each(|(z, (g, y))| *z = if *y > 0.0 { *g } else { 0.0 })
-            }
-            LayerActivation::Tanh => pairs.for_each(|(z, (g, y))| *z = g * (1.0 - y * y)),
-            LayerActivation::Linear => dz.copy_from_slice(dy),
-        }
+        vectorised(
+            #[inline(always)]
+            || {
+                let pairs = dz.iter_mut().zip(dy.iter().zip(y.iter()));
+                match self.act {
+                    LayerActivation::Relu => {
+                        pairs.for_each(|(z, (g, y))| *z = if *y > 0.0 { *g } else { 0.0 })
+                    }
+                    LayerActivation::Tanh => pairs.for_each(|(z, (g, y))| *z = g * (1.0 - y * y)),
+                    LayerActivation::Linear => dz.copy_from_slice(dy),
+                }
+            },
+        );
         let dz = &*dz;
         let parts = row_parts(dw, n, blocks);
         if k >= WIDE_INPUT {

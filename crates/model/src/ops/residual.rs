@@ -24,6 +24,7 @@ use burn::tensor::{Shape, Tensor};
 use super::flex::{column_sums, flex, values, vector};
 use super::plain::{self, PlainOps};
 use super::product::Task;
+use super::simd::vectorised;
 use super::{dims2, expect_dims, LayerActivation};
 
 /// The residual layer's forward and backward passes as backend operations.
@@ -210,9 +211,14 @@ impl<'a> Net<'a> {
     ) {
         self.branch.forward(x, b, a, rows);
         let alpha = self.alpha;
-        y.iter_mut()
-            .zip(x.iter().zip(a.iter()))
-            .for_each(|(y, (x, a))| *y = x + alpha * a);
+        vectorised(
+            #[inline(always)]
+            || {
+                y.iter_mut()
+                    .zip(x.iter().zip(a.iter()))
+                    .for_each(|(y, (x, a))| *y = x + alpha * a)
+            },
+        );
     }
 
     /// Every gradient of the layer from the output gradient `dy`, the input `x` and the
@@ -220,19 +226,28 @@ impl<'a> Net<'a> {
     pub fn backward(&self, dy: &[f32], x: &[f32], a: &[f32], g: Grads, blocks: &Blocks) -> f32 {
         // `dx` holds `da = α·dy` until the branch's gradients are taken from it.
         let alpha = self.alpha;
-        g.dx.iter_mut()
-            .zip(dy)
-            .for_each(|(da, dy)| *da = alpha * dy);
+        vectorised(
+            #[inline(always)]
+            || {
+                g.dx.iter_mut()
+                    .zip(dy)
+                    .for_each(|(da, dy)| *da = alpha * dy)
+            },
+        );
         self.branch
             .backward_params(g.dx, a, x, g.dz, g.dw, &blocks.weight);
         g.db.copy_from_slice(&column_sums(g.dz, self.branch.n));
         g.dx.copy_from_slice(dy);
         self.branch.backward_input(g.dz, g.dx, true, &blocks.rows);
-        dot(dy, a)
+        vectorised(
+            #[inline(always)]
+            || dot(dy, a),
+        )
     }
 }
 
 /// `Σ aᵢ·bᵢ` in eight lanes, added in a fixed order: vectorised, and the same sum on every run.
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     const LANES: usize = 8;
     let mut lanes = [0.0f32; LANES];

@@ -17,6 +17,7 @@ use burn::tensor::Tensor;
 
 use super::flex::{owned, values, values_mut};
 use super::matmul::row_parts2;
+use super::simd::vectorised;
 use super::team;
 
 /// The step's hyperparameters.
@@ -127,10 +128,15 @@ impl SgdOps for Flex {
 /// The step on `f32` slices, in place; also each trial's step in a stack (`ops::trials::sgd`).
 pub(super) fn step_values(p: &mut [f32], v: &mut [f32], g: &[f32], s: &SgdStep) {
     let keep = 1.0 - s.dampening;
-    for ((p, v), g) in p.iter_mut().zip(v.iter_mut()).zip(g) {
-        let g = g + s.weight_decay * *p;
-        *v = s.momentum * *v + keep * g;
-        let update = if s.nesterov { g + s.momentum * *v } else { *v };
-        *p -= s.lr * update;
-    }
+    vectorised(
+        #[inline(always)]
+        || {
+            for ((p, v), g) in p.iter_mut().zip(v.iter_mut()).zip(g) {
+                let g = g + s.weight_decay * *p;
+                *v = s.momentum * *v + keep * g;
+                let update = if s.nesterov { g + s.momentum * *v } else { *v };
+                *p -= s.lr * update;
+            }
+        },
+    );
 }

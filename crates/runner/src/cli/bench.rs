@@ -205,9 +205,12 @@ pub(super) fn run(args: BenchArgs) -> Result<()> {
         "sgd" => beside,
         name => format!(" with {name}{beside}"),
     };
+    let faults = r
+        .page_faults_per_step
+        .map_or(String::new(), |f| format!(", {f:.1} page faults per step"));
     if r.trials > 1 {
         outln!(
-            "{} trials of {} depth {} width {} input {} batch {} as one stack on {}, {} threads{beside}: {:.2} trial-steps/s ({:.2} ms per stack step median, {:.2} mean), peak RSS {:.0} MiB ({:.1} MiB per trial)",
+            "{} trials of {} depth {} width {} input {} batch {} as one stack on {}, {} threads{beside}: {:.2} trial-steps/s ({:.2} ms per stack step median, {:.2} mean), peak RSS {:.0} MiB ({:.1} MiB per trial){faults}",
             r.trials, r.kind, r.depth, r.width, r.input, r.batch, r.backend, r.threads,
             r.trial_steps_per_s, r.ms_per_step, r.mean_ms_per_step, r.peak_rss_mib,
             r.peak_rss_mib_per_trial
@@ -220,7 +223,7 @@ pub(super) fn run(args: BenchArgs) -> Result<()> {
         (false, true) => "",
     };
     outln!(
-        "{} depth {} width {} input {} batch {} on {}, {} threads{layers}{beside}: {:.2} steps/s ({:.2} ms/step median, {:.2} mean), peak RSS {:.0} MiB; per-layer statistics {:.1} ms ({:.2}% of a 60,000-example epoch, peak RSS then {:.0} MiB)",
+        "{} depth {} width {} input {} batch {} on {}, {} threads{layers}{beside}: {:.2} steps/s ({:.2} ms/step median, {:.2} mean), peak RSS {:.0} MiB{faults}; per-layer statistics {:.1} ms ({:.2}% of a 60,000-example epoch, peak RSS then {:.0} MiB)",
         r.kind, r.depth, r.width, r.input, r.batch, r.backend, r.threads,
         r.steps_per_s, r.ms_per_step, r.mean_ms_per_step, r.peak_rss_mib,
         r.layer_stats_ms, r.layer_stats_epoch_percent, r.layer_stats_peak_rss_mib
