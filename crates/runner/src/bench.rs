@@ -93,6 +93,9 @@ pub(crate) struct BenchResult {
     /// Minor page faults per timed step (`None` where the system does not say): fresh memory
     /// that the kernel had to zero, a cost outside the arithmetic.
     pub page_faults_per_step: Option<f64>,
+    /// The vector instructions of the element-wise passes and matmul kernels here (`avx512`,
+    /// `avx2` or `baseline`).
+    pub simd: &'static str,
     /// The CPU's model name (`/proc/cpuinfo`), which the times are of.
     pub cpu: String,
     /// With `--roofline`: the step against its matrix products alone.
@@ -171,6 +174,7 @@ pub(crate) fn run(spec: &BenchSpec) -> Result<BenchResult> {
         peak_rss_mib_per_trial: peak_rss_mib / trials as f64,
         first_step_s: timed.first_step_s,
         page_faults_per_step: timed.faults.map(|f| f as f64 / spec.steps.max(1) as f64),
+        simd: highway_model::ops::simd_level(),
         cpu: sys::cpu_model(),
         roofline: products.map(|p| p.result(median_ms)),
     })

@@ -184,6 +184,8 @@ fn bench_roofline_reports_the_matmuls_alone() {
         let share = v["matmul_share"].as_f64().unwrap();
         assert!(share < 1.5, "{kind}: matmul_share {share}");
         assert!(!v["cpu"].as_str().unwrap().is_empty());
+        let simd = v["simd"].as_str().unwrap();
+        assert!(["avx512", "avx2", "baseline"].contains(&simd), "{simd}");
     }
     // The human line names it; other backends, composed layers and stacks are refused.
     let o = run(&[

@@ -25,6 +25,7 @@ pub mod trials;
 
 use burn::backend::TensorMetadata;
 
+pub use simd::level as simd_level;
 pub use team::set_threads;
 
 use crate::Activation;

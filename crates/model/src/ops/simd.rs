@@ -9,6 +9,22 @@
 //! curves). The closure, and the functions of its loops, must be `#[inline(always)]`: compiled
 //! inside the dispatched function, not called from it (a call runs the baseline code).
 
+/// The vector instructions that [`vectorised`] and `gemm`'s kernels use on this CPU: `avx512`,
+/// `avx2` or `baseline`. A build without the `avx512` feature says `avx2` where the CPU has
+/// AVX-512 too.
+pub fn level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    match pulp::Arch::new() {
+        #[cfg(feature = "avx512")]
+        pulp::Arch::V4(_) => "avx512",
+        pulp::Arch::V3(_) => "avx2",
+        #[allow(unreachable_patterns)]
+        _ => "baseline",
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    "baseline"
+}
+
 /// Runs `f` compiled for the widest vector instructions this CPU has.
 #[inline(always)]
 pub(super) fn vectorised<R>(f: impl FnOnce() -> R) -> R {
@@ -19,6 +35,23 @@ pub(super) fn vectorised<R>(f: impl FnOnce() -> R) -> R {
 mod tests {
     use super::*;
     use crate::ops::flex::sigmoid;
+
+    /// A CPU with AVX2 and no AVX-512 runs the AVX2 code; any CPU names one of the three.
+    #[test]
+    fn level_names_the_code_this_cpu_runs() {
+        let level = level();
+        assert!(["avx512", "avx2", "baseline"].contains(&level), "{level}");
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx2") && has!("fma") && !has!("avx512f") {
+                assert_eq!(level, "avx2");
+            }
+            if !has!("avx2") {
+                assert_eq!(level, "baseline");
+            }
+        }
+    }
 
     /// The same loop, dispatched and not, gives the same bits, on values that reach every
     /// branch of `sigmoid`'s `exp` (its clamps, denormal results, NaN, infinities).

@@ -230,9 +230,9 @@ pub(super) fn run(args: BenchArgs) -> Result<()> {
     );
     if let Some(f) = &r.roofline {
         outln!(
-            "matmuls alone {:.2} ms of {:.2} ms per step: matmul_share {:.2} ({:.1} GFLOP/s step, {:.1} GFLOP/s matmuls, {:.3} GFLOP per step; {})",
+            "matmuls alone {:.2} ms of {:.2} ms per step: matmul_share {:.2} ({:.1} GFLOP/s step, {:.1} GFLOP/s matmuls, {:.3} GFLOP per step; {}, {})",
             f.matmul_ms, r.ms_per_step, f.matmul_share, f.gflops, f.matmul_gflops,
-            f.gflop_per_step, r.cpu
+            f.gflop_per_step, r.cpu, r.simd
         );
     }
     Ok(())
