@@ -290,20 +290,21 @@ fn timed(
     let (mut last, mut first_step_s) = (f64::NAN, f64::NAN);
     let mut faults = Some(0);
     for i in 0..spec.warmup + spec.steps {
-        let before = sys::minor_faults();
+        let timed_step = i >= spec.warmup;
+        let before = timed_step.then(sys::minor_faults).flatten();
         let t = Instant::now();
         last = step();
         if i == 0 {
             first_step_s = started.elapsed().as_secs_f64();
         }
-        if i >= spec.warmup {
+        if timed_step {
             times.push(t.elapsed().as_secs_f64() * 1e3);
             let taken = sys::minor_faults()
                 .zip(before)
                 .map(|(a, b)| a.saturating_sub(b));
             faults = faults.zip(taken).map(|(sum, n)| sum + n);
         }
-        after(i >= spec.warmup);
+        after(timed_step);
     }
     Timed {
         faults,
